@@ -1,0 +1,132 @@
+"""Settings: one typed object, built from the environment once, at an entry point.
+
+Everything else receives it as an argument; nothing below the entry points reads
+``os.environ``. ``data_dir`` holds all on-disk state (vector store, index manifest,
+tokenizer cache), so moving that one setting moves everything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_LOCAL_MODEL = "local/all-MiniLM-L6-v2"
+DEFAULT_OPENAI_MODEL = "openai/text-embedding-3-small"
+
+# Short names a user may type for the embedding backend.
+_EMBEDDING_ALIASES = {
+    "local": DEFAULT_LOCAL_MODEL,
+    "openai": DEFAULT_OPENAI_MODEL,
+}
+
+
+class Settings(BaseSettings):
+    """All of privacy-qa's settings. Environment variables use the prefix ``PRIVACY_QA_``."""
+
+    model_config = SettingsConfigDict(env_prefix="PRIVACY_QA_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path(".data"),
+        description="Directory for all on-disk state: vector store, manifest, tokenizer cache.",
+    )
+    corpus_dir: Path = Field(
+        default=Path("corpus"),
+        description="Directory of documents to index (.md, .txt, .html, .pdf; subfolders too).",
+    )
+    embeddings: str = Field(
+        default=DEFAULT_LOCAL_MODEL,
+        description=(
+            "Embedding backend as 'provider/model': 'local/all-MiniLM-L6-v2' (bundled, offline) "
+            "or 'openai/text-embedding-3-small'. The short forms 'local' and 'openai' work too."
+        ),
+    )
+    chunk_tokens: int = Field(
+        default=160,
+        ge=32,
+        description=(
+            "Target chunk size in tokens of the embedding model's tokenizer; always capped "
+            "below the model's input limit."
+        ),
+    )
+    chunk_overlap_tokens: int = Field(
+        default=24, ge=0, description="Tokens shared by consecutive chunks of one section."
+    )
+    top_k: int = Field(default=5, ge=1, le=50, description="How many chunks retrieval returns.")
+    max_quotes: int = Field(
+        default=3, ge=1, le=10, description="Most quoted sentences in an extractive answer."
+    )
+    min_relevance: float = Field(
+        default=0.30,
+        description=(
+            "Abstain when the best chunk's cosine similarity to the question is below this. "
+            "Measured on the dev questions: see docs/abstention.md."
+        ),
+    )
+    max_question_chars: int = Field(
+        default=2000, ge=10, description="Longest question accepted, in characters."
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OPENAI_API_KEY", "PRIVACY_QA_OPENAI_API_KEY"),
+        description="API key for OpenAI (only needed when an OpenAI backend is selected).",
+    )
+    openai_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OPENAI_BASE_URL", "PRIVACY_QA_OPENAI_BASE_URL"),
+        description="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.",
+    )
+    log_level: str = Field(default="WARNING", description="Log level for the entry points.")
+
+    @field_validator("embeddings")
+    @classmethod
+    def _expand_embedding_alias(cls, value: str) -> str:
+        value = value.strip()
+        return _EMBEDDING_ALIASES.get(value, value)
+
+    @field_validator("chunk_overlap_tokens")
+    @classmethod
+    def _overlap_below_size(cls, value: int, info) -> int:
+        size = info.data.get("chunk_tokens")
+        if size is not None and value >= size:
+            raise ValueError("chunk_overlap_tokens must be smaller than chunk_tokens")
+        return value
+
+    @property
+    def store_dir(self) -> Path:
+        """Where Chroma keeps its files."""
+        return self.data_dir / "chroma"
+
+    @property
+    def manifest_path(self) -> Path:
+        """JSON file recording what built the store (model, chunking, time, counts)."""
+        return self.data_dir / "manifest.json"
+
+    @property
+    def record_db_path(self) -> Path:
+        """SQLite file of LangChain's record manager (which chunk came from which document)."""
+        return self.data_dir / "records.sqlite"
+
+    @property
+    def tiktoken_cache_dir(self) -> Path:
+        """Where the bundled tiktoken vocabularies are written for tiktoken to find."""
+        return self.data_dir / "tiktoken"
+
+
+def load_settings(**overrides) -> Settings:
+    """Build settings from the environment; keyword overrides win (used by the CLI and tests)."""
+    from pydantic import ValidationError
+
+    from app.errors import ConfigError
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(
+            f"Invalid settings ({problems}). Fix the PRIVACY_QA_* variables."
+        ) from exc

@@ -1,0 +1,307 @@
+"""Corpus loading and chunking.
+
+Loading turns each supported file under the corpus dir into a :class:`SourceDocument`
+(its text, title, url); files that cannot be read are skipped with a reason, never fatal.
+
+Chunking is heading-aware and token-aware: each chunk knows its section path and where
+it starts in the file, its size is counted with the embedding model's own tokenizer and
+never exceeds the model's input limit, and its id is derived from source path, position
+and content, so an unchanged chunk keeps its id across runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+import yaml
+from langchain_core.documents import Document
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf")
+# Bump when chunking changes in a way that must invalidate existing stores.
+CHUNKER_VERSION = "1"
+
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+_FENCE = re.compile(r"^(```|~~~)", re.MULTILINE)
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """One file of the corpus, as text."""
+
+    source: str  # path relative to the corpus dir's parent, e.g. "corpus/a.md"
+    path: Path
+    text: str  # the text quotes are taken from (the file itself for .md/.txt)
+    title: str
+    url: str = ""
+    meta: dict = field(default_factory=dict)
+    body_start: int = 0  # where the text after any front matter begins
+    markdown: bool = True  # whether '#' lines are headings
+
+
+@dataclass
+class LoadResult:
+    documents: list[SourceDocument]
+    skipped: list[tuple[str, str]]  # (source, reason)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+class _HTMLToText(HTMLParser):
+    """Stdlib HTML to text: headings become markdown headings, scripts and styles vanish."""
+
+    _BLOCK = {"p", "div", "li", "tr", "br", "section", "article", "blockquote", "pre", "table"}
+    _SKIP = {"script", "style", "noscript", "template"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title = ""
+        self._skip_depth = 0
+        self._in_title = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self._SKIP:
+            self._skip_depth += 1
+        elif tag == "title":
+            self._in_title = True
+        elif re.fullmatch(r"h[1-6]", tag):
+            self.parts.append("\n\n" + "#" * int(tag[1]) + " ")
+        elif tag in self._BLOCK:
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag):
+        if tag in self._SKIP:
+            self._skip_depth = max(0, self._skip_depth - 1)
+        elif tag == "title":
+            self._in_title = False
+        elif re.fullmatch(r"h[1-6]", tag) or tag in self._BLOCK:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data):
+        if self._skip_depth:
+            return
+        if self._in_title:
+            self.title += data
+            return
+        self.parts.append(re.sub(r"\s+", " ", data))
+
+    def text(self) -> str:
+        joined = "".join(self.parts)
+        joined = re.sub(r"[ \t]*\n[ \t]*", "\n", joined)
+        return re.sub(r"\n{3,}", "\n\n", joined).strip() + "\n"
+
+
+def _read_text_file(path: Path) -> str:
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise ValueError("file is empty")
+    if b"\x00" in raw[:8192]:
+        raise ValueError("looks like a binary file")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not valid UTF-8 (byte {exc.start}); save it as UTF-8") from exc
+
+
+def _read_pdf(path: Path) -> str:
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(str(path))
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except Exception as exc:  # pypdf raises many kinds for broken files
+        raise ValueError(f"cannot read PDF ({exc.__class__.__name__}: {exc})") from exc
+    # Each page becomes a section so citations can name the page.
+    text = "\n\n".join(f"# Page {n}\n\n{page.strip()}" for n, page in enumerate(pages, 1))
+    if not any(page.strip() for page in pages):
+        raise ValueError("PDF has no extractable text (scanned images need OCR first)")
+    return text + "\n"
+
+
+def _front_matter(text: str) -> tuple[dict, int]:
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, 0
+    try:
+        meta = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError:
+        return {}, 0
+    return (meta if isinstance(meta, dict) else {}), match.end()
+
+
+def load_document(path: Path, source: str) -> SourceDocument:
+    """Read one file. Raises ``ValueError`` (with a readable reason) or ``OSError``."""
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        text = _read_pdf(path)
+        return SourceDocument(source, path, text, title=path.stem)
+    raw = _read_text_file(path)
+    if suffix in (".html", ".htm"):
+        parser = _HTMLToText()
+        parser.feed(raw)
+        text = parser.text()
+        if not text.strip():
+            raise ValueError("HTML has no visible text")
+        return SourceDocument(source, path, text, title=parser.title.strip() or path.stem)
+    meta, body_start = _front_matter(raw)
+    title = str(meta.get("title") or "").strip()
+    if not title:
+        first_heading = _HEADING.search(raw, body_start)
+        title = first_heading.group(2).strip() if first_heading else path.stem
+    if not raw[body_start:].strip():
+        raise ValueError("file has front matter but no text")
+    return SourceDocument(
+        source,
+        path,
+        raw,
+        title=title,
+        url=str(meta.get("url") or ""),
+        meta=meta,
+        body_start=body_start,
+        markdown=suffix != ".txt",
+    )
+
+
+def load_corpus(corpus_dir: Path) -> LoadResult:
+    """Load every supported file under ``corpus_dir``; skip (and log) the ones that fail."""
+    documents: list[SourceDocument] = []
+    skipped: list[tuple[str, str]] = []
+    root = corpus_dir.resolve().parent
+    for path in sorted(corpus_dir.rglob("*")):
+        relative_parts = path.relative_to(corpus_dir).parts
+        if any(part.startswith(".") for part in relative_parts) or path.is_dir():
+            continue
+        source = path.resolve().relative_to(root).as_posix()
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            reason = f"unsupported file type {path.suffix or '(none)'!r}"
+        else:
+            try:
+                documents.append(load_document(path, source))
+                continue
+            except (OSError, ValueError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        log.info("skipped %s: %s", source, reason)
+        skipped.append((source, reason))
+    return LoadResult(documents, skipped)
+
+
+# -------------------------------------------------------------------------- chunking
+
+
+@dataclass(frozen=True)
+class Section:
+    path: tuple[str, ...]
+    start: int  # char offset of the section body in the document text
+    end: int
+
+
+def split_sections(doc: SourceDocument) -> list[Section]:
+    """Cut the document at markdown headings; each piece knows its heading path."""
+    text, start = doc.text, doc.body_start
+    headings = []
+    if doc.markdown:
+        fences = [m.start() for m in _FENCE.finditer(text)]
+
+        def in_fence(pos: int) -> bool:
+            return sum(1 for f in fences if f < pos) % 2 == 1
+
+        headings = [m for m in _HEADING.finditer(text, start) if not in_fence(m.start())]
+    sections: list[Section] = []
+    stack: list[tuple[int, str]] = []
+    cursor, current = start, (doc.title,)
+    for heading in headings:
+        sections.append(Section(current, cursor, heading.start()))
+        level = len(heading.group(1))
+        stack = [(lvl, name) for lvl, name in stack if lvl < level]
+        stack.append((level, heading.group(2).strip()))
+        current = tuple(name for _, name in stack)
+        if current[0] != doc.title:  # always lead with the document, for context
+            current = (doc.title, *current)
+        cursor = heading.end()
+    sections.append(Section(current, cursor, len(text)))
+    return [s for s in sections if text[s.start : s.end].strip()]
+
+
+def chunk_id(source: str, start: int, content: str) -> str:
+    """Stable id: same file, same place, same content -> same id."""
+    return hashlib.sha256(f"{source}\x00{start}\x00{content}".encode()).hexdigest()[:32]
+
+
+def chunk_body(chunk: Document) -> str:
+    """The chunk's text as it stands in the source file (without the section header)."""
+    return chunk.page_content[chunk.metadata["body_start"] :]
+
+
+def chunk_document(
+    doc: SourceDocument,
+    count_tokens: Callable[[str], int],
+    max_input_tokens: int,
+    chunk_tokens: int,
+    overlap_tokens: int,
+) -> list[Document]:
+    """Split a document into chunks whose embedded text fits the model's input limit.
+
+    The embedded text is ``"<section path>\\n\\n<body>"``: the header gives the model the
+    context a bare paragraph lacks. ``body`` is an exact substring of the source text.
+    """
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    chunks: list[Document] = []
+    for section in split_sections(doc):
+        header = " > ".join(section.path) + "\n\n"
+        limit = min(chunk_tokens, max_input_tokens)
+        # Both counts include the model's special tokens, so this leaves a small margin.
+        budget = max(16, limit - count_tokens(header))
+        pending = [(section.start, doc.text[section.start : section.end])]
+        while pending:
+            offset, text = pending.pop(0)
+            splitter = RecursiveCharacterTextSplitter(
+                chunk_size=budget,
+                chunk_overlap=min(overlap_tokens, budget // 4),
+                length_function=count_tokens,
+                separators=["\n\n", "\n", r"(?<=[.!?:;])\s+", r"\s+", ""],
+                is_separator_regex=True,
+            )
+            cursor = 0
+            for piece in splitter.split_text(text):
+                found = text.find(piece, cursor)
+                if found < 0:  # not expected: the splitter only cuts and strips
+                    found = text.find(piece)
+                cursor = found + 1
+                start = offset + found
+                content = header + piece
+                if count_tokens(content) > max_input_tokens:
+                    # A separator-free run the splitter could not cut small enough.
+                    budget = max(8, budget // 2)
+                    pending.insert(0, (start, piece))
+                    continue
+                chunks.append(_make_chunk(doc, section, header, piece, start, content))
+    return chunks
+
+
+def _make_chunk(
+    doc: SourceDocument, section: Section, header: str, body: str, start: int, content: str
+) -> Document:
+    metadata = {
+        "source": doc.source,
+        "title": doc.title,
+        "url": doc.url,
+        "section": " > ".join(section.path),
+        "start_char": start,
+        "end_char": start + len(body),
+        "start_line": doc.text.count("\n", 0, start) + 1,
+        "body_start": len(header),
+    }
+    return Document(
+        id=chunk_id(doc.source, start, content), page_content=content, metadata=metadata
+    )

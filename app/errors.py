@@ -1,0 +1,40 @@
+"""The few exceptions the core raises. The CLI and UI turn them into messages.
+
+Every message says what to do next, so the edge can show ``str(error)`` as it is.
+"""
+
+
+class PrivacyQAError(Exception):
+    """Base class: something went wrong that the app knows how to explain."""
+
+
+class UserError(PrivacyQAError):
+    """The user can fix this (bad input, missing store, bad settings). CLI exit code 2."""
+
+
+class ConfigError(UserError):
+    """A setting is invalid or a required one (such as an API key) is missing."""
+
+
+class EmptyQuestionError(UserError):
+    """The question is empty or only whitespace."""
+
+
+class QuestionTooLongError(UserError):
+    """The question is longer than the app accepts."""
+
+
+class StoreMissingError(UserError):
+    """No index has been built yet in the data dir."""
+
+
+class StoreMismatchError(UserError):
+    """The index was built with other embeddings or chunking settings than the current ones."""
+
+
+class StoreCorruptError(UserError):
+    """The data dir holds something the app cannot read as its store."""
+
+
+class ProviderError(PrivacyQAError):
+    """A remote provider (OpenAI or a compatible server) failed."""

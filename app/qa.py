@@ -1,0 +1,81 @@
+"""The core the CLI and the UI share: open the index once, answer many questions."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from app.answer import ABSTAIN_TEXT, Answer, make_answerer
+from app.config import Settings
+from app.embeddings import EmbeddingBackend, make_embeddings
+from app.errors import EmptyQuestionError, QuestionTooLongError, StoreMissingError
+from app.retrieval import HybridRetriever
+from app.store import check_store, load_all_chunks, open_store
+
+log = logging.getLogger(__name__)
+
+
+class QA:
+    """Question answering over the index in ``settings.data_dir``.
+
+    Construction checks the index (present, built with these settings) and loads the
+    chunks for lexical search; the embedding model loads on the first question, or at
+    once with ``warm_up()``.
+    """
+
+    def __init__(self, settings: Settings, embeddings: EmbeddingBackend | None = None):
+        self.settings = settings
+        self.embeddings = embeddings or make_embeddings(settings)
+        self.manifest = check_store(settings, self.embeddings.model_id)
+        self.store = open_store(settings, self.embeddings)
+        chunks = load_all_chunks(self.store)
+        if not chunks:
+            raise StoreMissingError(
+                f"The index in {settings.data_dir} is empty: run `privacy-qa ingest` first."
+            )
+        self.retriever = HybridRetriever(self.store, self.embeddings, chunks)
+        self.answerer = make_answerer(settings)
+
+    def warm_up(self) -> None:
+        self.embeddings.warm_up()
+
+    def validate(self, question: str) -> str:
+        """The question, stripped; raise a user error if it is empty or too long."""
+        question = (question or "").strip()
+        if not question:
+            raise EmptyQuestionError("The question is empty: type a question about the documents.")
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise QuestionTooLongError(
+                f"The question is {len(question)} characters long; the limit is {limit}. "
+                "Ask something shorter."
+            )
+        tokens = self.embeddings.count_tokens(question)
+        if tokens > self.embeddings.max_input_tokens:
+            raise QuestionTooLongError(
+                f"The question is {tokens} tokens long and the embedding model reads only "
+                f"{self.embeddings.max_input_tokens}: ask something shorter."
+            )
+        return question
+
+    def ask(self, question: str) -> Answer:
+        question = self.validate(question)
+        started = time.perf_counter()
+        hits, timings = self.retriever.search(question, self.settings.top_k)
+        t0 = time.perf_counter()
+        best = max((hit.dense for hit in hits), default=0.0)
+        text, citations = "", []
+        if best >= self.settings.min_relevance:
+            text, citations = self.answerer.compose(question, hits, self.retriever.idf)
+        abstained = not citations
+        log.debug("best dense similarity %.3f, abstained=%s", best, abstained)
+        timings["compose"] = (time.perf_counter() - t0) * 1000
+        timings["total"] = (time.perf_counter() - started) * 1000
+        return Answer(
+            question=question,
+            answer=ABSTAIN_TEXT if abstained else text,
+            abstained=abstained,
+            citations=citations,
+            timings_ms=timings,
+            hits=hits,
+        )

@@ -1,0 +1,134 @@
+"""Hybrid retrieval: dense (Chroma cosine) and lexical (BM25) rankings fused by RRF.
+
+Exact terms matter in this domain ("/v1/embeddings", "AES-256", "SOC 2", "baa@openai.com")
+and a small embedding model blurs them; BM25 catches them. LangChain's BM25Retriever and
+EnsembleRetriever return no scores, and abstention needs the dense similarity, so the
+two rankings are fused here (reciprocal rank fusion, as EnsembleRetriever does).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+
+from langchain_core.documents import Document
+
+from app.embeddings import EmbeddingBackend
+
+log = logging.getLogger(__name__)
+
+# Words too common to say anything about relevance. Kept short on purpose: domain words
+# such as "data", "api" or "not" stay searchable.
+STOPWORDS = frozenset(
+    """a an and are as at be by can could do does for from has have how i if in into is it
+    its me my of on or our so than that the their them then there these they this those to
+    us was we what when where which who whom why will with would you your yours""".split()
+)
+_TOKEN = re.compile(r"[a-z0-9]+(?:[@./\-][a-z0-9]+)*")
+RRF_K = 60  # the constant from the RRF paper, also EnsembleRetriever's default
+
+
+def terms(text: str) -> list[str]:
+    """Lowercased search terms: compounds like 'v1/embeddings' and 'aes-256' plus their parts."""
+    out: list[str] = []
+    for token in _TOKEN.findall(text.lower()):
+        parts = re.split(r"[@./\-]", token)
+        for term in ([token] if len(parts) > 1 else []) + parts:
+            if term and term not in STOPWORDS:
+                out.append(stem(term))
+    return out
+
+
+_SUFFIXES = ("ing", "ed", "ion")
+
+
+def stem(word: str) -> str:
+    """Crude suffix folding so 'encrypts', 'encrypted', 'encryption' meet at 'encrypt'.
+
+    Deliberately small (no dictionary, no vendor): it only needs to make inflected forms
+    of the same word match each other, not to produce real words.
+    """
+    if word.isalpha() and len(word) > 3:
+        if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+            word = word[:-1]
+        for suffix in _SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+                word = word[: -len(suffix)]
+                break
+        if word.endswith("e") and len(word) > 4:
+            word = word[:-1]
+    return word
+
+
+@dataclass
+class Hit:
+    """One retrieved chunk with the evidence for it."""
+
+    chunk: Document
+    score: float  # fused RRF score: higher is better
+    dense: float  # cosine similarity of chunk and question (-1..1)
+    lexical: float  # BM25 score (0 when no term matches)
+
+
+class HybridRetriever:
+    """Dense + BM25 over all chunks of the store. Build once per process, query many times."""
+
+    def __init__(self, store, embeddings: EmbeddingBackend, chunks: list[Document]):
+        from rank_bm25 import BM25Okapi
+
+        self.store = store
+        self.embeddings = embeddings
+        self.chunks = chunks
+        self._by_id = {chunk.id: i for i, chunk in enumerate(chunks)}
+        self._bm25 = BM25Okapi([terms(chunk.page_content) for chunk in chunks]) if chunks else None
+
+    def idf(self, term: str) -> float:
+        """BM25's inverse document frequency of a term (0 for unknown terms)."""
+        return max(0.0, self._bm25.idf.get(term, 0.0)) if self._bm25 else 0.0
+
+    def search(self, question: str, k: int) -> tuple[list[Hit], dict[str, float]]:
+        """Top-k hits, best first, and timings in ms (embed, search)."""
+        t0 = time.perf_counter()
+        vector = self.embeddings.embed_query(question)
+        t1 = time.perf_counter()
+        pool = min(len(self.chunks), max(4 * k, 20))
+        dense_ranked = self.store.similarity_search_by_vector_with_relevance_scores(vector, k=pool)
+        # Chroma returns cosine *distance* for a cosine-space collection.
+        dense = {doc.id: 1.0 - distance for doc, distance in dense_ranked}
+        lexical_scores = self._bm25.get_scores(terms(question)) if self._bm25 else []
+        lexical_order = sorted(
+            (i for i, s in enumerate(lexical_scores) if s > 0), key=lambda i: -lexical_scores[i]
+        )[:pool]
+
+        fused: dict[str, float] = {}
+        for rank, (doc, _) in enumerate(dense_ranked):
+            fused[doc.id] = fused.get(doc.id, 0.0) + 1.0 / (RRF_K + rank + 1)
+        for rank, i in enumerate(lexical_order):
+            chunk_id = self.chunks[i].id
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+
+        docs = {doc.id: doc for doc, _ in dense_ranked}
+        hits = []
+        for chunk_id, score in sorted(fused.items(), key=lambda item: -item[1])[:k]:
+            i = self._by_id.get(chunk_id)
+            chunk = docs.get(chunk_id) or self.chunks[i]
+            similarity = dense.get(chunk_id)
+            if similarity is None:  # lexical-only hit: compute its similarity for abstention
+                similarity = _cosine(vector, self._vector_of(chunk_id))
+            hits.append(
+                Hit(chunk, score, similarity, float(lexical_scores[i]) if i is not None else 0.0)
+            )
+        t2 = time.perf_counter()
+        return hits, {"embed": (t1 - t0) * 1000, "search": (t2 - t1) * 1000}
+
+    def _vector_of(self, chunk_id: str) -> list[float]:
+        got = self.store.get(ids=[chunk_id], include=["embeddings"])
+        return list(got["embeddings"][0])
+
+
+def _cosine(a: list[float], b: list[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    norm = (sum(x * x for x in a) ** 0.5) * (sum(y * y for y in b) ** 0.5)
+    return dot / norm if norm else 0.0
