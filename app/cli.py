@@ -172,9 +172,9 @@ def _ask_interactively(qa, as_json: bool) -> None:
 def main() -> None:
     """Console-script entry point: run the CLI and turn errors into messages and exit codes."""
     try:
-        cli.main(standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        # Outside standalone mode click returns ctx.exit()'s code instead of exiting.
+        code = cli.main(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

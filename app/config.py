@@ -58,10 +58,19 @@ class Settings(BaseSettings):
         default=3, ge=1, le=10, description="Most quoted sentences in an extractive answer."
     )
     min_relevance: float = Field(
-        default=0.30,
+        default=0.13,
         description=(
             "Abstain when the best chunk's cosine similarity to the question is below this. "
             "Measured on the dev questions: see docs/abstention.md."
+        ),
+    )
+    min_coverage: float = Field(
+        default=0.33,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Abstain when no retrieved chunk holds at least this IDF-weighted share of the "
+            "question's terms. Measured on the dev questions: see docs/abstention.md."
         ),
     )
     max_question_chars: int = Field(

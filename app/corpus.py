@@ -176,12 +176,13 @@ def load_corpus(corpus_dir: Path) -> LoadResult:
     """Load every supported file under ``corpus_dir``; skip (and log) the ones that fail."""
     documents: list[SourceDocument] = []
     skipped: list[tuple[str, str]] = []
-    root = corpus_dir.resolve().parent
+    corpus_dir = corpus_dir.resolve()
     for path in sorted(corpus_dir.rglob("*")):
-        relative_parts = path.relative_to(corpus_dir).parts
-        if any(part.startswith(".") for part in relative_parts) or path.is_dir():
+        relative = path.relative_to(corpus_dir)
+        if any(part.startswith(".") for part in relative.parts) or path.is_dir():
             continue
-        source = path.resolve().relative_to(root).as_posix()
+        # Named by where it sits in the corpus, even when it is a symlink.
+        source = (Path(corpus_dir.name) / relative).as_posix()
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             reason = f"unsupported file type {path.suffix or '(none)'!r}"
         else:

@@ -64,11 +64,14 @@ class QA:
         hits, timings = self.retriever.search(question, self.settings.top_k)
         t0 = time.perf_counter()
         best = max((hit.dense for hit in hits), default=0.0)
+        coverage = max((hit.coverage for hit in hits), default=0.0)
         text, citations = "", []
-        if best >= self.settings.min_relevance:
+        # Both signals must agree: dense alone scores other vendors' near-identical topics
+        # high, and word overlap alone is fooled by common words (see docs/abstention.md).
+        if best >= self.settings.min_relevance and coverage >= self.settings.min_coverage:
             text, citations = self.answerer.compose(question, hits, self.retriever.idf)
         abstained = not citations
-        log.debug("best dense similarity %.3f, abstained=%s", best, abstained)
+        log.debug("best similarity %.3f, coverage %.2f, abstained=%s", best, coverage, abstained)
         timings["compose"] = (time.perf_counter() - t0) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
         return Answer(

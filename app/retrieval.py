@@ -70,6 +70,7 @@ class Hit:
     score: float  # fused RRF score: higher is better
     dense: float  # cosine similarity of chunk and question (-1..1)
     lexical: float  # BM25 score (0 when no term matches)
+    coverage: float = 0.0  # IDF-weighted share of the question's terms found in the chunk
 
 
 class HybridRetriever:
@@ -88,6 +89,19 @@ class HybridRetriever:
         """BM25's inverse document frequency of a term (0 for unknown terms)."""
         return max(0.0, self._bm25.idf.get(term, 0.0)) if self._bm25 else 0.0
 
+    def coverage(self, question_terms: set[str], chunk_terms: set[str]) -> float:
+        """IDF-weighted share of the question's terms that the chunk contains.
+
+        A term the corpus never uses weighs as much as the rarest known term: a question
+        about "sourdough" is far from a corpus that never says it.
+        """
+        if not question_terms or self._bm25 is None:
+            return 0.0
+        rarest = max(self._bm25.idf.values(), default=1.0)
+        weight = {t: (self.idf(t) if t in self._bm25.idf else rarest) for t in question_terms}
+        total = sum(weight.values())
+        return sum(weight[t] for t in question_terms & chunk_terms) / total if total else 0.0
+
     def search(self, question: str, k: int) -> tuple[list[Hit], dict[str, float]]:
         """Top-k hits, best first, and timings in ms (embed, search)."""
         t0 = time.perf_counter()
@@ -97,7 +111,8 @@ class HybridRetriever:
         dense_ranked = self.store.similarity_search_by_vector_with_relevance_scores(vector, k=pool)
         # Chroma returns cosine *distance* for a cosine-space collection.
         dense = {doc.id: 1.0 - distance for doc, distance in dense_ranked}
-        lexical_scores = self._bm25.get_scores(terms(question)) if self._bm25 else []
+        question_terms = terms(question)
+        lexical_scores = self._bm25.get_scores(question_terms) if self._bm25 else []
         lexical_order = sorted(
             (i for i, s in enumerate(lexical_scores) if s > 0), key=lambda i: -lexical_scores[i]
         )[:pool]
@@ -117,9 +132,9 @@ class HybridRetriever:
             similarity = dense.get(chunk_id)
             if similarity is None:  # lexical-only hit: compute its similarity for abstention
                 similarity = _cosine(vector, self._vector_of(chunk_id))
-            hits.append(
-                Hit(chunk, score, similarity, float(lexical_scores[i]) if i is not None else 0.0)
-            )
+            lexical = float(lexical_scores[i]) if i is not None else 0.0
+            coverage = self.coverage(set(question_terms), set(terms(chunk.page_content)))
+            hits.append(Hit(chunk, score, similarity, lexical, coverage))
         t2 = time.perf_counter()
         return hits, {"embed": (t1 - t0) * 1000, "search": (t2 - t1) * 1000}
 

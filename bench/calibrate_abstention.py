@@ -26,25 +26,56 @@ def main() -> None:
     args = parser.parse_args()
     items = [json.loads(line) for line in (ROOT / "evals/questions.jsonl").open()]
     items = [i for i in items if args.split in ("all", i["split"])]
-    qa = QA(load_settings(min_relevance=-1.0))  # never abstain: we want the raw signal
+    defaults = load_settings()
+    # Never abstain here: we want the raw signals for every question.
+    qa = QA(load_settings(min_relevance=-1.0, min_coverage=0.0))
+    qa.settings = defaults
     rows = []
     for item in items:
         hits = qa.ask(item["question"]).hits
         best = max(h.dense for h in hits)
-        rows.append((best, bool(item.get("abstain")), item["id"], item["question"]))
+        coverage = max(h.coverage for h in hits)
+        rows.append((best, bool(item.get("abstain")), item["id"], item["question"], coverage))
     rows.sort()
-    print(f"{'best cosine':>11}  {'expect':<8} id        question")
-    for best, abstain, id_, question in rows:
-        print(f"{best:11.3f}  {'abstain' if abstain else 'answer':<8} {id_:<9} {question}")
+    print(f"{'best cosine':>11} {'coverage':>8}  {'expect':<8} id        question")
+    for best, abstain, id_, question, coverage in rows:
+        expect = "abstain" if abstain else "answer"
+        print(f"{best:11.3f} {coverage:8.2f}  {expect:<8} {id_:<9} {question}")
 
-    candidates = sorted({round(r[0], 3) for r in rows})
-    scored = []
-    for low, high in zip(candidates, candidates[1:], strict=False):
-        threshold = (low + high) / 2
-        correct = sum((best >= threshold) != abstain for best, abstain, *_ in rows)
-        scored.append((correct, high - low, threshold))
-    correct, gap, threshold = max(scored)
-    print(f"\nsuggested min_relevance {threshold:.3f}: {correct}/{len(rows)} on the right side")
+    # Answer only when both signals clear their threshold: the dense similarity (is the
+    # chunk about this at all?) and the coverage (does it contain the question's words?).
+    # Try every pair of midpoints; keep the pair that puts most questions on the right
+    # side, and among those the one with the widest margins.
+    def midpoints(values: list[float]) -> list[float]:
+        values = sorted(set(values))
+        return [(a + b) / 2 for a, b in zip(values, values[1:], strict=False)] or values
+
+    def margin(threshold: float, values: list[float]) -> float:
+        return min((abs(v - threshold) for v in values), default=0.0)
+
+    best = None
+    for dense_t in midpoints([r[0] for r in rows]):
+        for cover_t in midpoints([r[4] for r in rows]):
+            correct = sum(((r[0] >= dense_t) and (r[4] >= cover_t)) != r[1] for r in rows)
+            key = (
+                correct,
+                margin(dense_t, [r[0] for r in rows]) + margin(cover_t, [r[4] for r in rows]),
+            )
+            if best is None or key > best[0]:
+                best = (key, dense_t, cover_t)
+    (correct, _), dense_t, cover_t = best
+    with_current = sum(
+        ((r[0] >= qa.settings.min_relevance) and (r[4] >= qa.settings.min_coverage)) != r[1]
+        for r in rows
+    )
+    print(
+        f"\ncurrent defaults (min_relevance {qa.settings.min_relevance}, min_coverage "
+        f"{qa.settings.min_coverage}): {with_current}/{len(rows)} on the right side"
+    )
+    print(
+        f"suggested min_relevance {dense_t:.3f} and min_coverage {cover_t:.3f}: "
+        f"{correct}/{len(rows)} on the right side"
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,49 @@
+"""Shared fixtures: the real bundled model, a real Chroma index built in a temp dir."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.config import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+
+
+def make_settings(tmp: Path, corpus: Path | None = None, **overrides) -> Settings:
+    """Settings whose on-disk state lives under ``tmp`` (never the developer's .data)."""
+    return load_settings(data_dir=tmp / "data", corpus_dir=corpus or (tmp / "corpus"), **overrides)
+
+
+def copy_corpus(target: Path) -> Path:
+    shutil.copytree(CORPUS, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def embeddings():
+    from app.embeddings import LocalMiniLM
+
+    return LocalMiniLM()
+
+
+@pytest.fixture(scope="session")
+def indexed_settings(tmp_path_factory, embeddings) -> Settings:
+    """An index of the real corpus, built once per test session."""
+    from app.store import ingest
+
+    tmp = tmp_path_factory.mktemp("index")
+    copy_corpus(tmp / "corpus")
+    settings = make_settings(tmp)
+    ingest(settings, embeddings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def qa(indexed_settings, embeddings):
+    from app.qa import QA
+
+    return QA(indexed_settings, embeddings)

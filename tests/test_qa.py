@@ -1,0 +1,100 @@
+"""Retrieval and extractive answers over the real index (real model, real Chroma)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.answer import ABSTAIN_TEXT, sentences
+from app.errors import EmptyQuestionError, QuestionTooLongError
+from app.retrieval import stem, terms
+
+from .conftest import ROOT
+
+EVAL_ITEMS = [json.loads(line) for line in (ROOT / "evals/questions.jsonl").open()]
+
+
+def test_sentences_are_exact_substrings_with_offsets():
+    body = (
+        "So what about data storage?\n\n> OpenAI may retain data for up to 30 days. After 30\n"
+        "days, data is removed.\n>\n> — [Portal](https://x)\n- a. Inform the customer: "
+        '"Our team will respond within 1-2 business days."\nWe use eg. Langchain here.'
+    )
+    found = sentences(body)
+    for sentence in found:
+        assert body[sentence.offset : sentence.offset + len(sentence.text)] == sentence.text
+    texts = [s.text for s in found]
+    assert "After 30\ndays, data is removed." in texts
+    assert "We use eg. Langchain here." in texts
+    assert any(t.startswith("Inform the customer:") for t in texts)
+
+
+def test_terms_keep_exact_compounds_and_fold_inflections():
+    assert {"v1/embeddings", "v1"} <= set(terms("/v1/embeddings"))
+    assert stem("embeddings") in terms("/v1/embeddings")
+    assert stem("embeddings") == stem("embedding")
+    assert {"aes-256", "256"} <= set(terms("AES-256"))
+    assert "baa@openai.com" in terms("email baa@openai.com")
+    assert stem("encrypts") == stem("encrypted") == stem("encryption") == "encrypt"
+    assert "the" not in terms("the data")
+
+
+@pytest.mark.slow
+def test_retention_question_answers_30_days_cited_to_the_explainer(qa):
+    answer = qa.ask("How long does OpenAI retain API data?")
+    assert not answer.abstained
+    assert "30 days" in answer.answer
+    cited = [c for c in answer.citations if "30 days" in c.quote]
+    assert cited and cited[0].source == "corpus/openai-api-privacy-explained.md"
+    assert f"[{cited[0].n}]" in answer.answer
+    assert set(answer.timings_ms) >= {"embed", "search", "compose", "total"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question", ["What is a good recipe for sourdough bread?", "How do I bake a chocolate cake?"]
+)
+def test_unrelated_question_abstains(qa, question):
+    answer = qa.ask(question)
+    assert answer.abstained
+    assert answer.answer == ABSTAIN_TEXT
+    assert answer.citations == []
+
+
+@pytest.mark.slow
+def test_every_citation_quote_is_a_literal_substring_of_its_source_file(qa):
+    checked = 0
+    for item in EVAL_ITEMS:
+        answer = qa.ask(item["question"])
+        for citation in answer.citations:
+            text = (ROOT / citation.source).read_text(encoding="utf-8")
+            assert citation.quote in text, (item["id"], citation.quote)
+            line = text.splitlines()[citation.start_line - 1]
+            assert citation.quote.split("\n")[0] in line
+            assert f"[{citation.n}]" in answer.answer
+            checked += 1
+    assert checked > len(EVAL_ITEMS)  # the check really ran over many quotes
+
+
+@pytest.mark.slow
+def test_exact_terms_are_found(qa):
+    answer = qa.ask("Which email address handles BAA requests?")
+    assert "baa@openai.com" in answer.answer
+    answer = qa.ask("What does AES-256 protect?")
+    assert "AES-256" in answer.answer
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", ["", "   ", "\n\t"])
+def test_empty_question_is_rejected(qa, question):
+    with pytest.raises(EmptyQuestionError):
+        qa.ask(question)
+
+
+@pytest.mark.slow
+def test_huge_question_is_rejected_with_the_limit(qa):
+    with pytest.raises(QuestionTooLongError, match="limit is 2000"):
+        qa.ask("retention " * 400)
+    with pytest.raises(QuestionTooLongError, match="reads only 256"):
+        qa.ask("How long is data retained? " * 50)
