@@ -16,7 +16,7 @@ from typing import Any
 from app.config import Settings
 from app.corpus import chunk_body
 from app.errors import ConfigError
-from app.retrieval import Hit, terms
+from app.retrieval import Hit, HybridRetriever, terms
 
 ABSTAIN_TEXT = "The indexed documents don't answer this."
 
@@ -63,7 +63,9 @@ class Answerer(ABC):
     name: str
 
     @abstractmethod
-    def compose(self, question: str, hits: list[Hit], idf) -> tuple[str, list[Citation]]:
+    def compose(
+        self, question: str, hits: list[Hit], retriever: HybridRetriever
+    ) -> tuple[str, list[Citation]]:
         """Return the answer text (with ``[n]`` markers) and its citations, numbered from 1."""
 
 
@@ -159,7 +161,14 @@ class ExtractiveAnswerer(Answerer):
     def __init__(self, max_quotes: int):
         self.max_quotes = max_quotes
 
-    def compose(self, question: str, hits: list[Hit], idf) -> tuple[str, list[Citation]]:
+    # Terms of a sentence's context (its section heading, the sentence before it) count
+    # this much of its own: "email us at baa@openai.com" answers "How do I get started?".
+    CONTEXT_WEIGHT = 0.5
+
+    def compose(
+        self, question: str, hits: list[Hit], retriever: HybridRetriever
+    ) -> tuple[str, list[Citation]]:
+        idf = retriever.idf
         question_terms = set(terms(question))
         weight_total = sum(idf(t) for t in question_terms) or 1.0
         best_dense = max(hit.dense for hit in hits)
@@ -167,13 +176,20 @@ class ExtractiveAnswerer(Answerer):
         candidates = []  # (score, hit rank, sentence index, hit)
         quotable: list[list[Sentence]] = []
         for rank, hit in enumerate(hits):
-            quotable.append([s for s in sentences(chunk_body(hit.chunk)) if _is_quotable(s.text)])
+            heading = hit.chunk.metadata["section"].rsplit(" > ", 1)[-1]
+            previous_terms = set(terms(heading))
+            quotable.append([])
             dense = hit.dense / best_dense if best_dense > 0 else 0.0
-            for index, sentence in enumerate(quotable[rank]):
-                shared = question_terms & set(terms(sentence.text))
-                lexical = sum(idf(t) for t in shared) / weight_total
-                score = self.LEXICAL_WEIGHT * lexical + (1 - self.LEXICAL_WEIGHT) * dense
-                candidates.append((score, rank, index, hit))
+            for sentence in sentences(chunk_body(hit.chunk)):
+                own_terms = set(terms(sentence.text))
+                if _is_quotable(sentence.text):
+                    own = sum(idf(t) for t in question_terms & own_terms)
+                    context = sum(idf(t) for t in (question_terms & previous_terms) - own_terms)
+                    lexical = (own + self.CONTEXT_WEIGHT * context) / weight_total
+                    score = self.LEXICAL_WEIGHT * lexical + (1 - self.LEXICAL_WEIGHT) * dense
+                    candidates.append((score, rank, len(quotable[rank]), hit))
+                    quotable[rank].append(sentence)
+                previous_terms = own_terms | set(terms(heading))
         if not candidates:
             return "", []
         candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
@@ -181,8 +197,7 @@ class ExtractiveAnswerer(Answerer):
         chosen: list[tuple[int, Sentence, Hit]] = []
         seen: set[str] = set()
 
-        def choose(rank: int, index: int, hit: Hit) -> None:
-            sentence = quotable[rank][index]
+        def choose(rank: int, sentence: Sentence, hit: Hit) -> None:
             key = _normalised(sentence.text)
             if key not in seen:
                 seen.add(key)
@@ -192,11 +207,14 @@ class ExtractiveAnswerer(Answerer):
         for score, rank, index, hit in candidates:
             if len(chosen) >= self.max_quotes or score < self.KEEP_RATIO * best:
                 break
-            choose(rank, index, hit)
+            sentence = quotable[rank][index]
+            choose(rank, sentence, hit)
             # A lead-in ("the default retention of data is:") means nothing without what
-            # it introduces, so the next sentence comes with it.
-            if _leads_in(quotable[rank][index].text) and index + 1 < len(quotable[rank]):
-                choose(rank, index + 1, hit)
+            # it introduces, so the next sentence comes with it, from the next chunk if need be.
+            if _leads_in(sentence.text):
+                following = self._following(sentence, hit, quotable[rank][index + 1 :], retriever)
+                if following:
+                    choose(rank, *following)
 
         # Readable order: group by document (in order of relevance), then as written.
         doc_order: dict[str, int] = {}
@@ -227,6 +245,27 @@ class ExtractiveAnswerer(Answerer):
             )
             parts.append(f"{sentence.text} [{n}]")
         return " ".join(parts), citations
+
+    @staticmethod
+    def _following(
+        sentence: Sentence, hit: Hit, rest: list[Sentence], retriever: HybridRetriever
+    ) -> tuple[Sentence, Hit] | None:
+        """The quotable sentence after ``sentence`` in its file, looking into the next chunk."""
+        if rest:
+            return rest[0], hit
+        after = _absolute_start(sentence, hit) + len(sentence.text)
+        following = retriever.next_chunk(hit.chunk)
+        if following is None:
+            return None
+        neighbour = Hit(following, 0.0, hit.dense, 0.0)
+        for candidate in sentences(chunk_body(following)):
+            if _is_quotable(candidate.text) and _absolute_start(candidate, neighbour) >= after:
+                return candidate, neighbour
+        return None
+
+
+def _absolute_start(sentence: Sentence, hit: Hit) -> int:
+    return hit.chunk.metadata["start_char"] + sentence.offset
 
 
 def make_answerer(settings: Settings, name: str = "extractive") -> Answerer:

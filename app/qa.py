@@ -69,7 +69,7 @@ class QA:
         # Both signals must agree: dense alone scores other vendors' near-identical topics
         # high, and word overlap alone is fooled by common words (see docs/abstention.md).
         if best >= self.settings.min_relevance and coverage >= self.settings.min_coverage:
-            text, citations = self.answerer.compose(question, hits, self.retriever.idf)
+            text, citations = self.answerer.compose(question, hits, self.retriever)
         abstained = not citations
         log.debug("best similarity %.3f, coverage %.2f, abstained=%s", best, coverage, abstained)
         timings["compose"] = (time.perf_counter() - t0) * 1000

@@ -84,6 +84,17 @@ class HybridRetriever:
         self.chunks = chunks
         self._by_id = {chunk.id: i for i, chunk in enumerate(chunks)}
         self._bm25 = BM25Okapi([terms(chunk.page_content) for chunk in chunks]) if chunks else None
+        # Chunks in reading order, so an answer can continue into the next chunk of a file.
+        ordered = sorted(chunks, key=lambda c: (c.metadata["source"], c.metadata["start_char"]))
+        self._next = {
+            a.id: b
+            for a, b in zip(ordered, ordered[1:], strict=False)
+            if a.metadata["source"] == b.metadata["source"]
+        }
+
+    def next_chunk(self, chunk: Document) -> Document | None:
+        """The chunk that follows ``chunk`` in its file, if any."""
+        return self._next.get(chunk.id)
 
     def idf(self, term: str) -> float:
         """BM25's inverse document frequency of a term (0 for unknown terms)."""
