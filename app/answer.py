@@ -158,12 +158,12 @@ class ExtractiveAnswerer(Answerer):
     # A further sentence is quoted only if it scores at least this share of the best one.
     KEEP_RATIO = 0.7
 
-    def __init__(self, max_quotes: int):
-        self.max_quotes = max_quotes
-
     # Terms of a sentence's context (its section heading, the sentence before it) count
     # this much of its own: "email us at baa@openai.com" answers "How do I get started?".
     CONTEXT_WEIGHT = 0.5
+
+    def __init__(self, max_quotes: int):
+        self.max_quotes = max_quotes
 
     def compose(
         self, question: str, hits: list[Hit], retriever: HybridRetriever
@@ -176,8 +176,8 @@ class ExtractiveAnswerer(Answerer):
         candidates = []  # (score, hit rank, sentence index, hit)
         quotable: list[list[Sentence]] = []
         for rank, hit in enumerate(hits):
-            heading = hit.chunk.metadata["section"].rsplit(" > ", 1)[-1]
-            previous_terms = set(terms(heading))
+            heading_terms = set(terms(hit.chunk.metadata["section"].rsplit(" > ", 1)[-1]))
+            previous_terms = heading_terms
             quotable.append([])
             dense = hit.dense / best_dense if best_dense > 0 else 0.0
             for sentence in sentences(chunk_body(hit.chunk)):
@@ -189,7 +189,7 @@ class ExtractiveAnswerer(Answerer):
                     score = self.LEXICAL_WEIGHT * lexical + (1 - self.LEXICAL_WEIGHT) * dense
                     candidates.append((score, rank, len(quotable[rank]), hit))
                     quotable[rank].append(sentence)
-                previous_terms = own_terms | set(terms(heading))
+                previous_terms = own_terms | heading_terms
         if not candidates:
             return "", []
         candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
@@ -221,10 +221,7 @@ class ExtractiveAnswerer(Answerer):
         for rank, _, hit in sorted(chosen, key=lambda c: c[0]):
             doc_order.setdefault(hit.chunk.metadata["source"], rank)
         chosen.sort(
-            key=lambda c: (
-                doc_order[c[2].chunk.metadata["source"]],
-                c[2].chunk.metadata["start_char"] + c[1].offset,
-            )
+            key=lambda c: (doc_order[c[2].chunk.metadata["source"]], _absolute_start(c[1], c[2]))
         )
 
         citations, parts = [], []
