@@ -83,7 +83,9 @@ class HybridRetriever:
         self.embeddings = embeddings
         self.chunks = chunks
         self._by_id = {chunk.id: i for i, chunk in enumerate(chunks)}
-        self._bm25 = BM25Okapi([terms(chunk.page_content) for chunk in chunks]) if chunks else None
+        tokenized = [terms(chunk.page_content) for chunk in chunks]
+        self._bm25 = BM25Okapi(tokenized) if chunks else None
+        self._term_sets = [set(chunk_terms) for chunk_terms in tokenized]
         # Chunks in reading order, so an answer can continue into the next chunk of a file.
         ordered = sorted(chunks, key=lambda c: (c.metadata["source"], c.metadata["start_char"]))
         self._next = {
@@ -144,7 +146,8 @@ class HybridRetriever:
             if similarity is None:  # lexical-only hit: compute its similarity for abstention
                 similarity = _cosine(vector, self._vector_of(chunk_id))
             lexical = float(lexical_scores[i]) if i is not None else 0.0
-            coverage = self.coverage(set(question_terms), set(terms(chunk.page_content)))
+            chunk_terms = self._term_sets[i] if i is not None else set(terms(chunk.page_content))
+            coverage = self.coverage(set(question_terms), chunk_terms)
             hits.append(Hit(chunk, score, similarity, lexical, coverage))
         t2 = time.perf_counter()
         return hits, {"embed": (t1 - t0) * 1000, "search": (t2 - t1) * 1000}

@@ -11,19 +11,19 @@ alone, both measured in this run (ratios, because these machines are shared and 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import platform
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from _evalset import ROOT, load_items
+
 from app.config import load_settings
 from app.embeddings import make_embeddings
 from app.qa import QA
 from app.store import ingest
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -35,7 +35,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="passes over the questions")
     args = parser.parse_args()
-    questions = [json.loads(line)["question"] for line in (ROOT / "evals/questions.jsonl").open()]
+    questions = [item["question"] for item in load_items("all")]
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(data_dir=Path(tmp) / "data", corpus_dir=ROOT / "corpus")
@@ -66,7 +66,7 @@ def main() -> None:
 
     print(
         f"machine: {platform.machine()}, {platform.processor() or '?'}, "
-        f"python {platform.python_version()}, {_cpu_count()} cores"
+        f"python {platform.python_version()}, {os.cpu_count()} cores"
     )
     print(f"corpus: {report.documents} documents, {report.chunks} chunks")
     print(f"model load (warm-up): {model_load * 1000:8.0f} ms")
@@ -85,12 +85,6 @@ def main() -> None:
     ratio50 = percentile(stages["total"], 0.5) / percentile(embed_alone, 0.5)
     ratio95 = percentile(stages["total"], 0.95) / percentile(embed_alone, 0.95)
     print(f"\nend-to-end / embed-alone: p50 {ratio50:.2f}x, p95 {ratio95:.2f}x (goal <= 2x)")
-
-
-def _cpu_count() -> int:
-    import os
-
-    return os.cpu_count() or 0
 
 
 if __name__ == "__main__":

@@ -11,21 +11,18 @@ on the right side), placed midway in the gap. Tune on dev only; report test sepa
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
+
+from _evalset import load_items
 
 from app.config import load_settings
 from app.qa import QA
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="dev", choices=["dev", "test", "all"])
     args = parser.parse_args()
-    items = [json.loads(line) for line in (ROOT / "evals/questions.jsonl").open()]
-    items = [i for i in items if args.split in ("all", i["split"])]
+    items = load_items(args.split)
     defaults = load_settings()
     # Never abstain here: we want the raw signals for every question.
     qa = QA(load_settings(min_relevance=-1.0, min_coverage=0.0))

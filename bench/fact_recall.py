@@ -7,21 +7,18 @@
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
+
+from _evalset import load_items
 
 from app.config import load_settings
 from app.qa import QA
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="dev", choices=["dev", "test", "all"])
     args = parser.parse_args()
-    items = [json.loads(line) for line in (ROOT / "evals/questions.jsonl").open()]
-    items = [i for i in items if args.split in ("all", i["split"]) and not i.get("abstain")]
+    items = [item for item in load_items(args.split) if not item.get("abstain")]
     qa = QA(load_settings())
     found = total = 0
     for item in items:
