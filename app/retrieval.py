@@ -86,6 +86,7 @@ class HybridRetriever:
         tokenized = [terms(chunk.page_content) for chunk in chunks]
         self._bm25 = BM25Okapi(tokenized) if chunks else None
         self._term_sets = [set(chunk_terms) for chunk_terms in tokenized]
+        self._rarest_idf = max(self._bm25.idf.values(), default=1.0) if self._bm25 else 1.0
         # Chunks in reading order, so an answer can continue into the next chunk of a file.
         ordered = sorted(chunks, key=lambda c: (c.metadata["source"], c.metadata["start_char"]))
         self._next = {
@@ -102,18 +103,22 @@ class HybridRetriever:
         """BM25's inverse document frequency of a term (0 for unknown terms)."""
         return max(0.0, self._bm25.idf.get(term, 0.0)) if self._bm25 else 0.0
 
-    def coverage(self, question_terms: set[str], chunk_terms: set[str]) -> float:
-        """IDF-weighted share of the question's terms that the chunk contains.
+    def term_weights(self, question_terms: set[str]) -> dict[str, float]:
+        """IDF weight of each question term for :meth:`coverage`.
 
         A term the corpus never uses weighs as much as the rarest known term: a question
         about "sourdough" is far from a corpus that never says it.
         """
-        if not question_terms or self._bm25 is None:
-            return 0.0
-        rarest = max(self._bm25.idf.values(), default=1.0)
-        weight = {t: (self.idf(t) if t in self._bm25.idf else rarest) for t in question_terms}
-        total = sum(weight.values())
-        return sum(weight[t] for t in question_terms & chunk_terms) / total if total else 0.0
+        if self._bm25 is None:
+            return {}
+        known = self._bm25.idf
+        return {t: (self.idf(t) if t in known else self._rarest_idf) for t in question_terms}
+
+    @staticmethod
+    def coverage(weights: dict[str, float], chunk_terms: set[str]) -> float:
+        """IDF-weighted share of the question's terms that the chunk contains."""
+        total = sum(weights.values())
+        return sum(w for t, w in weights.items() if t in chunk_terms) / total if total else 0.0
 
     def search(self, question: str, k: int) -> tuple[list[Hit], dict[str, float]]:
         """Top-k hits, best first, and timings in ms (embed, search)."""
@@ -137,6 +142,7 @@ class HybridRetriever:
             chunk_id = self.chunks[i].id
             fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
 
+        weights = self.term_weights(set(question_terms))
         docs = {doc.id: doc for doc, _ in dense_ranked}
         hits = []
         for chunk_id, score in sorted(fused.items(), key=lambda item: -item[1])[:k]:
@@ -147,7 +153,7 @@ class HybridRetriever:
                 similarity = _cosine(vector, self._vector_of(chunk_id))
             lexical = float(lexical_scores[i]) if i is not None else 0.0
             chunk_terms = self._term_sets[i] if i is not None else set(terms(chunk.page_content))
-            coverage = self.coverage(set(question_terms), chunk_terms)
+            coverage = self.coverage(weights, chunk_terms)
             hits.append(Hit(chunk, score, similarity, lexical, coverage))
         t2 = time.perf_counter()
         return hits, {"embed": (t1 - t0) * 1000, "search": (t2 - t1) * 1000}
