@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -67,6 +68,17 @@ class Answerer(ABC):
         self, question: str, hits: list[Hit], retriever: HybridRetriever
     ) -> tuple[str, list[Citation]]:
         """Return the answer text (with ``[n]`` markers) and its citations, numbered from 1."""
+
+    def stream(
+        self, question: str, hits: list[Hit], retriever: HybridRetriever
+    ) -> Iterator[str | tuple[str, list[Citation]]]:
+        """Yield pieces of answer text as they are produced, then one final
+        ``(text, citations)`` pair. The final text is what counts: an answerer may
+        revise what it streamed (a failed citation check, say). Answerers that do not
+        stream produce the whole text at once."""
+        text, citations = self.compose(question, hits, retriever)
+        yield text
+        yield text, citations
 
 
 # ------------------------------------------------------------------ sentence extraction
@@ -265,8 +277,11 @@ def _absolute_start(sentence: Sentence, hit: Hit) -> int:
     return hit.chunk.metadata["start_char"] + sentence.offset
 
 
-def make_answerer(settings: Settings, name: str = "extractive") -> Answerer:
-    """The answerer named ``name``; only the offline extractive one exists so far."""
-    if name == "extractive":
+def make_answerer(settings: Settings) -> Answerer:
+    """The answerer ``settings.llm`` names."""
+    if settings.llm == "extractive":
         return ExtractiveAnswerer(max_quotes=settings.max_quotes)
-    raise ConfigError(f"Unknown answerer {name!r}: the available one is 'extractive'.")
+    raise ConfigError(
+        f"The {settings.llm!r} answerer is not available in this version; "
+        "set PRIVACY_QA_LLM=extractive."
+    )

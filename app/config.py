@@ -86,6 +86,16 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("OPENAI_BASE_URL", "PRIVACY_QA_OPENAI_BASE_URL"),
         description="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.",
     )
+    llm: str = Field(
+        default="extractive",
+        description=(
+            "Who writes the answer: 'extractive' (offline, verbatim quotes) or 'openai' "
+            "(a chat model through OpenAI or an OpenAI-compatible server at OPENAI_BASE_URL)."
+        ),
+    )
+    llm_model: str = Field(
+        default="gpt-4o-mini", description="Chat model used when llm is 'openai'."
+    )
     log_level: str = Field(default="WARNING", description="Log level for the entry points.")
 
     @field_validator("embeddings")
@@ -93,6 +103,14 @@ class Settings(BaseSettings):
     def _expand_embedding_alias(cls, value: str) -> str:
         value = value.strip()
         return _EMBEDDING_ALIASES.get(value, value)
+
+    @field_validator("llm")
+    @classmethod
+    def _known_llm(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ("extractive", "openai"):
+            raise ValueError("llm must be 'extractive' or 'openai'")
+        return value
 
     @field_validator("chunk_overlap_tokens")
     @classmethod
@@ -116,6 +134,24 @@ class Settings(BaseSettings):
     def record_db_path(self) -> Path:
         """SQLite file of LangChain's record manager (which chunk came from which document)."""
         return self.data_dir / "records.sqlite"
+
+    @property
+    def uses_openai(self) -> bool:
+        """Whether any text leaves the machine (to OpenAI or an OpenAI-compatible server)."""
+        return self.embeddings.startswith("openai/") or self.llm == "openai"
+
+    def data_flow(self) -> list[str]:
+        """Where questions and document text are sent, for the UI and ``ask --json``:
+        ``["local only"]`` offline, otherwise the exact remote endpoints."""
+        if not self.uses_openai:
+            return ["local only"]
+        base = (self.openai_base_url or "https://api.openai.com/v1").rstrip("/")
+        flows = []
+        if self.embeddings.startswith("openai/"):
+            flows.append(f"POST {base}/embeddings (document chunks and questions)")
+        if self.llm == "openai":
+            flows.append(f"POST {base}/chat/completions (question and retrieved chunks)")
+        return flows
 
     @property
     def tiktoken_cache_dir(self) -> Path:

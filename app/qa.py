@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 
 from app.answer import ABSTAIN_TEXT, Answer, make_answerer
 from app.config import Settings
@@ -59,6 +60,19 @@ class QA:
         return question
 
     def ask(self, question: str) -> Answer:
+        """Answer ``question`` (validated first; raises a UserError for bad input)."""
+        for event in self.stream(question):
+            if isinstance(event, Answer):
+                return event
+        raise AssertionError("stream() ended without an Answer")  # pragma: no cover
+
+    def stream(self, question: str) -> Iterator[str | Answer]:
+        """Yield answer text as it is produced, then the final :class:`Answer`.
+
+        The final Answer's text is authoritative (it may differ from what was streamed);
+        an abstained answer yields only the Answer. Validation errors raise before
+        anything is yielded.
+        """
         question = self.validate(question)
         started = time.perf_counter()
         hits, timings = self.retriever.search(question, self.settings.top_k)
@@ -69,12 +83,16 @@ class QA:
         # Both signals must agree: dense alone scores other vendors' near-identical topics
         # high, and word overlap alone is fooled by common words (see docs/abstention.md).
         if best >= self.settings.min_relevance and coverage >= self.settings.min_coverage:
-            text, citations = self.answerer.compose(question, hits, self.retriever)
+            for event in self.answerer.stream(question, hits, self.retriever):
+                if isinstance(event, tuple):
+                    text, citations = event
+                else:
+                    yield event
         abstained = not citations
         log.debug("best similarity %.3f, coverage %.2f, abstained=%s", best, coverage, abstained)
         timings["compose"] = (time.perf_counter() - t0) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
-        return Answer(
+        yield Answer(
             question=question,
             answer=ABSTAIN_TEXT if abstained else text,
             abstained=abstained,
