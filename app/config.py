@@ -135,7 +135,7 @@ class Settings(BaseSettings):
         ),
     )
     citation_min_support: float = Field(
-        default=0.5,
+        default=0.64,
         ge=0.0,
         le=1.0,
         description=(

@@ -226,13 +226,28 @@ def split_claims(answer: str) -> list[Claim]:
 
 
 def support(claim_terms: set[str], chunk_terms: set[str], retriever: HybridRetriever) -> float:
-    """IDF-weighted share of the claim's terms found in the chunk (0..1).
+    """How well a chunk supports a claim, 0..1: the IDF-weighted share of the claim's terms
+    found in the chunk, or 0 if a figure of the claim is not in the chunk.
 
     Rare terms weigh most, and a term the corpus never uses weighs as much as the rarest
-    one, so an invented figure or name ("90 days", "Amazon") costs a claim its support.
+    one. Figures (terms with a digit, an ``@`` or a ``/``: "30", "aes-256", "1-2",
+    "baa@openai.com", "v1/embeddings") must occur in the chunk as written: one wrong
+    number barely moves a share of many words, but it is the claim (docs/llm.md).
     """
+    if any(_is_figure(t) and t not in chunk_terms for t in claim_terms):
+        return 0.0
     weights = retriever.term_weights(claim_terms)
     return retriever.coverage(weights, chunk_terms)
+
+
+def source_terms(chunk) -> set[str]:
+    """Terms of a source's text. (Adding its title and section path was measured too and
+    did no better: docs/llm.md.)"""
+    return set(terms(chunk_body(chunk)))
+
+
+def _is_figure(term: str) -> bool:
+    return any(c.isdigit() or c in "@/" for c in term)
 
 
 @dataclass
@@ -265,7 +280,7 @@ def check_citations(
     ):
         return Checked("", [], abstained=True)
 
-    chunk_terms = {n: set(terms(chunk_body(hit.chunk))) for n, hit in sources.items()}
+    chunk_terms = {n: source_terms(hit.chunk) for n, hit in sources.items()}
     notices: list[str] = []
     support_for: dict[int, list[set[str]]] = {}  # n -> term sets of the claims it supports
     pieces: list[str] = []
