@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 DIMENSIONS = 64
@@ -52,7 +53,15 @@ class Received:
 
 
 def encoding_for(model: str):
+    import os
+    import tempfile
+
     import tiktoken
+
+    from app.embeddings import prepare_offline_tiktoken
+
+    if "TIKTOKEN_CACHE_DIR" not in os.environ:  # no download possible: the bundled files
+        prepare_offline_tiktoken(Path(tempfile.gettempdir()) / "privacy-qa-fake-tiktoken")
 
     name = "o200k_base" if model.startswith(("gpt-4o", "gpt-4.1")) else "cl100k_base"
     return tiktoken.get_encoding(name)
@@ -91,7 +100,9 @@ class FakeOpenAI:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def base_url(self) -> str:
