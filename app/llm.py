@@ -466,7 +466,7 @@ class ChatAnswerer(Answerer):
             error = translate_error(exc, self.http.base_url)
             if isinstance(error, UserError | ZDRViolationError):
                 raise error from exc
-            log.warning("chat model failed: %s", error)
+            log.info("chat model failed: %s", error)
             yield from self._fall_back(question, hits, retriever, str(error))
             return
 

@@ -279,3 +279,15 @@ class FakeOpenAI:
                 self.wfile.write(body)
 
         return Handler
+
+
+def quote_first_source(request: dict) -> str:
+    """A stand-in model for end-to-end tests: it answers with the first full sentence of
+    source 1 of privacy-qa's prompt, cited [1] (or declines if there is none)."""
+    user = request["messages"][-1]["content"]
+    found = re.search(r'<source n="1" [^\n]*">\n(.*?)\n</source>', user, re.DOTALL)
+    for line in (found.group(1) if found else "").splitlines():
+        sentence = re.match(r"(.+?[.!?])(?:\s|$)", line.strip("> *\t"))
+        if sentence and len(sentence.group(1).split()) >= 4 and "?" not in sentence.group(1):
+            return f"{sentence.group(1)} [1]"
+    return "The indexed documents don't answer this."
