@@ -527,3 +527,58 @@ def test_ask_without_a_key_names_the_variable(indexed_settings):
     )
     assert result.returncode == 2
     assert "OPENAI_API_KEY" in result.stderr and "Traceback" not in result.stderr
+
+
+TRACING_PROBE = """
+import sys
+from langchain_core.documents import Document
+from langchain_core.tracers.langchain import wait_for_all_tracers
+from app.config import load_settings
+from app.llm import ChatAnswerer
+from app.retrieval import Hit, HybridRetriever
+
+text = "OpenAI encrypts all data at rest with AES-256."
+doc = Document(id="a", page_content=text, metadata={
+    "source": "corpus/a.md", "title": "A", "url": None, "section": "A", "start_char": 0,
+    "end_char": len(text), "start_line": 1, "body_start": 0})
+answerer = ChatAnswerer(load_settings())
+if sys.argv[1] == "answerer":
+    retriever = HybridRetriever(None, None, [doc])
+    list(answerer.stream("Encrypted?", [Hit(doc, 1.0, 0.5, 1.0, 1.0)], retriever))
+else:  # control: the same chat model called directly, without the answerer's tracing off
+    answerer.chat.invoke("Encrypted?")
+wait_for_all_tracers()
+"""
+
+
+@pytest.mark.slow
+def test_langsmith_tracing_in_the_environment_sends_nothing(tmp_path):
+    """LANGSMITH_TRACING=true would send prompts (the documents) to a tracing server that
+    the ZDR guard does not cover; the answerer switches tracing off for its calls."""
+    with (
+        FakeOpenAI(reply="OpenAI encrypts all data at rest with AES-256 [1].") as fake,
+        FakeOpenAI(api_key="ls-test") as tracer,
+    ):
+        env = {
+            **os.environ,
+            "PRIVACY_QA_DATA_DIR": str(tmp_path / "data"),
+            "PRIVACY_QA_LLM": "openai",
+            "OPENAI_API_KEY": fake.api_key,
+            "OPENAI_BASE_URL": fake.base_url,
+            "LANGSMITH_TRACING": "true",
+            "LANGSMITH_ENDPOINT": tracer.base_url.removesuffix("/v1"),
+            "LANGSMITH_API_KEY": "ls-test",
+        }
+        for mode in ("answerer", "control"):
+            result = subprocess.run(
+                [sys.executable, "-c", TRACING_PROBE, mode],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                env=env,
+            )
+            assert result.returncode == 0, result.stderr
+            if mode == "answerer":
+                assert tracer.received == []
+        assert tracer.received  # the control run traced: the probe can see tracing
+        assert fake.paths() == ["POST /v1/chat/completions"] * 2
