@@ -31,7 +31,7 @@ from app.answer import (
 from app.config import Settings
 from app.corpus import chunk_body
 from app.embeddings import prepare_offline_tiktoken
-from app.errors import PrivacyQAError, ProviderError, UserError, ZDRViolationError
+from app.errors import ConfigError, ProviderError, UserError, ZDRViolationError
 from app.openai_http import OpenAIHTTP, translate_error
 from app.retrieval import Hit, HybridRetriever, terms
 
@@ -171,7 +171,7 @@ def build_messages(
             break
         chosen.pop()
     if not chosen:
-        raise PrivacyQAError(
+        raise ConfigError(
             f"The chat model's context window leaves only {budget} tokens for the prompt, "
             "too few for one retrieved chunk: raise PRIVACY_QA_LLM_CONTEXT_TOKENS or lower "
             "PRIVACY_QA_LLM_ANSWER_TOKENS."
@@ -472,6 +472,9 @@ class ChatAnswerer(Answerer):
 
         text = "".join(pieces)
         usage = self._usage(usage_metadata, prompt_estimate, text)
+        if not text.strip():
+            yield from self._fall_back(question, hits, retriever, "it was empty", usage)
+            return
         checked = check_citations(text, sources, retriever, self.settings.citation_min_support)
         if checked.abstained:
             yield AnswerNotes(usage=usage)

@@ -321,6 +321,7 @@ def test_rate_limits_and_server_errors_are_retried(tmp_path, corpus, fake):
         ([Scripted(body=b"<html>Bad gateway</html>")], "could not read"),
         ([Scripted(broken_stream=True)], "could not read"),
         ([Scripted(body=b'{"id": "x", "choices": []}')], "could not read"),
+        ([Scripted(reply="")], "it was empty"),
     ],
 )
 def test_failures_fall_back_to_the_extractive_answer_with_a_notice(
