@@ -166,6 +166,31 @@ class Settings(BaseSettings):
             "jitter, at most 8 s). A Retry-After header from the server takes precedence."
         ),
     )
+    chroma_url: str | None = Field(
+        default=None,
+        description=(
+            "URL of a Chroma server (`chroma run`), e.g. http://127.0.0.1:8000. Unset: the "
+            "embedded store in data_dir/chroma. Set: ingest, ask, eval and the UI read and write "
+            "the server's collections; the index manifest, ingest lock and pending marker stay "
+            "in data_dir, so every process using the server needs the same data_dir (a shared "
+            "filesystem), and the server should hold no other privacy-qa index (ingest drops "
+            "old privacy_qa_* collections)."
+        ),
+    )
+    chroma_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds to wait for the Chroma server to answer its heartbeat.",
+    )
+    record_db_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the record manager database (which chunks each document "
+            "produced), e.g. postgresql+psycopg://user@host/db (install its driver). Unset: "
+            "the SQLite file data_dir/records.sqlite. Ingests on several machines need the same "
+            "data_dir anyway (for the ingest lock and the manifest), or only one machine ingests."
+        ),
+    )
     log_level: str = Field(default="WARNING", description="Log level for the entry points.")
 
     @field_validator("embeddings")
@@ -181,6 +206,29 @@ class Settings(BaseSettings):
         if value not in ("extractive", "openai"):
             raise ValueError("llm must be 'extractive' or 'openai'")
         return value
+
+    @field_validator("chroma_url", "record_db_url")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return (value or "").strip() or None
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("chroma_url must look like http://HOST:PORT")
+        if parts.path.strip("/") or parts.query:
+            raise ValueError("chroma_url must be http://HOST:PORT, without a path")
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError as exc:
+            raise ValueError(f"chroma_url has a bad port ({exc})") from None
+        return value.rstrip("/")
 
     @field_validator("chunk_overlap_tokens")
     @classmethod
@@ -204,6 +252,11 @@ class Settings(BaseSettings):
     def record_db_path(self) -> Path:
         """SQLite file of LangChain's record manager (which chunk came from which document)."""
         return self.data_dir / "records.sqlite"
+
+    @property
+    def record_db(self) -> str:
+        """SQLAlchemy URL of the record manager: ``record_db_url`` or the SQLite file."""
+        return self.record_db_url or f"sqlite:///{self.record_db_path}"
 
     @property
     def uses_openai(self) -> bool:

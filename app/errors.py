@@ -36,6 +36,10 @@ class StoreCorruptError(UserError):
     """The data dir holds something the app cannot read as its store."""
 
 
+class StoreUnavailableError(UserError):
+    """The Chroma server (PRIVACY_QA_CHROMA_URL) cannot be reached."""
+
+
 class IngestLockedError(UserError):
     """Another ingest is writing to the same data dir."""
 

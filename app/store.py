@@ -4,7 +4,9 @@ with the corpus dir.
 Layout under ``settings.data_dir``::
 
     chroma/          Chroma's persistent files; one collection per index generation
+                     (with ``chroma_url`` set, the collections live in that Chroma server)
     records.sqlite   LangChain record manager: which chunk ids each document produced
+                     (or the SQL database at ``record_db_url``)
     manifest.json    the live index: its collection, settings fingerprint, file hashes
     ingest.pending   present while an ingest writes (what it writes into); gone when done
     ingest.lock      held (flock) by the running ingest, so two never interleave
@@ -43,10 +45,12 @@ from typing import TYPE_CHECKING, Any
 from app.config import Settings
 from app.corpus import CHUNKER_VERSION, corpus_files
 from app.errors import (
+    ConfigError,
     IngestLockedError,
     StoreCorruptError,
     StoreMismatchError,
     StoreMissingError,
+    StoreUnavailableError,
     UserError,
 )
 
@@ -152,7 +156,7 @@ def ingest_lock(settings: Settings) -> Iterator[None]:
 def check_store(settings: Settings, model_id: str | None = None) -> dict[str, Any]:
     """Return the manifest if the store exists and matches the settings; raise otherwise."""
     manifest = read_manifest(settings)
-    if manifest is None or not settings.store_dir.exists():
+    if manifest is None or not (settings.chroma_url or settings.store_dir.exists()):
         raise StoreMissingError(
             f"No index found in {settings.data_dir}: run `privacy-qa ingest` first."
         )
@@ -189,6 +193,8 @@ def _client(settings: Settings, *, fresh: bool = False):
 
     if fresh:
         SharedSystemClient.clear_system_cache()  # holders of the old client keep it
+    if settings.chroma_url:
+        return _http_client(settings)
 
     try:
         settings.store_dir.mkdir(parents=True, exist_ok=True)
@@ -202,6 +208,50 @@ def _client(settings: Settings, *, fresh: bool = False):
             f"{exc}). Run `privacy-qa ingest --rebuild` to build it again (the unreadable "
             "files are moved aside, not deleted)."
         ) from exc
+
+
+def _http_client(settings: Settings):
+    """A client of the Chroma server at ``settings.chroma_url``, telemetry off.
+
+    chromadb's HTTP client waits forever (no timeout), so the server's heartbeat is checked
+    first with a short one, and later connection attempts get the same connect timeout.
+    """
+    from urllib.parse import urlsplit
+
+    import chromadb
+    import httpx
+    from chromadb.config import Settings as ChromaSettings
+
+    url = settings.chroma_url
+    timeout = settings.chroma_timeout_s
+
+    def unavailable(exc: Exception) -> StoreUnavailableError:
+        return StoreUnavailableError(
+            f"Cannot reach the Chroma server at {url} ({exc.__class__.__name__}: {exc}). "
+            "Start it (`chroma run --path DIR --host HOST --port PORT`), check "
+            "PRIVACY_QA_CHROMA_URL, or unset it to use the local store in the data dir."
+        )
+
+    try:
+        httpx.get(f"{url}/api/v2/heartbeat", timeout=timeout).raise_for_status()
+    except httpx.HTTPError as exc:
+        raise unavailable(exc) from exc
+    parts = urlsplit(url)
+    ssl = parts.scheme == "https"
+    try:
+        client = chromadb.HttpClient(
+            host=parts.hostname,
+            port=parts.port or (443 if ssl else 80),
+            ssl=ssl,
+            settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+        )
+    except Exception as exc:  # the server went away or is not a Chroma server
+        raise unavailable(exc) from exc
+    # Long reads (a big add or get) may take a while; only connecting must be quick.
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(None, connect=timeout)
+    return client
 
 
 def open_store(
@@ -263,11 +313,22 @@ def load_all_chunks(store) -> list[Document]:
 def _record_manager(settings: Settings, collection: str):
     from langchain_classic.indexes import SQLRecordManager
 
-    manager = SQLRecordManager(
-        namespace=f"chroma/{collection}", db_url=f"sqlite:///{settings.record_db_path}"
-    )
-    manager.create_schema()
+    try:
+        manager = SQLRecordManager(namespace=f"chroma/{collection}", db_url=settings.record_db)
+        manager.create_schema()
+    except Exception as exc:  # a bad URL, a missing driver, an unreachable database
+        if not settings.record_db_url:
+            raise
+        raise ConfigError(
+            f"Cannot use the record manager database {settings.record_db_url} "
+            f"({exc.__class__.__name__}: {exc}). Check PRIVACY_QA_RECORD_DB_URL (a SQLAlchemy "
+            "URL; its driver must be installed) or unset it to use data_dir/records.sqlite."
+        ) from exc
     return manager
+
+
+def _has_records(settings: Settings) -> bool:
+    return bool(settings.record_db_url) or settings.record_db_path.exists()
 
 
 # ------------------------------------------------------------------ what changed
@@ -483,7 +544,7 @@ def _is_noop(settings, manifest, reason: str, changes: Changes, pending) -> bool
         and not reason
         and not changes.changed
         and pending is None
-        and settings.store_dir.is_dir()
+        and (bool(settings.chroma_url) or settings.store_dir.is_dir())
     )
 
 
@@ -519,7 +580,7 @@ def _plan(settings: Settings, embeddings: EmbeddingBackend | None, rebuild: bool
     chunks = _chunk(loaded.documents, embeddings, settings)
     wanted = {chunk.id for chunk in chunks}
     existing: set[str] = set()
-    if manifest is not None and not reason and settings.record_db_path.exists():
+    if manifest is not None and not reason and _has_records(settings):
         existing = set(_record_manager(settings, manifest["collection"]).list_keys())
     fresh = manifest is None or bool(reason)
     return IngestReport(
@@ -588,6 +649,8 @@ def _run(
             ".pdf); the existing index, if any, was left as it was."
         )
 
+    if settings.chroma_url:
+        _client(settings)  # a server that is down fails now, before the model loads
     # From here on the store changes: mark the run so a kill is noticed and finished later.
     _write_json_atomically(
         _pending_path(settings),
@@ -605,7 +668,8 @@ def _run(
         if not rebuild:
             raise
         _move_aside(settings.store_dir)
-        if settings.record_db_path.exists():  # its records describe the store set aside
+        # Its records describe the store set aside (a shared record_db_url is left alone).
+        if not settings.record_db_url and settings.record_db_path.exists():
             _move_aside(settings.record_db_path)
         client = _client(settings, fresh=True)  # not the cached client of the broken dir
     _drop_stale_collections(settings, client, keep={live, target})

@@ -1,0 +1,327 @@
+"""Benchmark: how ingest and query cost grow with the corpus (synthetic, up to 100k chunks).
+
+    .venv/bin/python bench/bench_scale.py run --work /tmp/scale --docs 100,1000
+    .venv/bin/python bench/bench_scale.py ingest --work /tmp/scale --docs 10000   # long
+    .venv/bin/python bench/bench_scale.py serve --work /tmp/scale --docs 10000
+    .venv/bin/python bench/bench_scale.py report --work /tmp/scale --plot docs/scale.png
+
+Every measurement runs in a child process of its own, so its peak memory (ru_maxrss) is
+its own. ``ingest`` writes a synthetic corpus (bench/synthetic.py) of N documents into
+WORK/corpus-N, ingests it into WORK/data-N with the default settings and then, in the
+same process, times the pure embedding of the same chunks (``embed_documents`` in the
+ingest's batch size): the ratio of the two is what chunking, hashing, the record manager
+and Chroma add. ``serve`` opens the index like `privacy-qa ask` does (app.qa.QA), asks
+seeded synthetic questions and records embed/search/compose latency and peak memory.
+Results are JSON files in WORK/results; ``report`` prints the tables and draws the plot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+from synthetic import DATA, PREFIXES, SUFFIXES, write_corpus  # noqa: E402
+
+from app.config import load_settings  # noqa: E402
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def machine() -> str:
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+
+
+def _paths(work: Path, docs: int) -> tuple[Path, Path, Path]:
+    results = work / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    return work / f"corpus-{docs}", work / f"data-{docs}", results
+
+
+def _corpus(work: Path, docs: int) -> Path:
+    corpus, _, _ = _paths(work, docs)
+    done = corpus / ".complete"
+    if not done.exists():
+        write_corpus(corpus, docs)
+        done.write_text("ok\n")  # hidden: not part of the corpus
+    return corpus
+
+
+def _save(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(data), flush=True)
+
+
+# --------------------------------------------------------------------------- ingest
+
+
+def cmd_ingest(args) -> None:
+    from app.corpus import load_corpus
+    from app.embeddings import make_embeddings
+    from app.store import BATCH_SIZE, _chunk, ingest
+
+    corpus = _corpus(args.work, args.docs)
+    _, data, results = _paths(args.work, args.docs)
+    settings = load_settings(data_dir=data, corpus_dir=corpus)
+    embeddings = make_embeddings(settings)
+    t0 = time.perf_counter()
+    embeddings.warm_up()
+    model_load_s = time.perf_counter() - t0
+    started = time.perf_counter()
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.perf_counter() - started
+        if now - last[0] >= 30 or done == total:
+            last[0] = now
+            print(
+                f"[{time.strftime('%H:%M:%S')}] embedded {done}/{total} chunks, "
+                f"{now:.0f} s, {done / max(now, 1e-9):.1f} chunks/s",
+                flush=True,
+            )
+
+    report = ingest(settings, embeddings, rebuild=args.rebuild, on_progress=progress)
+    ingest_s = time.perf_counter() - started
+    ingest_rss = peak_rss_mb()
+    result = {
+        "docs": args.docs,
+        "chunks": report.chunks,
+        "chunks_added": report.chunks_added,
+        "recovered": report.recovered,
+        "model_load_s": round(model_load_s, 2),
+        "ingest_s": round(ingest_s, 2),
+        "ingest_chunks_per_s": round(report.chunks_added / ingest_s, 2),
+        "ingest_peak_rss_mb": round(ingest_rss, 1),
+        "load_average": os.getloadavg()[0],
+        "machine": machine(),
+    }
+    if args.embed_sample != 0 and report.chunks_added:
+        # The same chunks, embedded alone, in the ingest's batches: what the model costs.
+        chunks = _chunk(load_corpus(corpus).documents, embeddings, settings)
+        texts = [chunk.page_content for chunk in chunks]
+        if 0 < args.embed_sample < len(texts):
+            texts = random.Random(1).sample(texts, args.embed_sample)
+        t0 = time.perf_counter()
+        for i in range(0, len(texts), BATCH_SIZE):
+            embeddings.embed_documents(texts[i : i + BATCH_SIZE])
+        embed_s = time.perf_counter() - t0
+        per_chunk = embed_s / len(texts)
+        result.update(
+            embed_chunks=len(texts),
+            embed_s=round(embed_s, 2),
+            embed_chunks_per_s=round(len(texts) / embed_s, 2),
+            # ingest time per added chunk over pure embedding time per chunk
+            ingest_over_embed=round((ingest_s / report.chunks_added) / per_chunk, 3),
+        )
+    _save(results / f"ingest-{args.docs}.json", result)
+
+
+# ---------------------------------------------------------------------------- serve
+
+
+def questions(count: int, seed: int = 11) -> list[str]:
+    """Seeded questions in the synthetic corpus's vocabulary (like a user's)."""
+    rng = random.Random(seed)
+    shapes = [
+        "How long does {v} keep {d}?",
+        "Does {v} use {d} to train models?",
+        "How is {d} encrypted at {v}?",
+        "Where do I send questions about {d} to {v}?",
+        "Which role does {v} have for {d} under GDPR?",
+        "How are {d} transferred out of the EU by {v}?",
+    ]
+    return [
+        rng.choice(shapes).format(
+            v=f"{rng.choice(PREFIXES)} {rng.choice(SUFFIXES)}", d=rng.choice(DATA)
+        )
+        for _ in range(count)
+    ]
+
+
+def cmd_serve(args) -> None:
+    from app.embeddings import make_embeddings
+    from app.qa import QA
+
+    corpus, data, results = _paths(args.work, args.docs)
+    settings = load_settings(data_dir=data, corpus_dir=corpus)
+    embeddings = make_embeddings(settings)
+    embeddings.warm_up()
+    t0 = time.perf_counter()
+    qa = QA(settings, embeddings)
+    open_s = time.perf_counter() - t0
+    asked = questions(args.questions)
+    qa.ask(asked[0])  # warm caches
+    stages: dict[str, list[float]] = {"embed": [], "search": [], "compose": [], "total": []}
+    abstained = 0
+    for question in asked:
+        answer = qa.ask(question)
+        abstained += answer.abstained
+        for stage in stages:
+            stages[stage].append(answer.timings_ms[stage])
+    result = {
+        "docs": args.docs,
+        "chunks": len(qa.retriever.chunks),
+        "questions": len(asked),
+        "abstained": abstained,
+        "open_s": round(open_s, 2),
+        "serve_peak_rss_mb": round(peak_rss_mb(), 1),
+        "load_average": os.getloadavg()[0],
+        "machine": machine(),
+    }
+    for stage, values in stages.items():
+        result[f"{stage}_p50_ms"] = round(percentile(values, 0.5), 2)
+        result[f"{stage}_p95_ms"] = round(percentile(values, 0.95), 2)
+    _save(results / f"serve-{args.docs}.json", result)
+
+
+# --------------------------------------------------------------------- run and report
+
+
+def _child(command: str, args, docs: int, *extra: str) -> None:
+    cmd = [sys.executable, __file__, command, "--work", str(args.work), "--docs", str(docs)]
+    subprocess.run([*cmd, *extra], check=True)
+
+
+def cmd_run(args) -> None:
+    for docs in args.sizes:
+        _child("ingest", args, docs)
+        _child("serve", args, docs, "--questions", str(args.questions))
+    cmd_report(args)
+
+
+def _load(results: Path, kind: str) -> dict[int, dict]:
+    found = {}
+    for path in results.glob(f"{kind}-*.json"):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        found[data["docs"]] = data
+    return dict(sorted(found.items()))
+
+
+def cmd_report(args) -> None:
+    results = args.work / "results"
+    ingests, serves = _load(results, "ingest"), _load(results, "serve")
+    print(f"machine: {machine()}")
+    print("\ningest (fresh index, model loaded)")
+    print(
+        f"{'docs':>7}{'chunks':>8}{'seconds':>9}{'chunks/s':>10}{'embed/s':>9}"
+        f"{'ingest/embed':>13}{'peak MB':>9}"
+    )
+    for docs, r in ingests.items():
+        print(
+            f"{docs:>7}{r['chunks']:>8}{r['ingest_s']:>9.0f}{r['ingest_chunks_per_s']:>10.1f}"
+            f"{r.get('embed_chunks_per_s', float('nan')):>9.1f}"
+            f"{r.get('ingest_over_embed', float('nan')):>12.2f}x{r['ingest_peak_rss_mb']:>9.0f}"
+        )
+    print("\nwarm ask latency (ms) and serving process peak memory")
+    print(
+        f"{'chunks':>8}{'embed p50':>10}{'search p50':>11}{'search p95':>11}"
+        f"{'compose p95':>12}{'total p50':>10}{'total p95':>10}{'open s':>8}{'peak MB':>9}"
+    )
+    for r in serves.values():
+        print(
+            f"{r['chunks']:>8}{r['embed_p50_ms']:>10.1f}{r['search_p50_ms']:>11.1f}"
+            f"{r['search_p95_ms']:>11.1f}{r['compose_p95_ms']:>12.1f}{r['total_p50_ms']:>10.1f}"
+            f"{r['total_p95_ms']:>10.1f}{r['open_s']:>8.1f}{r['serve_peak_rss_mb']:>9.0f}"
+        )
+    if len(serves) >= 2:
+        first, last = list(serves.values())[0], list(serves.values())[-1]
+        print(
+            f"\np95 total at {last['chunks']} chunks / at {first['chunks']} chunks: "
+            f"{last['total_p95_ms'] / first['total_p95_ms']:.2f}x (goal <= 2x)"
+        )
+    if args.plot and serves:
+        _plot(ingests, serves, args.plot)
+
+
+def _plot(ingests: dict, serves: dict, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    chunks = [r["chunks"] for r in serves.values()]
+    for key, label in [
+        ("total_p95_ms", "ask p95 (total)"),
+        ("total_p50_ms", "ask p50 (total)"),
+        ("search_p95_ms", "search p95"),
+        ("embed_p50_ms", "embed question p50"),
+    ]:
+        left.plot(chunks, [r[key] for r in serves.values()], marker="o", label=label)
+    left.set(xscale="log", xlabel="chunks in the index", ylabel="ms", title="Warm ask latency")
+    left.legend()
+    left.grid(alpha=0.3)
+    if ingests:
+        sizes = [r["chunks"] for r in ingests.values()]
+        rates = [r["ingest_chunks_per_s"] for r in ingests.values()]
+        right.plot(sizes, rates, "o-", label="ingest")
+        right.plot(
+            sizes,
+            [r.get("embed_chunks_per_s", float("nan")) for r in ingests.values()],
+            "s--",
+            label="embedding alone",
+        )
+        right.set(xscale="log", xlabel="chunks", ylabel="chunks/s", title="Ingest throughput")
+        right.legend()
+        right.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    print(f"plot written to {out}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("ingest", "serve", "run", "report"):
+        p = sub.add_parser(name)
+        p.add_argument("--work", type=Path, required=True, help="dir for corpora, indexes, results")
+        if name in ("ingest", "serve"):
+            p.add_argument("--docs", type=int, required=True, help="synthetic documents")
+        if name == "run":
+            p.add_argument(
+                "--docs",
+                dest="sizes",
+                type=lambda s: [int(x) for x in s.split(",")],
+                default=[100, 1000],
+                help="comma-separated corpus sizes in documents (about 11 chunks each)",
+            )
+        if name in ("serve", "run"):
+            p.add_argument("--questions", type=int, default=60, help="questions to time")
+        if name in ("run", "report"):
+            p.add_argument("--plot", type=Path, default=None, help="write a PNG plot here")
+        if name == "ingest":
+            p.add_argument("--rebuild", action="store_true", help="ingest from scratch")
+            p.add_argument(
+                "--embed-sample",
+                type=int,
+                default=-1,
+                help="chunks to time pure embedding on (-1: all, 0: skip)",
+            )
+    args = parser.parse_args()
+    {"ingest": cmd_ingest, "serve": cmd_serve, "run": cmd_run, "report": cmd_report}[args.command](
+        args
+    )
+
+
+if __name__ == "__main__":
+    main()

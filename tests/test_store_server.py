@@ -1,0 +1,208 @@
+"""Chroma server mode: a real `chroma run` subprocess on 127.0.0.1, the real model."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.config import load_settings
+from app.errors import ConfigError, StoreUnavailableError
+from tests.conftest import copy_corpus, make_settings
+
+CHROMA = Path(sys.executable).parent / "chroma"
+EDITED = "corpus/openai-api-privacy-explained.md"
+DELETED = "corpus/openai-baa-help-article.md"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ChromaServer:
+    """`chroma run` on a free port of 127.0.0.1, persisting into ``path``."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = path.with_suffix(".log")
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> ChromaServer:
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [CHROMA, "run", "--path", str(self.path), "--host", "127.0.0.1"]
+                + ["--port", str(self.port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+            )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"chroma run exited: {self.log.read_text()[-2000:]}")
+            try:
+                httpx.get(f"{self.url}/api/v2/heartbeat", timeout=2).raise_for_status()
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"chroma run did not answer: {self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    server = ChromaServer(tmp_path / "chroma-server").start()
+    yield server
+    server.stop()
+
+
+def server_collection(url: str, name: str):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    port = int(url.rsplit(":", 1)[1])
+    client = chromadb.HttpClient(
+        host="127.0.0.1", port=port, settings=ChromaSettings(anonymized_telemetry=False)
+    )
+    return client.get_collection(name)
+
+
+# ----------------------------------------------------------------------- settings
+
+
+def test_chroma_url_must_be_http_host_port():
+    assert load_settings(chroma_url="http://127.0.0.1:8000/").chroma_url == (
+        "http://127.0.0.1:8000"
+    )
+    assert load_settings(chroma_url="").chroma_url is None
+    for bad in ("127.0.0.1:8000", "ftp://host:1", "http://host:port", "http://host:1/chroma"):
+        with pytest.raises(ConfigError, match="chroma_url"):
+            load_settings(chroma_url=bad)
+
+
+def test_record_db_defaults_to_the_sqlite_file_in_the_data_dir(tmp_path):
+    settings = make_settings(tmp_path)
+    assert settings.record_db == f"sqlite:///{tmp_path / 'data' / 'records.sqlite'}"
+    other = make_settings(tmp_path, record_db_url="sqlite:////srv/records.sqlite")
+    assert other.record_db == "sqlite:////srv/records.sqlite"
+
+
+def test_a_server_that_never_answers_fails_within_the_timeout(tmp_path):
+    """A port that accepts connections but never replies (a hung server): no hang."""
+    from app.store import _client
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)  # never accepted: the heartbeat request gets no answer
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        settings = make_settings(tmp_path, chroma_url=url, chroma_timeout_s=0.5)
+        with pytest.raises(StoreUnavailableError, match=url.replace(".", r"\.")):
+            _client(settings)
+
+
+# ---------------------------------------------------------------- against a server
+
+
+@pytest.mark.slow
+def test_ingest_change_and_ask_against_a_chroma_server(tmp_path, chroma_server, embeddings):
+    from app.qa import QA
+    from app.store import ingest, read_manifest
+
+    corpus = copy_corpus(tmp_path / "corpus")
+    records = tmp_path / "shared" / "records.sqlite"
+    records.parent.mkdir()
+    settings = make_settings(
+        tmp_path, corpus, chroma_url=chroma_server.url, record_db_url=f"sqlite:///{records}"
+    )
+
+    first = ingest(settings, embeddings)
+    assert first.documents == 2 and first.chunks > 10
+    # Everything went to the server and the chosen record database, nothing local.
+    assert not settings.store_dir.exists() and not settings.record_db_path.exists()
+    assert records.exists()
+    live = read_manifest(settings)["collection"]
+    assert server_collection(chroma_server.url, live).count() == first.chunks
+
+    qa = QA(settings, embeddings)
+    answer = qa.ask("How long does OpenAI retain API data?")
+    assert not answer.abstained
+    assert any("30 days" in c.quote for c in answer.citations)
+
+    # An incremental change: one file edited, one deleted.
+    edited = corpus / Path(EDITED).name
+    edited.write_text(
+        edited.read_text(encoding="utf-8")
+        + "\n## Quokka logs\n\nQuokka telemetry logs are kept for 41 days, then erased.\n",
+        encoding="utf-8",
+    )
+    (corpus / Path(DELETED).name).unlink()
+    second = ingest(settings, embeddings)
+    assert (second.updated, second.deleted, second.rebuilt) == (1, 1, False)
+    assert 1 <= second.chunks_added < first.chunks
+    assert read_manifest(settings)["collection"] == live  # same generation, updated in place
+    collection = server_collection(chroma_server.url, live)
+    assert collection.count() == second.chunks
+    sources = {m["source"] for m in collection.get(include=["metadatas"])["metadatas"]}
+    assert sources == {EDITED}
+
+    # The reader opened before the change answers from the new index.
+    answer = qa.ask("How long are quokka telemetry logs kept?")
+    assert not answer.abstained
+    assert any("41 days" in c.quote for c in answer.citations)
+    assert all(hit.chunk.metadata["source"] == EDITED for hit in answer.hits)
+
+    again = ingest(settings, embeddings)
+    assert again.chunks_added == 0 and again.chunks_deleted == 0
+
+
+@pytest.mark.slow
+def test_cli_says_clearly_when_the_server_is_down(tmp_path, chroma_server, embeddings):
+    from app.store import ingest
+
+    corpus = copy_corpus(tmp_path / "corpus")
+    settings = make_settings(tmp_path, corpus, chroma_url=chroma_server.url)
+    ingest(settings, embeddings)
+    chroma_server.stop()
+    (corpus / Path(DELETED).name).unlink()  # so that ingest has work to do
+
+    env = {
+        **os.environ,
+        "PRIVACY_QA_DATA_DIR": str(settings.data_dir),
+        "PRIVACY_QA_CORPUS_DIR": str(corpus),
+        "PRIVACY_QA_CHROMA_URL": chroma_server.url,
+    }
+    for args in (["ask", "How long does OpenAI retain API data?"], ["ingest"]):
+        # The timeout only guards against a hang; the call itself fails at once.
+        result = subprocess.run(
+            [sys.executable, "-m", "app", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert result.returncode == 2, result.stderr
+        assert f"Cannot reach the Chroma server at {chroma_server.url}" in result.stderr
+        assert "Traceback" not in result.stderr + result.stdout
+    # The failed ingest changed nothing: the manifest still lists the deleted file.
+    from app.store import read_manifest
+
+    assert DELETED in read_manifest(settings)["files"]
