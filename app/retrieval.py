@@ -89,6 +89,7 @@ class HybridRetriever:
         self._by_id = {chunk.id: i for i, chunk in enumerate(chunks)}
         tokenized = [terms(chunk.page_content) for chunk in chunks]
         self._bm25 = BM25Okapi(tokenized) if chunks else None
+        self._lexical = SparseBM25(self._bm25) if self._bm25 else None
         self._term_sets = [set(chunk_terms) for chunk_terms in tokenized]
         self._rarest_idf = max(self._bm25.idf.values(), default=1.0) if self._bm25 else 1.0
         # Chunks in reading order, so an answer can continue into the next chunk of a file.
@@ -138,10 +139,8 @@ class HybridRetriever:
         # Chroma returns cosine *distance* for a cosine-space collection.
         dense = {doc.id: 1.0 - distance for doc, distance in dense_ranked}
         question_terms = terms(question)
-        lexical_scores = self._bm25.get_scores(question_terms) if self._bm25 else []
-        lexical_order = sorted(
-            (i for i, s in enumerate(lexical_scores) if s > 0), key=lambda i: -lexical_scores[i]
-        )[:pool]
+        lexical_scores = self._lexical.get_scores(question_terms) if self._lexical else []
+        lexical_order = self._lexical.top(lexical_scores, pool) if self._lexical else []
 
         fused: dict[str, float] = {}
         for rank, (doc, _) in enumerate(dense_ranked):
@@ -177,3 +176,60 @@ def _cosine(a: list[float], b: list[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b, strict=True))
     norm = (sum(x * x for x in a) ** 0.5) * (sum(y * y for y in b) ** 0.5)
     return dot / norm if norm else 0.0
+
+
+class SparseBM25:
+    """rank_bm25's ``BM25Okapi.get_scores``, computed from postings: the same numbers, faster.
+
+    BM25Okapi loops in Python over every chunk for every query term, which at 100k chunks
+    is most of a question's time. Postings (the chunks holding a term, and how often) touch
+    only the chunks that contain a term. The arithmetic and its order are BM25Okapi's, and
+    a chunk without the term only ever had 0.0 added, so the scores are identical.
+    """
+
+    def __init__(self, bm25):
+        import numpy as np
+
+        self.bm25 = bm25
+        postings: dict[str, tuple[list[int], list[int]]] = {}
+        for i, frequencies in enumerate(bm25.doc_freqs):
+            for term, count in frequencies.items():
+                entry = postings.get(term)
+                if entry is None:
+                    entry = postings[term] = ([], [])
+                entry[0].append(i)
+                entry[1].append(count)
+        self.postings = {
+            term: (np.asarray(ids, dtype=np.int64), np.asarray(counts, dtype=np.float64))
+            for term, (ids, counts) in postings.items()
+        }
+        doc_len = np.asarray(bm25.doc_len, dtype=np.float64)
+        self.norm = bm25.k1 * (1 - bm25.b + bm25.b * doc_len / bm25.avgdl)
+
+    def get_scores(self, query: list[str]):
+        """BM25 score of every chunk for the query terms (a numpy array, chunk order)."""
+        import numpy as np
+
+        bm25 = self.bm25
+        score = np.zeros(bm25.corpus_size)
+        for term in query:
+            posting = self.postings.get(term)
+            if posting is None:
+                continue
+            ids, tf = posting
+            idf = bm25.idf.get(term) or 0
+            score[ids] += idf * (tf * (bm25.k1 + 1) / (tf + self.norm[ids]))
+        return score
+
+    @staticmethod
+    def top(scores, n: int) -> list[int]:
+        """Indices of the ``n`` best positive scores, best first, ties in chunk order."""
+        import numpy as np
+
+        positive = np.flatnonzero(scores > 0)
+        if len(positive) > n > 0:
+            # Only candidates at or above the n-th best score need sorting.
+            cut = np.partition(scores[positive], len(positive) - n)[len(positive) - n]
+            positive = positive[scores[positive] >= cut]
+        order = np.argsort(-scores[positive], kind="stable")
+        return positive[order][:n].tolist()

@@ -263,6 +263,22 @@ def cmd_serve(args) -> None:
         abstained += answer.abstained
         for stage in stages:
             stages[stage].append(answer.timings_ms[stage])
+    # The lexical step before (rank_bm25's get_scores, a Python loop over every chunk per
+    # term) and after (app.retrieval.SparseBM25), on the same questions; same numbers.
+    import numpy as np
+
+    from app.retrieval import terms
+
+    old_ms, new_ms = [], []
+    for question in asked[: args.compare_bm25]:
+        query = terms(question)
+        t0 = time.perf_counter()
+        old = qa.retriever._bm25.get_scores(query)
+        t1 = time.perf_counter()
+        new = qa.retriever._lexical.get_scores(query)
+        new_ms.append((time.perf_counter() - t1) * 1000)
+        old_ms.append((t1 - t0) * 1000)
+        assert np.array_equal(old, new), question
     result = {
         "docs": args.docs,
         "chunks": len(qa.retriever.chunks),
@@ -276,6 +292,9 @@ def cmd_serve(args) -> None:
     for stage, values in stages.items():
         result[f"{stage}_p50_ms"] = round(percentile(values, 0.5), 2)
         result[f"{stage}_p95_ms"] = round(percentile(values, 0.95), 2)
+    if old_ms:
+        result["rank_bm25_p50_ms"] = round(percentile(old_ms, 0.5), 2)
+        result["sparse_bm25_p50_ms"] = round(percentile(new_ms, 0.5), 2)
     result["index"] = "borrowed vectors (latency only)" if args.latency_index else "real"
     _save(results / f"{kind}-{args.docs}.json", result)
 
@@ -303,40 +322,56 @@ def _load(results: Path, kind: str) -> dict[int, dict]:
     return dict(sorted(found.items()))
 
 
+def _latency_table(title: str, rows: dict[int, dict]) -> None:
+    print(f"\n{title}")
+    print(
+        f"{'chunks':>8}{'embed p50':>10}{'search p50':>11}{'search p95':>11}{'compose p95':>12}"
+        f"{'total p50':>10}{'total p95':>10}{'abstain':>8}{'open s':>7}{'peak MB':>8}"
+        f"{'bm25 old/new ms':>17}"
+    )
+    for r in rows.values():
+        bm25 = (
+            f"{r['rank_bm25_p50_ms']:.1f}/{r['sparse_bm25_p50_ms']:.2f}"
+            if "rank_bm25_p50_ms" in r
+            else "-"
+        )
+        print(
+            f"{r['chunks']:>8}{r['embed_p50_ms']:>10.1f}{r['search_p50_ms']:>11.1f}"
+            f"{r['search_p95_ms']:>11.1f}{r['compose_p95_ms']:>12.1f}{r['total_p50_ms']:>10.1f}"
+            f"{r['total_p95_ms']:>10.1f}{r['abstained']:>4}/{r['questions']:<3}"
+            f"{r['open_s']:>7.1f}{r['serve_peak_rss_mb']:>8.0f}{bm25:>17}"
+        )
+    if len(rows) >= 2:
+        first, last = list(rows.values())[0], list(rows.values())[-1]
+        print(
+            f"p95 total at {last['chunks']} chunks / at {first['chunks']} chunks: "
+            f"{last['total_p95_ms'] / first['total_p95_ms']:.2f}x (goal <= 2x)"
+        )
+
+
 def cmd_report(args) -> None:
     results = args.work / "results"
-    ingests, serves = _load(results, "ingest"), _load(results, "serve")
-    print(f"machine: {machine()}")
-    print("\ningest (fresh index, model loaded)")
+    ingests = _load(results, "ingest")
+    serves, latencies = _load(results, "serve"), _load(results, "latency")
+    print(f"machine now: {machine()}")
+    print("\ningest (fresh index, model loaded; load average at the end of each run)")
     print(
         f"{'docs':>7}{'chunks':>8}{'seconds':>9}{'chunks/s':>10}{'embed/s':>9}"
-        f"{'ingest/embed':>13}{'peak MB':>9}"
+        f"{'ingest/embed':>13}{'peak MB':>9}{'load':>6}"
     )
     for docs, r in ingests.items():
         print(
             f"{docs:>7}{r['chunks']:>8}{r['ingest_s']:>9.0f}{r['ingest_chunks_per_s']:>10.1f}"
             f"{r.get('embed_chunks_per_s', float('nan')):>9.1f}"
             f"{r.get('ingest_over_embed', float('nan')):>12.2f}x{r['ingest_peak_rss_mb']:>9.0f}"
+            f"{r['load_average']:>6.1f}"
         )
-    print("\nwarm ask latency (ms) and serving process peak memory")
-    print(
-        f"{'chunks':>8}{'embed p50':>10}{'search p50':>11}{'search p95':>11}"
-        f"{'compose p95':>12}{'total p50':>10}{'total p95':>10}{'open s':>8}{'peak MB':>9}"
-    )
-    for r in serves.values():
-        print(
-            f"{r['chunks']:>8}{r['embed_p50_ms']:>10.1f}{r['search_p50_ms']:>11.1f}"
-            f"{r['search_p95_ms']:>11.1f}{r['compose_p95_ms']:>12.1f}{r['total_p50_ms']:>10.1f}"
-            f"{r['total_p95_ms']:>10.1f}{r['open_s']:>8.1f}{r['serve_peak_rss_mb']:>9.0f}"
-        )
-    if len(serves) >= 2:
-        first, last = list(serves.values())[0], list(serves.values())[-1]
-        print(
-            f"\np95 total at {last['chunks']} chunks / at {first['chunks']} chunks: "
-            f"{last['total_p95_ms'] / first['total_p95_ms']:.2f}x (goal <= 2x)"
-        )
-    if args.plot and serves:
-        _plot(ingests, serves, args.plot)
+    if serves:
+        _latency_table("warm ask (ms) on really ingested indexes", serves)
+    if latencies:
+        _latency_table("warm ask (ms), latency indexes (real chunks, borrowed vectors)", latencies)
+    if args.plot and (serves or latencies):
+        _plot(ingests, latencies or serves, args.plot)
 
 
 def _plot(ingests: dict, serves: dict, out: Path) -> None:
@@ -386,6 +421,12 @@ def main() -> None:
         if name == "latency-index":
             p.add_argument("--pool", type=int, default=100, help="docs of the real index to borrow")
         if name == "serve":
+            p.add_argument(
+                "--compare-bm25",
+                type=int,
+                default=10,
+                help="questions to time rank_bm25's scoring on, next to ours (0: skip)",
+            )
             p.add_argument(
                 "--latency-index",
                 action="store_true",
