@@ -299,6 +299,47 @@ def cmd_serve(args) -> None:
     _save(results / f"{kind}-{args.docs}.json", result)
 
 
+def cmd_compare(args) -> None:
+    """All sizes open in one process, questions interleaved: the fair latency comparison on
+    a shared machine (load changes hit every size alike)."""
+    from app.embeddings import make_embeddings
+    from app.qa import QA
+
+    _, _, results = _paths(args.work, args.sizes[0])
+    opened = {}
+    embeddings = None
+    for docs in args.sizes:
+        settings = load_settings(
+            data_dir=args.work / f"latency-{docs}", corpus_dir=_corpus(args.work, docs)
+        )
+        embeddings = embeddings or make_embeddings(settings)
+        opened[docs] = QA(settings, embeddings)
+    embeddings.warm_up()
+    asked = questions(args.questions)
+    stages = ("embed", "search", "compose", "total")
+    timings = {docs: {stage: [] for stage in stages} for docs in opened}
+    for qa in opened.values():
+        qa.ask(asked[0])  # warm caches
+    for question in asked:
+        for docs, qa in opened.items():
+            answer = qa.ask(question)
+            for stage in stages:
+                timings[docs][stage].append(answer.timings_ms[stage])
+    result = {"questions": len(asked), "machine": machine(), "sizes": {}}
+    for docs, qa in opened.items():
+        row = {"chunks": len(qa.retriever.chunks)}
+        for stage in stages:
+            row[f"{stage}_p50_ms"] = round(percentile(timings[docs][stage], 0.5), 2)
+            row[f"{stage}_p95_ms"] = round(percentile(timings[docs][stage], 0.95), 2)
+        # What grows with the index: everything after embedding the question.
+        total, embed = timings[docs]["total"], timings[docs]["embed"]
+        after_embed = [t - e for t, e in zip(total, embed, strict=True)]
+        row["after_embed_p50_ms"] = round(percentile(after_embed, 0.5), 2)
+        row["after_embed_p95_ms"] = round(percentile(after_embed, 0.95), 2)
+        result["sizes"][docs] = row
+    _save(results / "compare.json", result)
+
+
 # --------------------------------------------------------------------- run and report
 
 
@@ -370,40 +411,74 @@ def cmd_report(args) -> None:
         _latency_table("warm ask (ms) on really ingested indexes", serves)
     if latencies:
         _latency_table("warm ask (ms), latency indexes (real chunks, borrowed vectors)", latencies)
-    if args.plot and (serves or latencies):
-        _plot(ingests, latencies or serves, args.plot)
+    compare = results / "compare.json"
+    rows = {}
+    if compare.exists():
+        data = json.loads(compare.read_text(encoding="utf-8"))
+        rows = {int(k): v for k, v in data["sizes"].items()}
+        print(f"\none process, questions interleaved over sizes ({data['questions']} each), ms")
+        print(
+            f"{'chunks':>8}{'embed p50':>10}{'search p50':>11}{'search p95':>11}"
+            f"{'after-embed p95':>16}{'total p50':>10}{'total p95':>10}"
+        )
+        for r in rows.values():
+            print(
+                f"{r['chunks']:>8}{r['embed_p50_ms']:>10.1f}{r['search_p50_ms']:>11.1f}"
+                f"{r['search_p95_ms']:>11.1f}{r['after_embed_p95_ms']:>16.1f}"
+                f"{r['total_p50_ms']:>10.1f}{r['total_p95_ms']:>10.1f}"
+            )
+        first, last = list(rows.values())[0], list(rows.values())[-1]
+        for key in ("total_p95_ms", "after_embed_p95_ms"):
+            print(
+                f"{key[:-3]} at {last['chunks']} / at {first['chunks']} chunks: "
+                f"{last[key] / first[key]:.2f}x (goal for total: <= 2x)"
+            )
+    progress = _progress(args.work / "ingest-10000.log")
+    if progress:
+        chunks, seconds, total = progress[-1]
+        print(
+            f"\n100k ingest (bench_scale.py ingest --docs 10000): {chunks}/{total} chunks "
+            f"embedded after {seconds:.0f} s ({chunks / seconds:.1f} chunks/s overall)"
+        )
+    if args.plot and (rows or latencies or serves):
+        _plot(rows or latencies or serves, progress, args.plot)
 
 
-def _plot(ingests: dict, serves: dict, out: Path) -> None:
+def _progress(log: Path) -> list[tuple[int, float, int]]:
+    """(chunks embedded, seconds, total) from an ingest's progress lines."""
+    import re
+
+    if not log.exists():
+        return []
+    found = re.findall(r"embedded (\d+)/(\d+) chunks, (\d+) s", log.read_text())
+    return [(int(done), float(sec), int(total)) for done, total, sec in found]
+
+
+def _plot(latency: dict, progress: list, out: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    chunks = [r["chunks"] for r in serves.values()]
+    chunks = [r["chunks"] for r in latency.values()]
     for key, label in [
         ("total_p95_ms", "ask p95 (total)"),
         ("total_p50_ms", "ask p50 (total)"),
         ("search_p95_ms", "search p95"),
         ("embed_p50_ms", "embed question p50"),
     ]:
-        left.plot(chunks, [r[key] for r in serves.values()], marker="o", label=label)
+        left.plot(chunks, [r[key] for r in latency.values()], marker="o", label=label)
     left.set(xscale="log", xlabel="chunks in the index", ylabel="ms", title="Warm ask latency")
     left.legend()
     left.grid(alpha=0.3)
-    if ingests:
-        sizes = [r["chunks"] for r in ingests.values()]
-        rates = [r["ingest_chunks_per_s"] for r in ingests.values()]
-        right.plot(sizes, rates, "o-", label="ingest")
-        right.plot(
-            sizes,
-            [r.get("embed_chunks_per_s", float("nan")) for r in ingests.values()],
-            "s--",
-            label="embedding alone",
+    if progress:
+        right.plot([sec / 60 for _, sec, _ in progress], [done for done, _, _ in progress])
+        right.set(
+            xlabel="minutes",
+            ylabel="chunks embedded and stored",
+            title=f"Ingest of {progress[-1][2]} chunks (2 shared cores)",
         )
-        right.set(xscale="log", xlabel="chunks", ylabel="chunks/s", title="Ingest throughput")
-        right.legend()
         right.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
@@ -413,7 +488,7 @@ def _plot(ingests: dict, serves: dict, out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("ingest", "latency-index", "serve", "run", "report"):
+    for name in ("ingest", "latency-index", "serve", "compare", "run", "report"):
         p = sub.add_parser(name)
         p.add_argument("--work", type=Path, required=True, help="dir for corpora, indexes, results")
         if name in ("ingest", "serve", "latency-index"):
@@ -432,7 +507,7 @@ def main() -> None:
                 action="store_true",
                 help="serve WORK/latency-N (see latency-index) instead of WORK/data-N",
             )
-        if name == "run":
+        if name in ("run", "compare"):
             p.add_argument(
                 "--docs",
                 dest="sizes",
@@ -440,7 +515,7 @@ def main() -> None:
                 default=[100, 1000],
                 help="comma-separated corpus sizes in documents (about 11 chunks each)",
             )
-        if name in ("serve", "run"):
+        if name in ("serve", "run", "compare"):
             p.add_argument("--questions", type=int, default=60, help="questions to time")
         if name in ("run", "report"):
             p.add_argument("--plot", type=Path, default=None, help="write a PNG plot here")
@@ -453,9 +528,15 @@ def main() -> None:
                 help="chunks to time pure embedding on (-1: all, 0: skip)",
             )
     args = parser.parse_args()
-    {"ingest": cmd_ingest, "serve": cmd_serve, "run": cmd_run, "report": cmd_report}[args.command](
-        args
-    )
+    commands = {
+        "ingest": cmd_ingest,
+        "latency-index": cmd_latency_index,
+        "serve": cmd_serve,
+        "compare": cmd_compare,
+        "run": cmd_run,
+        "report": cmd_report,
+    }
+    commands[args.command](args)
 
 
 if __name__ == "__main__":
