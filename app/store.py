@@ -303,11 +303,30 @@ def load_all_chunks(store) -> list[Document]:
     """Every chunk in the store, for lexical (BM25) search and index status."""
     from langchain_core.documents import Document
 
-    got = store.get(include=["documents", "metadatas"])
     return [
         Document(id=id_, page_content=text, metadata=meta or {})
+        for got in _pages(store, ["documents", "metadatas"])
         for id_, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
     ]
+
+
+GET_PAGE = 5000
+
+
+def _pages(store, include: list[str]) -> Iterator[dict[str, Any]]:
+    """The whole collection, a page at a time: one ``get`` of everything fails beyond about
+    30k chunks ("too many SQL variables" in Chroma's SQLite)."""
+    offset = 0
+    while True:
+        got = store.get(include=include, limit=GET_PAGE, offset=offset)
+        if not got["ids"]:
+            return
+        yield got
+        offset += len(got["ids"])
+
+
+def _all_ids(store) -> list[str]:
+    return [id_ for got in _pages(store, []) for id_ in got["ids"]]
 
 
 def _record_manager(settings: Settings, collection: str):
@@ -771,7 +790,7 @@ def _stale_keys(records, scope: list[str] | None, before: float) -> list[str]:
 def _forget_missing(store, records) -> None:
     """Drop records of chunks the store lacks (a run killed between deleting vectors and
     their records), so the indexing API embeds them again instead of skipping them."""
-    present = set(store.get(include=[])["ids"])
+    present = set(_all_ids(store))
     missing = [key for key in records.list_keys() if key not in present]
     if missing:
         log.info("re-adding %d chunks an interrupted ingest deleted", len(missing))
@@ -782,7 +801,7 @@ def _forget_missing(store, records) -> None:
 def _unrecorded_ids(store, records) -> list[str]:
     """Chunks no record claims: written by a run killed before it recorded them."""
     recorded = set(records.list_keys())
-    return [id_ for id_ in store.get(include=[])["ids"] if id_ not in recorded]
+    return [id_ for id_ in _all_ids(store) if id_ not in recorded]
 
 
 def _drop_stale_collections(settings: Settings, client, keep: set[str | None]) -> None:

@@ -123,9 +123,15 @@ def test_a_server_that_never_answers_fails_within_the_timeout(tmp_path):
 
 
 @pytest.mark.slow
-def test_ingest_change_and_ask_against_a_chroma_server(tmp_path, chroma_server, embeddings):
+def test_ingest_change_and_ask_against_a_chroma_server(
+    tmp_path, chroma_server, embeddings, monkeypatch
+):
     from app.qa import QA
-    from app.store import ingest, read_manifest
+    from app.store import ingest, load_all_chunks, open_store, read_manifest
+
+    # Reads of the whole collection go page by page (one get fails beyond ~30k chunks in
+    # Chroma's SQLite); small pages make this corpus take several.
+    monkeypatch.setattr("app.store.GET_PAGE", 7)
 
     corpus = copy_corpus(tmp_path / "corpus")
     records = tmp_path / "shared" / "records.sqlite"
@@ -141,6 +147,8 @@ def test_ingest_change_and_ask_against_a_chroma_server(tmp_path, chroma_server, 
     assert records.exists()
     live = read_manifest(settings)["collection"]
     assert server_collection(chroma_server.url, live).count() == first.chunks
+    chunks = load_all_chunks(open_store(settings, embeddings))
+    assert len({chunk.id for chunk in chunks}) == len(chunks) == first.chunks
 
     qa = QA(settings, embeddings)
     answer = qa.ask("How long does OpenAI retain API data?")
