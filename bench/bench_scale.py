@@ -441,7 +441,7 @@ def cmd_report(args) -> None:
             f"embedded after {seconds:.0f} s ({chunks / seconds:.1f} chunks/s overall)"
         )
     if args.plot and (rows or latencies or serves):
-        _plot(rows or latencies or serves, progress, args.plot)
+        _plot(rows or latencies or serves, latencies or serves, progress, args.plot)
 
 
 def _progress(log: Path) -> list[tuple[int, float, int]]:
@@ -454,34 +454,55 @@ def _progress(log: Path) -> list[tuple[int, float, int]]:
     return [(int(done), float(sec), int(total)) for done, total, sec in found]
 
 
-def _plot(latency: dict, progress: list, out: Path) -> None:
+def _plot(latency: dict, bm25: dict, progress: list, out: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 4))
     chunks = [r["chunks"] for r in latency.values()]
     for key, label in [
         ("total_p95_ms", "ask p95 (total)"),
-        ("total_p50_ms", "ask p50 (total)"),
+        ("embed_p95_ms", "embed question p95"),
+        ("after_embed_p95_ms", "after embedding p95 (search + compose)"),
         ("search_p95_ms", "search p95"),
-        ("embed_p50_ms", "embed question p50"),
     ]:
-        left.plot(chunks, [r[key] for r in latency.values()], marker="o", label=label)
-    left.set(xscale="log", xlabel="chunks in the index", ylabel="ms", title="Warm ask latency")
-    left.legend()
+        if all(key in r for r in latency.values()):
+            left.plot(chunks, [r[key] for r in latency.values()], marker="o", label=label)
+    left.set(
+        xscale="log",
+        yscale="log",
+        xlabel="chunks in the index",
+        ylabel="ms",
+        title="Warm ask latency",
+    )
+    left.legend(fontsize=8)
     left.grid(alpha=0.3)
+    rows = [r for r in bm25.values() if "rank_bm25_p50_ms" in r]
+    if rows:
+        sizes = [r["chunks"] for r in rows]
+        middle.plot(sizes, [r["rank_bm25_p50_ms"] for r in rows], "o-", label="rank_bm25")
+        middle.plot(sizes, [r["sparse_bm25_p50_ms"] for r in rows], "s-", label="postings (ours)")
+        middle.set(
+            xscale="log",
+            yscale="log",
+            xlabel="chunks",
+            ylabel="ms per question (p50)",
+            title="BM25 scoring of one question",
+        )
+        middle.legend(fontsize=8)
+        middle.grid(alpha=0.3)
     if progress:
         right.plot([sec / 60 for _, sec, _ in progress], [done for done, _, _ in progress])
         right.set(
             xlabel="minutes",
             ylabel="chunks embedded and stored",
-            title=f"Ingest of {progress[-1][2]} chunks (2 shared cores)",
+            title=f"Ingest of {progress[-1][2]} chunks (2 shared cores; stopped)",
         )
         right.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
+    fig.savefig(out, dpi=100)
     print(f"plot written to {out}")
 
 
