@@ -1,13 +1,14 @@
 """Deterministic synthetic corpus of policy-like markdown, for the scale benchmarks.
 
-    .venv/bin/python bench/synthetic.py OUT_DIR --docs 1000 [--sections 5] [--seed 7]
+    .venv/bin/python bench/synthetic_scale.py OUT_DIR --docs 1000 [--sections 5] [--seed 7]
 
 Each document is a privacy policy, DPA, audit report or retention schedule of a made-up
 vendor: front matter, a title, ``--sections`` sections with subsections, paragraphs,
 bullet lists and block quotes, built from a seeded random generator over a domain
 vocabulary. The same arguments always write the same bytes. With the default chunking
 (160 tokens) one document gives about 11 chunks at ``--sections 5``, so 10,000 documents
-give more than 100,000 chunks.
+give more than 100,000 chunks. (bench/synthetic.py, written for the ingest bench at the
+same time, is another generator; the scale figures in docs/benchmarks.md used this one.)
 """
 
 from __future__ import annotations
