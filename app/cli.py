@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -167,6 +168,47 @@ def _ask_interactively(qa, as_json: bool) -> None:
             click.echo(f"error: {exc}", err=True)
             continue
         click.echo(json.dumps(answer.to_dict()) if as_json else format_answer(answer) + "\n")
+
+
+@cli.command()
+@click.option(
+    "--port", type=int, default=8501, show_default=True, help="Port of the page on 127.0.0.1."
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. Only change it if others should reach the page: "
+    "questions may contain PHI.",
+)
+@click.pass_context
+def ui(ctx: click.Context, port: int, host: str) -> None:
+    """Start the chat page (Streamlit) and print its address; Ctrl-C stops it."""
+    import threading
+
+    from streamlit.web import bootstrap
+
+    from app import ui as page
+
+    settings = _settings(ctx)
+    # The page builds its Settings from the environment on each run: hand it what was
+    # resolved here (--data-dir and --corpus-dir included) as absolute paths.
+    os.environ["PRIVACY_QA_DATA_DIR"] = str(settings.data_dir.resolve())
+    os.environ["PRIVACY_QA_CORPUS_DIR"] = str(settings.corpus_dir.resolve())
+    flags = {
+        "server.address": host,
+        "server.port": port,
+        "server.headless": True,  # no browser opened, no e-mail prompt
+        "browser.gatherUsageStats": False,  # as in .streamlit/config.toml, whatever the cwd
+        "server.fileWatcherType": "none",
+        "client.toolbarMode": "minimal",
+    }
+    # The server runs in this process, so the model can load while it starts.
+    threading.Thread(
+        target=page.preload, args=(load_settings(),), name="preload", daemon=True
+    ).start()
+    bootstrap.load_config_options(flag_options=flags)
+    bootstrap.run(page.__file__, False, [], flags)
 
 
 def main() -> None:

@@ -1,0 +1,517 @@
+"""The chat page (Streamlit): ask, watch the answer arrive, check every cited source.
+
+Start it with ``privacy-qa ui`` (or ``streamlit run app/ui.py``). Thin: ``app.qa.QA``
+answers and ``app.store`` reports on and updates the index; this module only draws.
+
+Privacy: the chat history lives in the browser session's memory; no question or answer
+is written to disk or to the logs. Document text is always rendered as text: it is
+HTML-escaped (or markdown-escaped) before it reaches the page, so markup or script in a
+corpus file shows up as characters and never runs.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import streamlit as st
+
+from app.answer import Answer, Citation
+from app.config import Settings, load_settings
+from app.corpus import chunk_body
+from app.errors import PrivacyQAError, UserError
+from app.retrieval import Hit
+
+log = logging.getLogger(__name__)
+
+TITLE = "privacy-qa"
+
+# (button label, question): one per topic the corpus covers, for a first-time visitor.
+STARTERS = (
+    ("BAA for HIPAA", "How can I get a Business Associate Agreement (BAA) with OpenAI?"),
+    ("Data retention", "How long does OpenAI retain API inputs and outputs?"),
+    ("ZDR endpoints", "Which API endpoints are eligible for zero data retention?"),
+    ("GDPR DPA", "Does OpenAI offer a data processing agreement for GDPR?"),
+    ("SOC 2", "Is the OpenAI API SOC 2 compliant?"),
+    ("Encryption", "How is data encrypted at rest and in transit?"),
+)
+
+CONTEXT_CHARS = 280  # surrounding chunk text shown on each side of a quote in a source card
+CLOSEST_SOURCES = 3  # "you may want to read" offers after an abstained answer
+SHOWN_QUESTION_CHARS = 3000  # longer questions are refused anyway; show only their start
+
+
+# ---------------------------------------------------------------- rendering text safely
+
+# CommonMark lets any ASCII punctuation be backslash-escaped; escaping all of it leaves no
+# markdown, HTML, link, image, LaTeX ($) or Streamlit directive (:color[...]) syntax intact.
+_MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` as markdown that renders exactly as these characters, nothing more."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def _html_text(text: str) -> str:
+    # Line breaks become <br> so the result stays one line: markdown treats a line that
+    # starts with <div> as an HTML block that ends at the first blank line, and nothing in
+    # it is parsed as markdown.
+    return html.escape(text).replace("\r", "").replace("\n", "<br>")
+
+
+def safe_url(url: str | None) -> str | None:
+    """The url if it is a plain http(s) link; ``None`` for javascript:, data: and the like."""
+    if not url:
+        return None
+    parsed = urlparse(url.strip())
+    if parsed.scheme.lower() in ("http", "https") and parsed.netloc:
+        return url.strip()
+    return None
+
+
+def highlighted_html(text: str, quote: str, context: int | None = None) -> str:
+    """``text`` as escaped HTML with ``quote`` wrapped in <mark>.
+
+    With ``context``, only that many characters either side of the quote are kept. A quote
+    that is not found in the text (it always is for the extractive answerer) leaves the
+    text unmarked.
+    """
+    start = text.find(quote) if quote else -1
+    if start < 0:
+        shown = text if context is None else text[: 2 * context]
+        cut = "…" if len(shown) < len(text) else ""
+        return f'<div class="pqa-chunk">{_html_text(shown)}{cut}</div>'
+    before, after = text[:start], text[start + len(quote) :]
+    lead = tail = ""
+    if context is not None:
+        if len(before) > context:
+            before, lead = before[-context:], "…"
+        if len(after) > context:
+            after, tail = after[:context], "…"
+    return (
+        f'<div class="pqa-chunk">{lead}{_html_text(before)}'
+        f"<mark>{_html_text(quote)}</mark>{_html_text(after)}{tail}</div>"
+    )
+
+
+def source_header_html(
+    n: int | None, title: str, section: str, source: str, line: int, url: str | None
+) -> str:
+    """Title, section path, file:line and a link to the original, all escaped."""
+    marker = f"[{n}] " if n is not None else ""
+    link = safe_url(url)
+    link_html = (
+        f' · <a href="{html.escape(link, quote=True)}" target="_blank" '
+        f'rel="noopener noreferrer">original ↗</a>'
+        if link
+        else ""
+    )
+    # The section path repeats the title first; show only the part under it.
+    parts = section.split(" > ")
+    path = " › ".join(parts[1:] if len(parts) > 1 and parts[0] == title else parts)
+    return (
+        f'<div class="pqa-source"><strong>{html.escape(marker + title)}</strong><br>'
+        f"<small>{html.escape(path)}</small><br>"
+        f"<small><code>{html.escape(source)}:{line}</code>{link_html}</small></div>"
+    )
+
+
+# ---------------------------------------------------------------- cached resources
+
+
+def _settings_key(settings: Settings) -> str:
+    # Secrets dump as "**********", so the key holds none.
+    return settings.model_dump_json()
+
+
+def _embeddings_key(settings: Settings) -> str:
+    return f"{settings.embeddings}|{settings.openai_base_url}"
+
+
+@st.cache_resource(show_spinner=False)
+def _embedding_backend(key: str, _settings: Settings):
+    from app.embeddings import make_embeddings
+
+    return make_embeddings(_settings)  # cheap: the model itself loads lazily
+
+
+def embedding_backend(settings: Settings):
+    """One embedding backend per process and model, shared by every session and Reindex."""
+    return _embedding_backend(_embeddings_key(settings), settings)
+
+
+@st.cache_resource(show_spinner=False)
+def _loaded_model(key: str, _settings: Settings):
+    backend = embedding_backend(_settings)
+    backend.warm_up()
+    return backend
+
+
+def load_model(settings: Settings):
+    """The backend with its model loaded: once per process, never per question."""
+    return _loaded_model(_embeddings_key(settings), settings)
+
+
+@st.cache_resource(show_spinner=False)
+def _qa(key: str, _settings: Settings):
+    from app.qa import QA
+
+    return QA(_settings, embedding_backend(_settings))
+
+
+def open_qa(settings: Settings):
+    """The QA facade for these settings. Opening the index needs the model object but not
+    its weights, so it can run while the model loads. A failure (no index yet) is not
+    cached: the next run tries again."""
+    return _qa(_settings_key(settings), settings)
+
+
+# ---------------------------------------------------------------- the index (sidebar)
+
+
+@dataclass
+class _Changes:  # temporary stand-in until app.store.index_status lands (issue 3)
+    added: list[str]
+    updated: list[str]
+    deleted: list[str]
+    unchanged: list[str]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.deleted)
+
+
+def index_status(settings: Settings):
+    try:
+        from app.store import index_status as store_index_status
+    except ImportError:  # temporary: main before issue 3
+        from types import SimpleNamespace
+
+        from app.store import read_manifest
+
+        manifest = read_manifest(settings)
+        if manifest is None:
+            return SimpleNamespace(
+                exists=False,
+                documents=0,
+                chunks=0,
+                embeddings="",
+                indexed_at=None,
+                changes=_Changes([], [], [], []),
+            )
+        return SimpleNamespace(
+            exists=True,
+            documents=manifest["documents"],
+            chunks=manifest["chunks"],
+            embeddings=manifest["fingerprint"]["embeddings"],
+            indexed_at=manifest["indexed_at"],
+            changes=_Changes([], [], [], []),
+        )
+    return store_index_status(settings)
+
+
+def run_ingest(settings: Settings, on_progress):
+    """The same incremental ingest as ``privacy-qa ingest``, sharing the loaded model."""
+    from app.store import ingest
+
+    return ingest(settings, embedding_backend(settings), on_progress=on_progress)
+
+
+def _render_status(settings: Settings) -> None:
+    try:
+        status = index_status(settings)
+    except UserError as exc:
+        st.warning(str(exc))
+        return
+    if not status.exists:
+        st.info("No index yet: press **Reindex** to build it from the corpus dir.")
+        return
+    st.markdown(f"**{status.documents}** documents · **{status.chunks}** chunks")
+    st.caption(
+        f"Embedding model: {escape_markdown(status.embeddings)}  \n"
+        f"Indexed: {escape_markdown(status.indexed_at or 'unknown')}"
+    )
+    changes = status.changes
+    if changes.changed:
+        lines = [
+            f"- {label}: " + ", ".join(f"`{name}`" for name in names)
+            for label, names in (
+                ("added", changes.added),
+                ("updated", changes.updated),
+                ("deleted", changes.deleted),
+            )
+            if names
+        ]
+        st.warning("Files changed since then (press **Reindex**):\n" + "\n".join(lines))
+    else:
+        st.caption("Up to date with the corpus dir.")
+
+
+def _reindex(settings: Settings) -> None:
+    with st.status("Reindexing…", expanded=True) as box:
+        bar = st.progress(0.0, text="Reading the corpus dir…")
+
+        def on_progress(done: int, total: int) -> None:
+            bar.progress(min(done / max(total, 1), 1.0), text=f"Embedding chunks: {done}/{total}")
+
+        try:
+            report = run_ingest(settings, on_progress)
+        except UserError as exc:
+            box.update(label="Reindex failed", state="error")
+            st.error(str(exc))
+            return
+        bar.progress(1.0, text="Done")
+        result = _report_line(report)
+        st.session_state["last_reindex"] = result
+        for skipped in report.skipped:
+            st.warning(
+                f"Skipped {escape_markdown(skipped['source'])}: "
+                f"{escape_markdown(skipped['reason'])}"
+            )
+        box.update(label=result, state="complete", expanded=bool(report.skipped))
+
+
+def _report_line(report) -> str:
+    docs = (
+        f"{getattr(report, 'added', report.chunks_added)} added, "
+        f"{getattr(report, 'updated', 0)} updated, "
+        f"{getattr(report, 'deleted', report.chunks_deleted)} deleted"
+    )
+    rebuilt = f" (rebuilt: {report.rebuild_reason})" if report.rebuilt else ""
+    return f"Reindexed in {report.seconds:.1f} s: {docs}{rebuilt}"
+
+
+def sidebar(settings: Settings) -> None:
+    with st.sidebar:
+        st.header("Index")
+        status_box = st.container()
+        if st.button("Reindex", help="Bring the index up to date with the corpus dir."):
+            _reindex(settings)
+        elif "last_reindex" in st.session_state:
+            st.caption(f"Last reindex: {st.session_state['last_reindex']}")
+        with status_box:  # drawn after a reindex, so it shows the new state
+            _render_status(settings)
+        st.header("Where your data goes")
+        flows = settings.data_flow()
+        if flows == ["local only"]:
+            st.success(
+                "**Local only.** Questions, documents and answers stay on this machine; "
+                "nothing is logged or stored."
+            )
+        else:
+            st.warning(
+                "Text leaves this machine:\n"
+                + "\n".join(f"- {escape_markdown(flow)}" for flow in flows)
+            )
+        st.caption("Questions and answers are kept only in this browser tab's session.")
+
+
+# ---------------------------------------------------------------- answers and sources
+
+
+def render_citation(citation: Citation) -> None:
+    with st.container(border=True):
+        st.markdown(
+            source_header_html(
+                citation.n,
+                citation.title,
+                citation.section,
+                citation.source,
+                citation.start_line,
+                citation.url,
+            ),
+            unsafe_allow_html=True,
+        )
+        st.markdown(
+            highlighted_html(citation.chunk_text, citation.quote, CONTEXT_CHARS),
+            unsafe_allow_html=True,
+        )
+        with st.expander("Whole chunk"):
+            st.markdown(
+                highlighted_html(citation.chunk_text, citation.quote), unsafe_allow_html=True
+            )
+
+
+def closest_hits(hits: list[Hit], limit: int = CLOSEST_SOURCES) -> list[Hit]:
+    """The best hits, one per section, for "you may want to read"."""
+    seen, out = set(), []
+    for hit in sorted(hits, key=lambda h: -h.score):
+        key = (hit.chunk.metadata.get("source"), hit.chunk.metadata.get("section"))
+        if key not in seen:
+            seen.add(key)
+            out.append(hit)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def render_hit(hit: Hit) -> None:
+    meta = hit.chunk.metadata
+    with st.container(border=True):
+        st.markdown(
+            source_header_html(
+                None,
+                meta.get("title", ""),
+                meta.get("section", ""),
+                meta.get("source", ""),
+                meta.get("start_line", 1),
+                meta.get("url"),
+            ),
+            unsafe_allow_html=True,
+        )
+        with st.expander("Read the passage"):
+            st.markdown(highlighted_html(chunk_body(hit.chunk), ""), unsafe_allow_html=True)
+
+
+def render_answer(answer: Answer, show_text: bool = True) -> None:
+    if answer.abstained:
+        st.warning(f"**No answer.** {escape_markdown(answer.answer)}")
+        hits = closest_hits(answer.hits)
+        if hits:
+            st.markdown("**You may want to read:**")
+            for hit in hits:
+                render_hit(hit)
+        return
+    if show_text:
+        st.markdown(escape_markdown(answer.answer))
+    st.markdown("**Sources**")
+    for citation in answer.citations:
+        render_citation(citation)
+
+
+def _ask(qa, question: str) -> dict:
+    """Answer in the page as the text arrives; return the chat message to keep."""
+    try:
+        question = qa.validate(question)
+    except UserError as exc:
+        st.warning(str(exc))
+        return {"role": "assistant", "error": str(exc)}
+    final: list[Answer] = []
+
+    def pieces() -> Iterator[str]:
+        for event in qa.stream(question):
+            if isinstance(event, Answer):
+                final.append(event)
+            else:
+                yield escape_markdown(event)
+
+    streamed = st.empty()
+    try:
+        with streamed.container():
+            st.write_stream(pieces())
+    except PrivacyQAError as exc:
+        streamed.empty()
+        st.error(str(exc))
+        return {"role": "assistant", "error": str(exc)}
+    answer = final[0]
+    if answer.abstained:
+        streamed.empty()
+    else:
+        # The final text is authoritative; it may differ from what was streamed.
+        streamed.markdown(escape_markdown(answer.answer))
+    render_answer(answer, show_text=False)
+    return {"role": "assistant", "answer": answer}
+
+
+def render_message(message: dict) -> None:
+    with st.chat_message(message["role"]):
+        if "text" in message:
+            text = message["text"]
+            if len(text) > SHOWN_QUESTION_CHARS:  # a huge paste: show its start only
+                text = text[:SHOWN_QUESTION_CHARS] + f" … ({len(message['text'])} characters)"
+            st.markdown(escape_markdown(text))
+        elif "error" in message:
+            st.warning(message["error"])
+        else:
+            render_answer(message["answer"])
+
+
+def _pick_starter(question: str) -> None:
+    st.session_state["pending"] = question
+
+
+def starters() -> None:
+    st.caption("Try one of these:")
+    columns = st.columns(3)
+    for i, (label, question) in enumerate(STARTERS):
+        columns[i % 3].button(
+            label,
+            key=f"starter-{i}",
+            help=question,
+            on_click=_pick_starter,
+            args=(question,),
+            use_container_width=True,
+        )
+
+
+def main() -> None:
+    st.set_page_config(page_title=TITLE, page_icon=":lock:", layout="centered")
+    try:
+        settings = load_settings()
+    except UserError as exc:
+        st.error(str(exc))
+        st.stop()
+    logging.getLogger("app").setLevel(settings.log_level.upper())
+
+    sidebar(settings)
+    st.title("Ask the privacy documents")
+    st.caption(
+        "Answers quote the indexed documents verbatim; every claim carries a numbered source "
+        "you can check below it."
+    )
+
+    qa = None
+    try:
+        with st.spinner("Loading the embedding model and the index…"):
+            qa = open_qa(settings)
+            load_model(settings)
+    except UserError as exc:
+        st.info(f"{str(exc)}\n\nOr press **Reindex** in the sidebar.")
+
+    messages: list[dict] = st.session_state.setdefault("messages", [])
+    for message in messages:
+        render_message(message)
+    if not messages and qa is not None and "pending" not in st.session_state:
+        starters()
+
+    typed = st.chat_input(
+        "Ask about BAAs, retention, zero data retention, GDPR, SOC 2, encryption…",
+        disabled=qa is None,
+    )
+    question = typed if typed is not None else st.session_state.pop("pending", None)
+    if question is None or qa is None:
+        return
+    user_message = {"role": "user", "text": question}
+    render_message(user_message)
+    with st.chat_message("assistant"):
+        reply = _ask(qa, question)
+    messages += [user_message, reply]
+
+
+def preload(settings: Settings) -> None:
+    """Load the model, then open the index if there is one, before the first visitor.
+
+    ``privacy-qa ui`` runs this in a thread while the server starts and the browser
+    connects; the page then finds both in the cache, or waits for the load already under
+    way instead of starting another. One thread, one step after the other: importing the
+    same packages from two threads at once can fail half-way (numpy did).
+    """
+    try:
+        load_model(settings)
+        open_qa(settings)
+    except PrivacyQAError as exc:  # no index yet, say: the page explains it to the visitor
+        log.info("preload: %s", exc)
+
+
+if __name__ == "__main__":
+    # Streamlit executes this file afresh, as __main__, on every rerun. The page itself runs
+    # from the module app.ui, imported once per process, so its cached model and index are
+    # the ones preload() fills.
+    from app import ui
+
+    ui.main()
