@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -56,35 +57,87 @@ def cli(ctx: click.Context, data_dir: Path | None, corpus_dir: Path | None, verb
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
-@click.option("--rebuild", is_flag=True, help="Empty the index first and embed everything again.")
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@click.option("--rebuild", is_flag=True, help="Start from an empty index and embed everything.")
 @click.pass_context
-def ingest(ctx: click.Context, as_json: bool, rebuild: bool) -> None:
-    """Index the corpus dir: chunk, embed and store every supported document."""
-    from app.embeddings import make_embeddings
+def ingest(ctx: click.Context, as_json: bool, dry_run: bool, rebuild: bool) -> None:
+    """Bring the index up to date with the corpus dir.
+
+    Incremental: only new and changed files are embedded; chunks of changed and deleted
+    files are removed. Nothing changed means nothing is loaded: the files are only hashed.
+    A new embedding model or chunking setting rebuilds the index (and says so). Safe to
+    interrupt: the next run finishes the job, and questions are answered meanwhile.
+    """
     from app.store import ingest as run_ingest
 
     settings = _settings(ctx)
-    embeddings = make_embeddings(settings)
     show_progress = sys.stderr.isatty() and not as_json
+    bar = None
 
     def progress(done: int, total: int) -> None:
-        if show_progress:
-            click.echo(f"\rembedding chunks: {done}/{total}", err=True, nl=done >= total)
+        nonlocal bar
+        if not show_progress or total <= 0:
+            return
+        if bar is None:
+            bar = click.progressbar(length=total, label="embedding chunks", file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
 
-    report = run_ingest(settings, embeddings, rebuild=rebuild, on_progress=progress)
+    try:
+        report = run_ingest(settings, rebuild=rebuild, dry_run=dry_run, on_progress=progress)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
     for skipped in report.skipped:
         click.echo(f"warning: skipped {skipped['source']}: {skipped['reason']}", err=True)
     if as_json:
-        click.echo(json.dumps(report.to_dict()))
+        data = report.to_dict()
+        data.pop("changes")
+        data["files"] = asdict(report.changes)
+        click.echo(json.dumps(data))
         return
+    click.echo(describe_ingest(report, settings))
+
+
+def describe_ingest(report, settings: Settings) -> str:
+    """The human summary of an ingest: what changed, in documents and chunks, and the time."""
+    lines = []
+    verb = "Would index" if report.dry_run else "Indexed"
     if report.rebuilt:
-        click.echo(f"Rebuilt the index ({report.rebuild_reason}).")
-    click.echo(
-        f"Indexed {report.documents} documents as {report.chunks} chunks into "
-        f"{settings.data_dir} in {report.seconds:.1f} s: {report.chunks_added} added, "
-        f"{report.chunks_deleted} deleted, {report.chunks_unchanged} unchanged"
-        + (f", {len(report.skipped)} files skipped." if report.skipped else ".")
+        lines.append(
+            f"{'Would rebuild' if report.dry_run else 'Rebuilt'} the index "
+            f"({report.rebuild_reason})."
+        )
+    if report.recovered:
+        lines.append("Finished the work of an interrupted ingest.")
+    if (
+        not report.rebuilt
+        and not report.recovered
+        and not (report.added or report.updated or report.deleted)
+    ):
+        lines.append(
+            f"Nothing changed: {report.documents} documents, {report.chunks} chunks in "
+            f"{settings.data_dir} ({report.seconds:.2f} s)."
+        )
+        return "\n".join(lines)
+    lines.append(
+        f"{verb} {report.documents} documents as {report.chunks} chunks in "
+        f"{settings.data_dir} ({report.seconds:.1f} s)."
     )
+    lines.append(
+        f"  documents: {report.added} added, {report.updated} updated, "
+        f"{report.deleted} deleted, {report.unchanged} unchanged"
+    )
+    lines.append(
+        f"  chunks:    {report.chunks_added} added, {report.chunks_deleted} deleted, "
+        f"{report.chunks_unchanged} unchanged"
+    )
+    for name in ("added", "updated", "deleted"):
+        for source in getattr(report.changes, name):
+            lines.append(f"  {name:>8} {source}")
+    if report.skipped:
+        lines.append(f"  {len(report.skipped)} files skipped (see warnings above).")
+    return "\n".join(lines)
 
 
 def format_answer(answer) -> str:

@@ -18,9 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import yaml
-from langchain_core.documents import Document
+if TYPE_CHECKING:
+    from langchain_core.documents import Document
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,8 @@ def _front_matter(text: str) -> tuple[dict, int]:
     match = _FRONT_MATTER.match(text)
     if not match:
         return {}, 0
+    import yaml  # here, not at the top: a no-op ingest never parses a file
+
     try:
         meta = yaml.safe_load(match.group(1)) or {}
     except yaml.YAMLError:
@@ -172,17 +175,30 @@ def load_document(path: Path, source: str) -> SourceDocument:
     )
 
 
-def load_corpus(corpus_dir: Path) -> LoadResult:
-    """Load every supported file under ``corpus_dir``; skip (and log) the ones that fail."""
-    documents: list[SourceDocument] = []
-    skipped: list[tuple[str, str]] = []
+def corpus_files(corpus_dir: Path) -> list[tuple[str, Path]]:
+    """Every file under ``corpus_dir`` (hidden ones excluded) as ``(source, path)``, sorted.
+
+    The source is the name a citation shows, ``corpus/<relative path>``: a file is named
+    by where it sits in the corpus, even when it is a symlink.
+    """
     corpus_dir = corpus_dir.resolve()
+    files = []
     for path in sorted(corpus_dir.rglob("*")):
         relative = path.relative_to(corpus_dir)
         if any(part.startswith(".") for part in relative.parts) or path.is_dir():
             continue
-        # Named by where it sits in the corpus, even when it is a symlink.
-        source = (Path(corpus_dir.name) / relative).as_posix()
+        files.append(((Path(corpus_dir.name) / relative).as_posix(), path))
+    return files
+
+
+def load_corpus(corpus_dir: Path, only: set[str] | None = None) -> LoadResult:
+    """Load every file under ``corpus_dir`` (or just the sources in ``only``); files that
+    cannot be read or are of an unsupported type are skipped with a reason, never fatal."""
+    documents: list[SourceDocument] = []
+    skipped: list[tuple[str, str]] = []
+    for source, path in corpus_files(corpus_dir):
+        if only is not None and source not in only:
+            continue
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             reason = f"unsupported file type {path.suffix or '(none)'!r}"
         else:
@@ -303,6 +319,8 @@ def _make_chunk(
         "start_line": doc.text.count("\n", 0, start) + 1,
         "body_start": len(header),
     }
+    from langchain_core.documents import Document
+
     return Document(
         id=chunk_id(doc.source, start, content), page_content=content, metadata=metadata
     )

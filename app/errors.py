@@ -36,5 +36,9 @@ class StoreCorruptError(UserError):
     """The data dir holds something the app cannot read as its store."""
 
 
+class IngestLockedError(UserError):
+    """Another ingest is writing to the same data dir."""
+
+
 class ProviderError(PrivacyQAError):
     """A remote provider (OpenAI or a compatible server) failed."""

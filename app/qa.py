@@ -21,21 +21,44 @@ class QA:
 
     Construction checks the index (present, built with these settings) and loads the
     chunks for lexical search; the embedding model loads on the first question, or at
-    once with ``warm_up()``.
+    once with ``warm_up()``. When an ingest replaces the index, the next question picks
+    up the new one (see :meth:`refresh`).
     """
 
     def __init__(self, settings: Settings, embeddings: EmbeddingBackend | None = None):
         self.settings = settings
         self.embeddings = embeddings or make_embeddings(settings)
-        self.manifest = check_store(settings, self.embeddings.model_id)
-        self.store = open_store(settings, self.embeddings)
+        self.answerer = make_answerer(settings)
+        self._open()
+
+    def _open(self) -> None:
+        # The stamp first: if an ingest lands while we load, the next refresh reloads.
+        self._stamp = self._manifest_stamp()
+        self.manifest = check_store(self.settings, self.embeddings.model_id)
+        self.store = open_store(self.settings, self.embeddings)
         chunks = load_all_chunks(self.store)
         if not chunks:
             raise StoreMissingError(
-                f"The index in {settings.data_dir} is empty: run `privacy-qa ingest` first."
+                f"The index in {self.settings.data_dir} is empty: run `privacy-qa ingest` first."
             )
         self.retriever = HybridRetriever(self.store, self.embeddings, chunks)
-        self.answerer = make_answerer(settings)
+
+    def _manifest_stamp(self) -> tuple[int, int] | None:
+        # An ingest replaces manifest.json atomically (a new inode) once the index is
+        # complete, so a stat is enough to notice it: no parsing per question.
+        try:
+            stat = self.settings.manifest_path.stat()
+        except FileNotFoundError:
+            return None
+        return stat.st_ino, stat.st_mtime_ns
+
+    def refresh(self) -> bool:
+        """Reload the index if an ingest changed it since it was opened; say whether."""
+        if self._manifest_stamp() == self._stamp:
+            return False
+        log.info("the index changed on disk; reloading it")
+        self._open()
+        return True
 
     def warm_up(self) -> None:
         self.embeddings.warm_up()
@@ -74,6 +97,7 @@ class QA:
         anything is yielded.
         """
         question = self.validate(question)
+        self.refresh()
         started = time.perf_counter()
         hits, timings = self.retriever.search(question, self.settings.top_k)
         t0 = time.perf_counter()

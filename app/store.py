@@ -1,49 +1,83 @@
-"""The vector store (Chroma, through langchain-chroma) and the ingest that fills it.
+"""The vector store (Chroma, through langchain-chroma) and the ingest that keeps it in step
+with the corpus dir.
 
 Layout under ``settings.data_dir``::
 
-    chroma/          Chroma's persistent files (collection "privacy_qa", cosine space)
+    chroma/          Chroma's persistent files; one collection per index generation
     records.sqlite   LangChain record manager: which chunk ids each document produced
-    manifest.json    what built the store: embedding model, chunking settings, counts
+    manifest.json    the live index: its collection, settings fingerprint, file hashes
+    ingest.pending   present while an ingest writes (what it writes into); gone when done
+    ingest.lock      held (flock) by the running ingest, so two never interleave
 
-Ingest goes through LangChain's indexing API so unchanged chunks (same id) are not
-re-embedded and chunks of changed or deleted files are removed.
+How it stays safe:
+
+* Readers only follow ``manifest.json``, which is replaced atomically at the very end of
+  an ingest. Until then they keep answering from what was there before.
+* An incremental ingest adds the new chunks of changed files before it removes their old
+  ones (LangChain's indexing API), so a reader sees the old or the new text, never nothing.
+* A rebuild (``--rebuild``, or new embedding/chunking settings) fills a *new* collection
+  and switches the manifest to it when complete; the old one is dropped by the next
+  ingest. A killed rebuild leaves the live index untouched, and the next ingest resumes it.
+* ``ingest.pending`` marks an interrupted run: the next ingest then re-checks every file
+  and every stored chunk (``cleanup="full"`` plus a sweep of chunks no record claims)
+  instead of trusting the file hashes.
+* A no-op ingest only hashes files: no model, no Chroma.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import logging
+import os
+import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-
-from langchain_core.documents import Document
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from app.config import Settings
-from app.corpus import CHUNKER_VERSION, chunk_document, load_corpus
-from app.embeddings import EmbeddingBackend
-from app.errors import StoreCorruptError, StoreMismatchError, StoreMissingError, UserError
+from app.corpus import CHUNKER_VERSION, corpus_files
+from app.errors import (
+    IngestLockedError,
+    StoreCorruptError,
+    StoreMismatchError,
+    StoreMissingError,
+    UserError,
+)
+
+if TYPE_CHECKING:
+    from langchain_core.documents import Document
+
+    from app.embeddings import EmbeddingBackend
 
 log = logging.getLogger(__name__)
 
-COLLECTION = "privacy_qa"
-MANIFEST_VERSION = 1
+COLLECTION_PREFIX = "privacy_qa"
+# Version 2: one collection per generation, file hashes, pending marker.
+MANIFEST_VERSION = 2
+BATCH_SIZE = 64
 
 
-def fingerprint(settings: Settings, model_id: str) -> dict[str, Any]:
+def fingerprint(settings: Settings, model_id: str | None = None) -> dict[str, Any]:
     """What must match between the store and the current settings for answers to be right."""
     return {
-        "embeddings": model_id,
+        "embeddings": model_id or settings.embeddings,
         "chunker": CHUNKER_VERSION,
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap_tokens": settings.chunk_overlap_tokens,
     }
 
 
+# ------------------------------------------------------------------ manifest and markers
+
+
 def read_manifest(settings: Settings) -> dict[str, Any] | None:
+    """The live index's manifest, or None if there is none. Raises StoreCorruptError."""
     path = settings.manifest_path
     if not path.exists():
         return None
@@ -59,18 +93,73 @@ def read_manifest(settings: Settings) -> dict[str, Any] | None:
     return manifest
 
 
-def _write_manifest(settings: Settings, manifest: dict[str, Any]) -> None:
-    tmp = settings.manifest_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(settings.manifest_path)  # atomic: readers see the old or the new manifest
+def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as out:
+        out.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    tmp.replace(path)  # atomic: readers see the old or the new file, never half of one
 
 
-def check_store(settings: Settings, model_id: str) -> dict[str, Any]:
+def _pending_path(settings: Settings) -> Path:
+    return settings.data_dir / "ingest.pending"
+
+
+def _read_pending(settings: Settings) -> dict[str, Any] | None:
+    try:
+        pending = json.loads(_pending_path(settings).read_text(encoding="utf-8"))
+        return pending if isinstance(pending, dict) else {}
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}  # a marker cut short by a kill still says "interrupted"
+
+
+@contextmanager
+def ingest_lock(settings: Settings) -> Iterator[None]:
+    """Hold the data dir's ingest lock, or raise IngestLockedError if another ingest has it.
+
+    flock is released by the kernel when the holder dies, so a killed ingest never
+    leaves a stale lock behind.
+    """
+    path = settings.data_dir / "ingest.lock"
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise IngestLockedError(
+                f"Another ingest (pid {holder}) is writing to {settings.data_dir}. "
+                "Wait for it to finish, then run `privacy-qa ingest` again."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# ------------------------------------------------------------------------ opening
+
+
+def check_store(settings: Settings, model_id: str | None = None) -> dict[str, Any]:
     """Return the manifest if the store exists and matches the settings; raise otherwise."""
     manifest = read_manifest(settings)
     if manifest is None or not settings.store_dir.exists():
         raise StoreMissingError(
             f"No index found in {settings.data_dir}: run `privacy-qa ingest` first."
+        )
+    if manifest.get("version") != MANIFEST_VERSION:
+        raise StoreMismatchError(
+            f"The index in {settings.data_dir} was built by an older privacy-qa. "
+            "Reindex with `privacy-qa ingest`."
         )
     built_with = manifest["fingerprint"]
     wanted = fingerprint(settings, model_id)
@@ -87,33 +176,72 @@ def check_store(settings: Settings, model_id: str) -> dict[str, Any]:
     return manifest
 
 
-def open_store(settings: Settings, embeddings: EmbeddingBackend):
-    """Open (creating if needed) the Chroma collection, telemetry off."""
+def _client(settings: Settings):
+    """The Chroma client for the data dir, telemetry off."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
-    from langchain_chroma import Chroma
 
-    settings.store_dir.mkdir(parents=True, exist_ok=True)
     try:
-        client = chromadb.PersistentClient(
+        settings.store_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(
             path=str(settings.store_dir),
             settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
-        )
-        return Chroma(
-            collection_name=COLLECTION,
-            embedding_function=embeddings,
-            client=client,
-            collection_metadata={"hnsw:space": "cosine"},
         )
     except Exception as exc:  # chromadb raises assorted errors for a foreign/corrupt dir
         raise StoreCorruptError(
             f"Cannot open the vector store in {settings.store_dir} ({exc.__class__.__name__}: "
-            f"{exc}). Run `privacy-qa ingest --rebuild` to build it again."
+            f"{exc}). Run `privacy-qa ingest --rebuild` to build it again (the unreadable "
+            "files are moved aside, not deleted)."
+        ) from exc
+
+
+def open_store(
+    settings: Settings,
+    embeddings: EmbeddingBackend,
+    collection: str | None = None,
+    *,
+    create: bool = False,
+):
+    """Open a collection as a LangChain vector store: the live one unless ``collection``.
+
+    Only ingest passes ``create=True``; a reader never creates an empty collection.
+    """
+    from langchain_chroma import Chroma
+
+    if collection is None:
+        manifest = read_manifest(settings)
+        if manifest is None:
+            raise StoreMissingError(
+                f"No index found in {settings.data_dir}: run `privacy-qa ingest` first."
+            )
+        collection = manifest["collection"]
+    client = _client(settings)
+    if not create:
+        try:
+            client.get_collection(collection)
+        except Exception as exc:  # chromadb.errors.NotFoundError, or a broken dir
+            raise StoreCorruptError(
+                f"The index in {settings.data_dir} names collection {collection!r}, which the "
+                f"vector store does not hold ({exc}). Run `privacy-qa ingest --rebuild`."
+            ) from exc
+    try:
+        return Chroma(
+            collection_name=collection,
+            embedding_function=embeddings,
+            client=client,
+            collection_metadata={"hnsw:space": "cosine"},
+        )
+    except Exception as exc:
+        raise StoreCorruptError(
+            f"Cannot open collection {collection!r} in {settings.store_dir} "
+            f"({exc.__class__.__name__}: {exc}). Run `privacy-qa ingest --rebuild`."
         ) from exc
 
 
 def load_all_chunks(store) -> list[Document]:
     """Every chunk in the store, for lexical (BM25) search and index status."""
+    from langchain_core.documents import Document
+
     got = store.get(include=["documents", "metadatas"])
     return [
         Document(id=id_, page_content=text, metadata=meta or {})
@@ -121,41 +249,119 @@ def load_all_chunks(store) -> list[Document]:
     ]
 
 
-def _record_manager(settings: Settings):
+def _record_manager(settings: Settings, collection: str):
     from langchain_classic.indexes import SQLRecordManager
 
     manager = SQLRecordManager(
-        namespace=f"chroma/{COLLECTION}", db_url=f"sqlite:///{settings.record_db_path}"
+        namespace=f"chroma/{collection}", db_url=f"sqlite:///{settings.record_db_path}"
     )
     manager.create_schema()
     return manager
 
 
+# ------------------------------------------------------------------ what changed
+
+
+def hash_files(corpus_dir: Path) -> dict[str, str]:
+    """sha256 of every file under the corpus dir, by source name.
+
+    Unsupported and unreadable files are included (an unreadable one hashes to ""), so
+    adding, fixing or removing them counts as a change and they are reported as skipped.
+    """
+    hashes = {}
+    for source, path in corpus_files(corpus_dir):
+        try:
+            hashes[source] = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            hashes[source] = ""
+    return hashes
+
+
+@dataclass
+class Changes:
+    """Files of the corpus compared with the ones the live index was built from."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.deleted)
+
+    @classmethod
+    def between(cls, before: dict[str, str], now: dict[str, str]) -> Changes:
+        return cls(
+            added=sorted(now.keys() - before.keys()),
+            updated=sorted(s for s in now.keys() & before.keys() if now[s] != before[s]),
+            deleted=sorted(before.keys() - now.keys()),
+            unchanged=sorted(s for s in now.keys() & before.keys() if now[s] == before[s]),
+        )
+
+
+@dataclass
+class IndexStatus:
+    exists: bool
+    documents: int = 0
+    chunks: int = 0
+    embeddings: str = ""
+    indexed_at: str | None = None
+    changes: Changes = field(default_factory=Changes)
+    interrupted: bool = False  # an ingest was killed and has not been finished since
+
+
+def index_status(settings: Settings) -> IndexStatus:
+    """What the live index holds and which files changed since; cheap (hashes files only)."""
+    manifest = read_manifest(settings)
+    now = hash_files(settings.corpus_dir) if settings.corpus_dir.is_dir() else {}
+    interrupted = _read_pending(settings) is not None
+    if manifest is None or manifest.get("version") != MANIFEST_VERSION:
+        return IndexStatus(
+            exists=False, changes=Changes(added=sorted(now)), interrupted=interrupted
+        )
+    return IndexStatus(
+        exists=True,
+        documents=manifest["documents"],
+        chunks=manifest["chunks"],
+        embeddings=manifest["fingerprint"]["embeddings"],
+        indexed_at=manifest.get("indexed_at"),
+        changes=Changes.between(manifest.get("files", {}), now),
+        interrupted=interrupted,
+    )
+
+
+# ------------------------------------------------------------------------- ingest
+
+
 @dataclass
 class IngestReport:
-    documents: int
-    chunks: int
-    chunks_added: int
-    chunks_deleted: int
-    chunks_unchanged: int
+    added: int = 0  # documents, by file
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    documents: int = 0  # documents in the index afterwards
+    chunks: int = 0  # chunks in the index afterwards
+    chunks_added: int = 0
+    chunks_deleted: int = 0
+    chunks_unchanged: int = 0
     skipped: list[dict[str, str]] = field(default_factory=list)
     rebuilt: bool = False
     rebuild_reason: str = ""
+    recovered: bool = False  # finished the work of an interrupted ingest
+    dry_run: bool = False
     seconds: float = 0.0
+    changes: Changes = field(default_factory=Changes)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-class _CountingEmbeddings(EmbeddingBackend):
+class _CountingEmbeddings:
     """Wraps a backend to report progress as the indexing API embeds batches."""
 
     def __init__(self, inner: EmbeddingBackend, on_batch: Callable[[int], None]):
         self.inner, self.on_batch = inner, on_batch
-        self.model_id, self.max_input_tokens = inner.model_id, inner.max_input_tokens
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         vectors = self.inner.embed_documents(texts)
@@ -166,31 +372,16 @@ class _CountingEmbeddings(EmbeddingBackend):
         return self.inner.embed_query(text)
 
 
-def ingest(
-    settings: Settings,
-    embeddings: EmbeddingBackend,
-    *,
-    rebuild: bool = False,
-    on_progress: Callable[[int, int], None] | None = None,
-) -> IngestReport:
-    """Make the store match the corpus dir. ``on_progress(done, total)`` follows embedding."""
-    from langchain_core.indexing import index
+def _new_collection_name() -> str:
+    return f"{COLLECTION_PREFIX}_{datetime.now(UTC):%Y%m%d%H%M%S}_{secrets.token_hex(3)}"
 
-    started = time.perf_counter()
-    if not settings.corpus_dir.is_dir():
-        raise UserError(
-            f"Corpus dir {settings.corpus_dir} does not exist: create it and add documents, "
-            "or set PRIVACY_QA_CORPUS_DIR."
-        )
-    loaded = load_corpus(settings.corpus_dir)
-    if not loaded.documents:
-        raise UserError(
-            f"No readable documents in {settings.corpus_dir} (supported: .md, .txt, .html, .pdf); "
-            "the existing index, if any, was left as it was."
-        )
-    chunks = [
+
+def _chunk(documents, embeddings: EmbeddingBackend, settings: Settings) -> list[Document]:
+    from app.corpus import chunk_document
+
+    return [
         chunk
-        for doc in loaded.documents
+        for doc in documents
         for chunk in chunk_document(
             doc,
             embeddings.count_tokens,
@@ -200,62 +391,324 @@ def ingest(
         )
     ]
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    wanted = fingerprint(settings, embeddings.model_id)
-    reason = "requested with --rebuild" if rebuild else ""
+
+def _looks_like_ours(settings: Settings) -> bool:
+    """An empty or missing data dir, or one with our manifest: safe to write into."""
+    data_dir = settings.data_dir
+    if not data_dir.exists() or settings.manifest_path.exists():
+        return True
+    ours = {"chroma", "records.sqlite", "ingest.lock", "ingest.pending", "tiktoken"}
+    return all(entry.name in ours or entry.name.endswith(".tmp") for entry in data_dir.iterdir())
+
+
+def _move_aside(path: Path) -> Path:
+    aside = path.with_name(f"{path.name}.unreadable-{datetime.now(UTC):%Y%m%d%H%M%S}")
+    path.rename(aside)
+    log.warning("moved unreadable %s aside to %s", path, aside)
+    return aside
+
+
+def ingest(
+    settings: Settings,
+    embeddings: EmbeddingBackend | None = None,
+    *,
+    rebuild: bool = False,
+    dry_run: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> IngestReport:
+    """Make the live index match the corpus dir; return what changed.
+
+    ``embeddings`` is created from the settings only if something must be embedded.
+    ``on_progress(done, total)`` follows the embedding of new chunks. ``dry_run`` reports
+    what would change and writes nothing. Raises IngestLockedError if another ingest
+    holds the data dir, StoreCorruptError for an unreadable or foreign data dir (unless
+    ``rebuild``), UserError for a corpus with no readable document.
+    """
+    started = time.perf_counter()
+    if not settings.corpus_dir.is_dir():
+        raise UserError(
+            f"Corpus dir {settings.corpus_dir} does not exist: create it and add documents, "
+            "or set PRIVACY_QA_CORPUS_DIR."
+        )
+    if not _looks_like_ours(settings) and not rebuild:
+        raise StoreCorruptError(
+            f"{settings.data_dir} is not empty and holds no privacy-qa index (no manifest.json). "
+            "Choose another --data-dir, or run `privacy-qa ingest --rebuild` to create an index "
+            "there (existing files are left alone)."
+        )
+    if dry_run:
+        report = _plan(settings, embeddings, rebuild)
+    else:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with ingest_lock(settings):
+            report = _run(settings, embeddings, rebuild, on_progress)
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _previous(settings: Settings, rebuild: bool) -> dict[str, Any] | None:
     try:
-        previous = read_manifest(settings)
+        manifest = read_manifest(settings)
     except StoreCorruptError:
         if not rebuild:
             raise
-        previous = None
-    if previous is not None and previous["fingerprint"] != wanted and not reason:
-        reason = "embedding model or chunking settings changed"
+        return None
+    if manifest is not None and manifest.get("version") != MANIFEST_VERSION:
+        return None  # an older format: rebuilt like a first ingest
+    return manifest
 
+
+def _rebuild_reason(settings: Settings, manifest: dict[str, Any] | None, rebuild: bool) -> str:
+    if rebuild:
+        return "requested with --rebuild"
+    if manifest is not None and manifest["fingerprint"] != fingerprint(settings):
+        return "embedding model or chunking settings changed"
+    return ""
+
+
+def _is_noop(settings, manifest, reason: str, changes: Changes, pending) -> bool:
+    return (
+        manifest is not None
+        and not reason
+        and not changes.changed
+        and pending is None
+        and settings.store_dir.is_dir()
+    )
+
+
+def _noop_report(manifest: dict[str, Any], changes: Changes) -> IngestReport:
+    return IngestReport(
+        unchanged=len(changes.unchanged),
+        documents=manifest["documents"],
+        chunks=manifest["chunks"],
+        chunks_unchanged=manifest["chunks"],
+        skipped=manifest.get("skipped", []),
+        changes=changes,
+    )
+
+
+def _plan(settings: Settings, embeddings: EmbeddingBackend | None, rebuild: bool) -> IngestReport:
+    """What ``ingest`` would do, counted exactly, without writing anything."""
+    from app.corpus import load_corpus
+
+    manifest = _previous(settings, rebuild)
+    files = hash_files(settings.corpus_dir)
+    changes = Changes.between(manifest.get("files", {}) if manifest else {}, files)
+    reason = _rebuild_reason(settings, manifest, rebuild)
+    pending = _read_pending(settings)
+    if _is_noop(settings, manifest, reason, changes, pending):
+        report = _noop_report(manifest, changes)
+        report.dry_run = True
+        return report
+    if embeddings is None:
+        from app.embeddings import make_embeddings
+
+        embeddings = make_embeddings(settings)
+    loaded = load_corpus(settings.corpus_dir)
+    chunks = _chunk(loaded.documents, embeddings, settings)
+    wanted = {chunk.id for chunk in chunks}
+    existing: set[str] = set()
+    if manifest is not None and not reason and settings.record_db_path.exists():
+        existing = set(_record_manager(settings, manifest["collection"]).list_keys())
+    fresh = manifest is None or bool(reason)
+    return IngestReport(
+        added=len(files) if fresh else len(changes.added),
+        updated=0 if fresh else len(changes.updated),
+        deleted=0 if fresh else len(changes.deleted),
+        unchanged=0 if fresh else len(changes.unchanged),
+        documents=len(loaded.documents),
+        chunks=len(chunks),
+        chunks_added=len(wanted - existing),
+        chunks_deleted=len(existing - wanted),
+        chunks_unchanged=len(wanted & existing),
+        skipped=[{"source": s, "reason": r} for s, r in loaded.skipped],
+        rebuilt=bool(reason),
+        rebuild_reason=reason,
+        recovered=pending is not None,
+        dry_run=True,
+        changes=changes,
+    )
+
+
+def _run(
+    settings: Settings,
+    embeddings: EmbeddingBackend | None,
+    rebuild: bool,
+    on_progress: Callable[[int, int], None] | None,
+) -> IngestReport:
+    manifest = _previous(settings, rebuild)
+    files = hash_files(settings.corpus_dir)
+    changes = Changes.between(manifest.get("files", {}) if manifest else {}, files)
+    reason = _rebuild_reason(settings, manifest, rebuild)
+    pending = _read_pending(settings)
+    if _is_noop(settings, manifest, reason, changes, pending):
+        log.info("nothing changed since %s", manifest.get("indexed_at"))
+        return _noop_report(manifest, changes)
+    # Imported only now: a no-op ingest must not pay for langchain (about a second).
+    from langchain_core.indexing import index
+
+    from app.corpus import load_corpus
+
+    wanted = fingerprint(settings)
+    live = manifest["collection"] if manifest else None
+    if live is None or reason:
+        # A new generation; resume the one an interrupted rebuild was filling.
+        resumable = (
+            pending
+            and pending.get("fingerprint") == wanted
+            and pending.get("collection") not in (None, live)
+        )
+        target = pending["collection"] if resumable else _new_collection_name()
+    else:
+        target = live
+    # After an interruption nothing is trusted: every file is re-read, every stored chunk
+    # re-checked. Otherwise only changed files are read.
+    full_pass = target != live or pending is not None
+    touched = set(changes.added) | set(changes.updated) | set(changes.deleted)
+    loaded = load_corpus(settings.corpus_dir, only=None if full_pass else touched)
+    documents = loaded.documents
+    skipped = []
+    if not full_pass:  # files skipped before and untouched since are still skipped
+        skipped = [e for e in manifest.get("skipped", []) if e["source"] not in touched]
+    skipped += [{"source": s, "reason": r} for s, r in loaded.skipped]
+    if len(skipped) == len(files):
+        raise UserError(
+            f"No readable documents in {settings.corpus_dir} (supported: .md, .txt, .html, "
+            ".pdf); the existing index, if any, was left as it was."
+        )
+
+    # From here on the store changes: mark the run so a kill is noticed and finished later.
+    _write_json_atomically(
+        _pending_path(settings),
+        {"collection": target, "fingerprint": wanted, "pid": os.getpid()},
+    )
+    if embeddings is None:
+        from app.embeddings import make_embeddings
+
+        embeddings = make_embeddings(settings)
+    chunks = _chunk(documents, embeddings, settings)
+
+    try:
+        client = _client(settings)
+    except StoreCorruptError:
+        if not rebuild:
+            raise
+        from chromadb.api.client import SharedSystemClient
+
+        _move_aside(settings.store_dir)
+        if settings.record_db_path.exists():  # its records describe the store set aside
+            _move_aside(settings.record_db_path)
+        # Chroma caches one client per path in the process; forget the broken one.
+        SharedSystemClient.clear_system_cache()
+        client = _client(settings)
+    _drop_stale_collections(settings, client, keep={live, target})
+    records = _record_manager(settings, target)
+    ids = [chunk.id for chunk in chunks]
+    # In slices: SQLite caps the number of variables in one query.
+    to_embed = len(ids) - sum(
+        sum(records.exists(ids[i : i + 500])) for i in range(0, len(ids), 500)
+    )
     done = 0
 
     def on_batch(count: int) -> None:
         nonlocal done
         done += count
         if on_progress:
-            on_progress(done, len(chunks))
+            on_progress(done, to_embed)
 
-    store = open_store(settings, _CountingEmbeddings(embeddings, on_batch))
-    records = _record_manager(settings)
-    if reason:
-        log.warning("rebuilding the index: %s", reason)
-        store.reset_collection()
-        records.delete_keys(records.list_keys())
-
-    result = index(
-        chunks,
-        records,
-        store,
-        cleanup="full",
-        source_id_key="source",
-        key_encoder=lambda doc: doc.id,
-        batch_size=64,
+    store = open_store(
+        settings, _CountingEmbeddings(embeddings, on_batch), collection=target, create=True
     )
+    if full_pass:
+        result = index(
+            chunks,
+            records,
+            store,
+            cleanup="full",
+            source_id_key="source",
+            key_encoder=lambda doc: doc.id,
+            batch_size=BATCH_SIZE,
+        )
+        deleted = result["num_deleted"] + _sweep_unrecorded(store, records)
+    else:
+        result = index(
+            chunks,
+            records,
+            store,
+            cleanup="incremental",
+            source_id_key="source",
+            key_encoder=lambda doc: doc.id,
+            batch_size=BATCH_SIZE,
+        )
+        # Incremental cleanup only visits sources that produced chunks: files that are gone,
+        # or now unreadable or empty, lose their chunks here.
+        produced = {chunk.metadata["source"] for chunk in chunks}
+        gone = set(changes.deleted) | (set(changes.added + changes.updated) - produced)
+        deleted = result["num_deleted"] + _delete_sources(store, records, sorted(gone))
+
+    stored = client.get_collection(target).count()
+    fresh = live is None or bool(reason)
+    documents_now = len(files) - len(skipped)
     report = IngestReport(
-        documents=len(loaded.documents),
-        chunks=len(chunks),
+        added=documents_now if fresh else len(changes.added),
+        updated=0 if fresh else len(changes.updated),
+        deleted=0 if fresh else len(changes.deleted),
+        unchanged=0 if fresh else len(changes.unchanged),
+        documents=documents_now,
+        chunks=stored,
         chunks_added=result["num_added"] + result["num_updated"],
-        chunks_deleted=result["num_deleted"],
-        chunks_unchanged=result["num_skipped"],
-        skipped=[{"source": s, "reason": r} for s, r in loaded.skipped],
+        chunks_deleted=deleted,
+        chunks_unchanged=stored - result["num_added"] - result["num_updated"],
+        skipped=skipped,
         rebuilt=bool(reason),
         rebuild_reason=reason,
+        recovered=pending is not None,
+        changes=changes,
     )
-    report.seconds = round(time.perf_counter() - started, 3)
-    _write_manifest(
-        settings,
+    _write_json_atomically(
+        settings.manifest_path,
         {
             "version": MANIFEST_VERSION,
+            "collection": target,
             "fingerprint": wanted,
             "indexed_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "documents": report.documents,
             "chunks": report.chunks,
-            "sources": sorted(doc.source for doc in loaded.documents),
+            "files": files,
+            "skipped": skipped,
         },
     )
+    _pending_path(settings).unlink(missing_ok=True)
     return report
+
+
+def _delete_sources(store, records, sources: list[str]) -> int:
+    """Remove every chunk recorded for ``sources``; return how many."""
+    deleted = 0
+    for i in range(0, len(sources), 500):  # SQLite caps the variables of one query
+        keys = records.list_keys(group_ids=sources[i : i + 500])
+        if keys:
+            store.delete(ids=keys)
+            records.delete_keys(keys)
+            deleted += len(keys)
+    return deleted
+
+
+def _sweep_unrecorded(store, records) -> int:
+    """Delete chunks no record claims: written by a run killed before it recorded them."""
+    recorded = set(records.list_keys())
+    stray = [id_ for id_ in store.get(include=[])["ids"] if id_ not in recorded]
+    if stray:
+        log.info("removing %d chunks left by an interrupted ingest", len(stray))
+        store.delete(ids=stray)
+    return len(stray)
+
+
+def _drop_stale_collections(settings: Settings, client, keep: set[str | None]) -> None:
+    """Drop earlier generations (and their records) that no reader can be using any more."""
+    for name in [c.name for c in client.list_collections()]:
+        if name.startswith(COLLECTION_PREFIX) and name not in keep:
+            log.info("dropping old index generation %s", name)
+            client.delete_collection(name)
+            records = _record_manager(settings, name)
+            records.delete_keys(records.list_keys())

@@ -102,7 +102,25 @@ def test_ingest_json_reports_counts_and_warns_about_bad_files(tmp_path):
 
     again = run(["ingest"], tmp_path / "data", corpus)
     assert again.returncode == 0
-    assert "0 added" in again.stdout and "1 unchanged" in again.stdout
+    assert "Nothing changed: 1 documents" in again.stdout
+    assert "skipped corpus/photo.png" in again.stderr  # still said, though nothing was read
+
+    (corpus / "policy.md").write_text("# Policy\n\nBackups are encrypted and kept 30 days.\n")
+    (corpus / "faq.md").write_text("# FAQ\n\nAsk the security team about key rotation.\n")
+    changed = json.loads(run(["ingest", "--json"], tmp_path / "data", corpus).stdout)
+    assert (changed["added"], changed["updated"], changed["deleted"]) == (1, 1, 0)
+    assert changed["files"]["updated"] == ["corpus/policy.md"]
+    assert changed["chunks_added"] == 2 and changed["chunks_deleted"] == 1
+
+
+def test_ingest_dry_run_reports_and_writes_nothing(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "policy.md").write_text("# Policy\n\nBackups are encrypted and kept 14 days.\n")
+    result = run(["ingest", "--dry-run"], tmp_path / "data", corpus)
+    assert result.returncode == 0, result.stderr
+    assert "Would index 1 documents" in result.stdout and "added corpus/policy.md" in result.stdout
+    assert not (tmp_path / "data").exists()
 
 
 def test_ingest_py_at_the_top_runs_the_same_command(tmp_path):

@@ -1,45 +1,153 @@
-"""Ingest into a real Chroma store in a temp dir, with the real model."""
+"""Ingest into a real Chroma store in a temp dir, with the real model: incremental updates,
+rebuilds, dry runs, bad data dirs. Crashes and concurrency are in test_store_faults.py."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
-from app.errors import StoreMismatchError, StoreMissingError, UserError
+from app.corpus import load_corpus
+from app.errors import StoreCorruptError, StoreMismatchError, StoreMissingError, UserError
 from app.qa import QA
-from app.store import check_store, ingest, load_all_chunks, open_store
+from app.store import check_store, index_status, ingest, load_all_chunks, open_store
 
-from .conftest import copy_corpus, make_settings
+from .conftest import ROOT, copy_corpus, make_settings
 
 pytestmark = pytest.mark.slow
+
+BAA = "corpus/openai-baa-help-article.md"
+EXPLAINER = "corpus/openai-api-privacy-explained.md"
+
+
+class CountingEmbeddings:
+    """The real model, counting what it is asked to embed."""
+
+    def __init__(self, inner):
+        self.inner, self.embedded = inner, 0
+        self.model_id, self.max_input_tokens = inner.model_id, inner.max_input_tokens
+        self.count_tokens = inner.count_tokens
+
+    def embed_documents(self, texts):
+        self.embedded += len(texts)
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text):
+        return self.inner.embed_query(text)
+
+
+def stored(settings, embeddings):
+    return load_all_chunks(open_store(settings, embeddings))
 
 
 def test_ingest_builds_store_and_manifest(indexed_settings, embeddings):
     manifest = json.loads(indexed_settings.manifest_path.read_text())
     assert manifest["fingerprint"]["embeddings"] == "local/all-MiniLM-L6-v2"
     assert manifest["documents"] == 2
-    chunks = load_all_chunks(open_store(indexed_settings, embeddings))
+    chunks = stored(indexed_settings, embeddings)
     assert len(chunks) == manifest["chunks"] > 10
     assert len({c.id for c in chunks}) == len(chunks)
-    assert {c.metadata["source"] for c in chunks} == set(manifest["sources"])
+    assert {c.metadata["source"] for c in chunks} == set(manifest["files"])
 
 
-def test_reingest_of_unchanged_corpus_adds_nothing(tmp_path, embeddings):
-    copy_corpus(tmp_path / "corpus")
+def test_edit_add_delete_and_rename_touch_only_what_changed(tmp_path, embeddings):
+    corpus = copy_corpus(tmp_path / "corpus")
     settings = make_settings(tmp_path)
-    first = ingest(settings, embeddings)
-    assert first.chunks_added == first.chunks > 0
-    again = ingest(settings, embeddings)
-    assert (again.chunks_added, again.chunks_deleted) == (0, 0)
-    assert again.chunks_unchanged == first.chunks
+    counting = CountingEmbeddings(embeddings)
+    first = ingest(settings, counting)
+    assert (first.added, first.chunks_added) == (2, first.chunks)
+    assert counting.embedded == first.chunks
 
-    (tmp_path / "corpus" / "openai-baa-help-article.md").unlink()
-    after_delete = ingest(settings, embeddings)
-    assert after_delete.documents == 1
-    assert after_delete.chunks_deleted > 0
-    sources = {c.metadata["source"] for c in load_all_chunks(open_store(settings, embeddings))}
-    assert sources == {"corpus/openai-api-privacy-explained.md"}
+    # Edit one sentence of one document: only the chunk holding it is embedded again.
+    baa = corpus / "openai-baa-help-article.md"
+    baa.write_text(baa.read_text().replace("baa@openai.com", "compliance@example.org"))
+    counting.embedded = 0
+    edited = ingest(settings, counting)
+    assert (edited.added, edited.updated, edited.deleted, edited.unchanged) == (0, 1, 0, 1)
+    assert edited.chunks_added == counting.embedded == edited.chunks_deleted >= 1
+    assert edited.chunks == first.chunks
+    texts = " ".join(c.page_content for c in stored(settings, embeddings))
+    assert "compliance@example.org" in texts and "baa@openai.com" not in texts
+
+    # Add one, delete one, rename one (old path gone, new path present).
+    (corpus / "extra.md").write_text("# Extra\n\nBackups are kept for 14 days.\n")
+    (corpus / "openai-api-privacy-explained.md").rename(corpus / "explainer.md")
+    baa.unlink()
+    counting.embedded = 0
+    moved = ingest(settings, counting)
+    assert (moved.added, moved.updated, moved.deleted, moved.unchanged) == (2, 0, 2, 0)
+    chunks = stored(settings, embeddings)
+    assert {c.metadata["source"] for c in chunks} == {"corpus/extra.md", "corpus/explainer.md"}
+    assert len({c.id for c in chunks}) == len(chunks) == moved.chunks
+    assert counting.embedded == moved.chunks_added == moved.chunks
+
+
+def test_a_changed_file_that_becomes_unreadable_loses_its_chunks(tmp_path, embeddings):
+    corpus = copy_corpus(tmp_path / "corpus")
+    settings = make_settings(tmp_path)
+    ingest(settings, embeddings)
+    (corpus / "openai-baa-help-article.md").write_bytes(b"\x00\x01binary\xff" * 50)
+    report = ingest(settings, embeddings)
+    assert report.updated == 1 and report.documents == 1
+    assert [s["source"] for s in report.skipped] == [BAA]
+    assert {c.metadata["source"] for c in stored(settings, embeddings)} == {EXPLAINER}
+    # Still reported on a no-op run, which reads no file.
+    assert [s["source"] for s in ingest(settings, embeddings).skipped] == [BAA]
+
+
+def test_noop_ingest_loads_neither_model_nor_chroma(indexed_settings):
+    """Checked in a fresh interpreter: a no-op ingest only hashes files."""
+    code = (
+        "import sys, json\n"
+        "from app.config import load_settings\n"
+        "from app.store import ingest\n"
+        f"s = load_settings(data_dir={str(indexed_settings.data_dir)!r}, "
+        f"corpus_dir={str(indexed_settings.corpus_dir)!r})\n"
+        "r = ingest(s)\n"
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'chromadb', 'langchain_core')"
+        " if m in sys.modules]\n"
+        "print(json.dumps({'unchanged': r.unchanged, 'added': r.chunks_added, 'heavy': heavy}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {"unchanged": 2, "added": 0, "heavy": []}
+
+
+def test_dry_run_counts_exactly_and_writes_nothing(tmp_path, embeddings):
+    corpus = copy_corpus(tmp_path / "corpus")
+    settings = make_settings(tmp_path)
+    plan = ingest(settings, embeddings, dry_run=True)
+    assert plan.dry_run and not settings.data_dir.exists()
+    assert plan.added == 2 and plan.chunks_added == plan.chunks > 10
+
+    ingest(settings, embeddings)
+    (corpus / "openai-baa-help-article.md").unlink()
+    before = {p: p.stat().st_mtime_ns for p in settings.data_dir.rglob("*") if p.is_file()}
+    plan = ingest(settings, embeddings, dry_run=True)
+    after = {p: p.stat().st_mtime_ns for p in settings.data_dir.rglob("*") if p.is_file()}
+    assert before == after
+    assert (plan.deleted, plan.unchanged, plan.chunks_added) == (1, 1, 0)
+    real = ingest(settings, embeddings)
+    assert (real.deleted, real.chunks_deleted, real.chunks) == (1, plan.chunks_deleted, plan.chunks)
+
+
+def test_index_status_lists_files_changed_since_indexing(tmp_path, embeddings):
+    corpus = copy_corpus(tmp_path / "corpus")
+    settings = make_settings(tmp_path)
+    assert not index_status(settings).exists
+    report = ingest(settings, embeddings)
+    status = index_status(settings)
+    assert (status.exists, status.documents, status.chunks) == (True, 2, report.chunks)
+    assert status.embeddings == "local/all-MiniLM-L6-v2" and status.indexed_at
+    assert not status.changes.changed
+    (corpus / "new.txt").write_text("Logs are kept for seven days.\n")
+    (corpus / "openai-baa-help-article.md").unlink()
+    changes = index_status(settings).changes
+    assert (changes.added, changes.deleted) == (["corpus/new.txt"], [BAA])
 
 
 def test_missing_store_says_run_ingest(tmp_path, embeddings):
@@ -47,17 +155,23 @@ def test_missing_store_says_run_ingest(tmp_path, embeddings):
         QA(make_settings(tmp_path), embeddings)
 
 
-def test_store_built_with_other_settings_is_refused_then_rebuilt(tmp_path, embeddings):
+def test_other_settings_are_refused_then_rebuilt_into_a_new_generation(tmp_path, embeddings):
     copy_corpus(tmp_path / "corpus")
-    ingest(make_settings(tmp_path), embeddings)
+    first = ingest(make_settings(tmp_path), embeddings)
+    old_collection = json.loads(make_settings(tmp_path).manifest_path.read_text())["collection"]
     other = make_settings(tmp_path, chunk_tokens=96)
     with pytest.raises(StoreMismatchError, match="Reindex with `privacy-qa ingest`"):
         check_store(other, embeddings.model_id)
     report = ingest(other, embeddings)
     assert report.rebuilt and "chunking" in report.rebuild_reason
-    assert report.chunks_unchanged == 0
-    check_store(other, embeddings.model_id)  # now matches
-    assert len(load_all_chunks(open_store(other, embeddings))) == report.chunks
+    assert report.chunks_unchanged == 0 and report.chunks > first.chunks
+    manifest = check_store(other, embeddings.model_id)  # now matches
+    assert manifest["collection"] != old_collection
+    assert len(stored(other, embeddings)) == report.chunks
+    # The previous generation is dropped by the next ingest, not while readers may use it.
+    ingest(other, embeddings, rebuild=True)
+    with pytest.raises(StoreCorruptError):
+        open_store(other, embeddings, collection=old_collection)
 
 
 def test_empty_corpus_is_an_error_and_keeps_the_index(tmp_path, embeddings):
@@ -69,4 +183,61 @@ def test_empty_corpus_is_an_error_and_keeps_the_index(tmp_path, embeddings):
     (tmp_path / "corpus" / "empty.md").write_text("")
     with pytest.raises(UserError, match="No readable documents"):
         ingest(settings, embeddings)
-    assert len(load_all_chunks(open_store(settings, embeddings))) == built.chunks
+    assert len(stored(settings, embeddings)) == built.chunks
+    assert not index_status(settings).interrupted
+
+
+def test_foreign_data_dir_is_refused_and_left_alone(tmp_path, embeddings):
+    copy_corpus(tmp_path / "corpus")
+    settings = make_settings(tmp_path)
+    settings.data_dir.mkdir()
+    (settings.data_dir / "thesis.docx").write_text("years of work")
+    with pytest.raises(StoreCorruptError, match=f"{settings.data_dir}.*--rebuild"):
+        ingest(settings, embeddings)
+    assert [p.name for p in settings.data_dir.iterdir()] == ["thesis.docx"]
+    ingest(settings, embeddings, rebuild=True)  # asked for: builds beside it
+    assert (settings.data_dir / "thesis.docx").read_text() == "years of work"
+
+
+def test_corrupt_manifest_and_store_need_rebuild_and_nothing_is_deleted(tmp_path, embeddings):
+    corpus = copy_corpus(tmp_path / "corpus")
+    settings = make_settings(tmp_path)
+    ingest(settings, embeddings)
+    good_manifest = settings.manifest_path.read_text()
+    settings.manifest_path.write_text("{not json")
+    for attempt in (lambda: ingest(settings, embeddings), lambda: QA(settings, embeddings)):
+        with pytest.raises(StoreCorruptError, match="manifest.json is unreadable.*--rebuild"):
+            attempt()
+    assert (settings.store_dir / "chroma.sqlite3").exists()
+
+    settings.manifest_path.write_text(good_manifest)
+    sqlite = settings.store_dir / "chroma.sqlite3"
+    sqlite.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreCorruptError, match=f"{settings.store_dir}.*--rebuild"):
+        QA(settings, embeddings)
+    (corpus / "new.txt").write_text("Logs are kept for seven days.\n")  # so ingest must write
+    with pytest.raises(StoreCorruptError, match=f"{settings.store_dir}.*--rebuild"):
+        ingest(settings, embeddings)
+    assert sqlite.read_bytes().startswith(b"this is not a database")
+    report = ingest(settings, embeddings, rebuild=True)
+    assert report.rebuilt and report.documents == 3
+    aside = [p for p in settings.data_dir.iterdir() if p.name.startswith("chroma.unreadable-")]
+    assert len(aside) == 1 and (aside[0] / "chroma.sqlite3").exists()
+    assert QA(settings, embeddings).ask("How long is API data retained?").citations
+
+
+def test_reloads_when_the_index_changes_under_a_running_qa(tmp_path, embeddings):
+    corpus = copy_corpus(tmp_path / "corpus")
+    settings = make_settings(tmp_path)
+    ingest(settings, embeddings)
+    qa = QA(settings, embeddings)
+    assert not qa.refresh()
+    (corpus / "backups.md").write_text(
+        "# Backup policy\n\nNightly backups of the ticket database are kept for 14 days.\n"
+    )
+    ingest(settings, embeddings)
+    answer = qa.ask("How long are nightly backups of the ticket database kept?")
+    assert any(c.source == "corpus/backups.md" for c in answer.citations)
+    assert {d.source for d in load_corpus(corpus).documents} == {
+        c.metadata["source"] for c in qa.retriever.chunks
+    }
