@@ -15,7 +15,6 @@ import html
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from urllib.parse import urlparse
 
 import streamlit as st
@@ -174,47 +173,6 @@ def open_qa(settings: Settings):
 # ---------------------------------------------------------------- the index (sidebar)
 
 
-@dataclass
-class _Changes:  # temporary stand-in until app.store.index_status lands (issue 3)
-    added: list[str]
-    updated: list[str]
-    deleted: list[str]
-    unchanged: list[str]
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.added or self.updated or self.deleted)
-
-
-def index_status(settings: Settings):
-    try:
-        from app.store import index_status as store_index_status
-    except ImportError:  # temporary: main before issue 3
-        from types import SimpleNamespace
-
-        from app.store import read_manifest
-
-        manifest = read_manifest(settings)
-        if manifest is None:
-            return SimpleNamespace(
-                exists=False,
-                documents=0,
-                chunks=0,
-                embeddings="",
-                indexed_at=None,
-                changes=_Changes([], [], [], []),
-            )
-        return SimpleNamespace(
-            exists=True,
-            documents=manifest["documents"],
-            chunks=manifest["chunks"],
-            embeddings=manifest["fingerprint"]["embeddings"],
-            indexed_at=manifest["indexed_at"],
-            changes=_Changes([], [], [], []),
-        )
-    return store_index_status(settings)
-
-
 def run_ingest(settings: Settings, on_progress):
     """The same incremental ingest as ``privacy-qa ingest``, sharing the loaded model."""
     from app.store import ingest
@@ -223,11 +181,15 @@ def run_ingest(settings: Settings, on_progress):
 
 
 def _render_status(settings: Settings) -> None:
+    from app.store import index_status
+
     try:
         status = index_status(settings)
     except UserError as exc:
         st.warning(str(exc))
         return
+    if status.interrupted:
+        st.warning("An ingest was interrupted: press **Reindex** to finish it.")
     if not status.exists:
         st.info("No index yet: press **Reindex** to build it from the corpus dir.")
         return
@@ -239,7 +201,7 @@ def _render_status(settings: Settings) -> None:
     changes = status.changes
     if changes.changed:
         lines = [
-            f"- {label}: " + ", ".join(f"`{name}`" for name in names)
+            f"- {label}: " + ", ".join(escape_markdown(name) for name in names)
             for label, names in (
                 ("added", changes.added),
                 ("updated", changes.updated),
@@ -265,25 +227,32 @@ def _reindex(settings: Settings) -> None:
             box.update(label="Reindex failed", state="error")
             st.error(str(exc))
             return
-        bar.progress(1.0, text="Done")
+        bar.progress(1.0, text=f"{report.documents} documents, {report.chunks} chunks")
         result = _report_line(report)
         st.session_state["last_reindex"] = result
+        for name in ("added", "updated", "deleted"):
+            for source in getattr(report.changes, name):
+                st.markdown(f"{name}: {escape_markdown(source)}")
         for skipped in report.skipped:
             st.warning(
                 f"Skipped {escape_markdown(skipped['source'])}: "
                 f"{escape_markdown(skipped['reason'])}"
             )
-        box.update(label=result, state="complete", expanded=bool(report.skipped))
+        box.update(label=result, state="complete", expanded=False)
 
 
 def _report_line(report) -> str:
-    docs = (
-        f"{getattr(report, 'added', report.chunks_added)} added, "
-        f"{getattr(report, 'updated', 0)} updated, "
-        f"{getattr(report, 'deleted', report.chunks_deleted)} deleted"
+    """What a reindex did, in documents (the numbers a person recognises)."""
+    if report.rebuilt:
+        head = f"Rebuilt the index ({report.rebuild_reason})"
+    elif report.added or report.updated or report.deleted or report.recovered:
+        head = "Reindexed"
+    else:
+        head = "Nothing changed"
+    return (
+        f"{head} in {report.seconds:.1f} s: {report.added} added, {report.updated} updated, "
+        f"{report.deleted} deleted, {report.unchanged} unchanged"
     )
-    rebuilt = f" (rebuilt: {report.rebuild_reason})" if report.rebuilt else ""
-    return f"Reindexed in {report.seconds:.1f} s: {docs}{rebuilt}"
 
 
 def sidebar(settings: Settings) -> None:
@@ -301,14 +270,14 @@ def sidebar(settings: Settings) -> None:
         if flows == ["local only"]:
             st.success(
                 "**Local only.** Questions, documents and answers stay on this machine; "
-                "nothing is logged or stored."
+                "questions and answers are not written to disk or logs."
             )
         else:
             st.warning(
                 "Text leaves this machine:\n"
                 + "\n".join(f"- {escape_markdown(flow)}" for flow in flows)
             )
-        st.caption("Questions and answers are kept only in this browser tab's session.")
+        st.caption("The chat history lives only in this browser tab's session.")
 
 
 # ---------------------------------------------------------------- answers and sources
