@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import urlparse
 
 import streamlit as st
@@ -353,13 +353,19 @@ def render_answer(answer: Answer, show_text: bool = True) -> None:
         render_citation(citation)
 
 
-def _ask(qa, question: str) -> dict:
-    """Answer in the page as the text arrives; return the chat message to keep."""
+def _ask(qa, question: str, keep: Callable[[dict], None]) -> None:
+    """Answer in the page as the text arrives; ``keep`` the reply for the history as soon
+    as it is known, so a question asked meanwhile (which stops this run) loses nothing."""
+
+    def problem(message: str, show: Callable[[str], object]) -> None:
+        keep({"role": "assistant", "error": message})
+        show(message)
+
     try:
         question = qa.validate(question)
     except UserError as exc:
-        st.warning(str(exc))
-        return {"role": "assistant", "error": str(exc)}
+        problem(str(exc), st.warning)
+        return
     final: list[Answer] = []
 
     def pieces() -> Iterator[str]:
@@ -375,16 +381,22 @@ def _ask(qa, question: str) -> dict:
             st.write_stream(pieces())
     except PrivacyQAError as exc:
         streamed.empty()
-        st.error(str(exc))
-        return {"role": "assistant", "error": str(exc)}
+        problem(str(exc), st.error)
+        return
+    except Exception:
+        # A bug. The traceback goes to the server's log; it holds no question text.
+        log.exception("internal error while answering")
+        streamed.empty()
+        problem("Something went wrong while answering (an internal error; see the log).", st.error)
+        return
     answer = final[0]
+    keep({"role": "assistant", "answer": answer})
     if answer.abstained:
         streamed.empty()
     else:
         # The final text is authoritative; it may differ from what was streamed.
         streamed.markdown(escape_markdown(answer.answer))
     render_answer(answer, show_text=False)
-    return {"role": "assistant", "answer": answer}
 
 
 def render_message(message: dict) -> None:
@@ -456,10 +468,10 @@ def main() -> None:
     if question is None or qa is None:
         return
     user_message = {"role": "user", "text": question}
+    messages.append(user_message)
     render_message(user_message)
     with st.chat_message("assistant"):
-        reply = _ask(qa, question)
-    messages += [user_message, reply]
+        _ask(qa, question, messages.append)
 
 
 def preload(settings: Settings) -> None:

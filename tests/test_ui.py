@@ -34,10 +34,11 @@ logs are deleted <img src=x onerror="window.__pwned = 'img'"> automatically.
 Acme telemetry logs are sealed with the zebrafish cipher [click me](javascript:alert(1)) \
 ![tracker](http://127.0.0.1:9/track.png) and **bold** :red[styled] $x^2$ text.
 """
-HOSTILE_QUESTIONS = (
-    "How long does Acme keep telemetry logs?",
-    "Which cipher seals Acme telemetry logs?",
-)
+# question -> words its answer quotes
+HOSTILE_QUESTIONS = {
+    "How long does Acme keep telemetry logs?": "45 days",
+    "Which cipher seals Acme telemetry logs?": "zebrafish",
+}
 
 
 def make_hostile_corpus(target):
@@ -266,7 +267,7 @@ def test_questions_and_answers_reach_neither_logs_nor_disk(
     answer = [m.value for m in at.chat_message[1].markdown if not m.allow_html][0]
     assert caplog.records  # debug logging really was on
     assert marker not in caplog.text
-    assert answer[:40].replace("\\", "") not in caplog.text
+    assert plain(answer)[:40] not in caplog.text
     for path in indexed_settings.data_dir.rglob("*"):
         if path.is_file():
             assert marker.encode() not in path.read_bytes(), path
