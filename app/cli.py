@@ -244,6 +244,7 @@ def ui(ctx: click.Context, port: int, host: str) -> None:
     from app import ui as page
 
     settings = _settings(ctx)
+    _check_port_free(host, port)
     # The page builds its Settings from the environment on each run: hand it what was
     # resolved here (--data-dir and --corpus-dir included) as absolute paths.
     os.environ["PRIVACY_QA_DATA_DIR"] = str(settings.data_dir.resolve())
@@ -262,6 +263,21 @@ def ui(ctx: click.Context, port: int, host: str) -> None:
     ).start()
     bootstrap.load_config_options(flag_options=flags)
     bootstrap.run(page.__file__, False, [], flags)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        # As the server will: a port left in TIME_WAIT by a stopped server is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise UserError(
+                f"Cannot listen on {host}:{port} ({exc.strerror}): another program uses it. "
+                "Stop it or pick another port with `privacy-qa ui --port N`."
+            ) from exc
 
 
 def main() -> None:
