@@ -47,6 +47,15 @@ class Answer:
     citations: list[Citation]
     timings_ms: dict[str, float]
     hits: list[Hit] = field(default_factory=list, repr=False)
+    # "POST <url>" of each remote endpoint this answer sent data to; [] = nothing left
+    # the machine (the extractive default).
+    endpoints: list[str] = field(default_factory=list)
+    # Chat model token counts and cost estimate (model, prompt_tokens, completion_tokens,
+    # total_tokens, cost_usd, ...); None when no model wrote the answer.
+    usage: dict[str, Any] | None = None
+    # Things the reader should know: a fallback to quotes, sentences flagged by the
+    # citation check.
+    notices: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,7 +64,20 @@ class Answer:
             "abstained": self.abstained,
             "citations": [c.to_dict() for c in self.citations],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "endpoints": list(self.endpoints),
+            "usage": self.usage,
+            "notices": list(self.notices),
         }
+
+
+@dataclass
+class AnswerNotes:
+    """What an answerer reports besides text and citations. :meth:`Answerer.stream` may
+    yield one before its final ``(text, citations)`` pair; :class:`~app.qa.QA` copies it
+    into the :class:`Answer`."""
+
+    usage: dict[str, Any] | None = None
+    notices: list[str] = field(default_factory=list)
 
 
 class Answerer(ABC):
@@ -281,6 +303,10 @@ def make_answerer(settings: Settings) -> Answerer:
     """The answerer ``settings.llm`` names."""
     if settings.llm == "extractive":
         return ExtractiveAnswerer(max_quotes=settings.max_quotes)
+    if settings.llm == "openai":
+        from app.llm import ChatAnswerer  # the vendor stack loads only when chosen
+
+        return ChatAnswerer(settings)
     raise ConfigError(
         f"The {settings.llm!r} answerer is not available in this version; "
         "set PRIVACY_QA_LLM=extractive."

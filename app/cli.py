@@ -140,9 +140,21 @@ def describe_ingest(report, settings: Settings) -> str:
     return "\n".join(lines)
 
 
-def format_answer(answer) -> str:
-    """Human-readable answer: the text, then numbered sources with their quotes."""
-    lines = [answer.answer]
+def format_answer(answer, streamed: str | None = None) -> str:
+    """Human-readable answer: the text, then numbered sources with their quotes, then any
+    notices, token usage and the endpoints data was sent to.
+
+    ``streamed`` is the text already printed while the answer streamed: the answer text
+    is printed again only if the final (checked) text differs from it.
+    """
+    if streamed is None:
+        lines = [answer.answer]
+    elif streamed.strip() == answer.answer.strip():
+        lines = [""]  # ends the streamed line
+    elif not streamed.strip():
+        lines = [answer.answer]
+    else:
+        lines = ["", "", "Checked answer:", answer.answer]
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:
@@ -150,7 +162,34 @@ def format_answer(answer) -> str:
             where = f"{c.source}:{c.start_line}"
             lines.append(f"    {where}" + (f"  {c.url}" if c.url else ""))
             lines.append(f'    "{" ".join(c.quote.split())}"')
+    if answer.notices:
+        lines += ["", "Notes:"] + [f"- {notice}" for notice in answer.notices]
+    if answer.usage:
+        usage = answer.usage
+        cost = usage.get("cost_usd")
+        lines += [
+            "",
+            f"Tokens: {usage['prompt_tokens']} prompt + {usage['completion_tokens']} completion "
+            f"({usage['model']}"
+            + (f", about ${cost:.5f})" if cost is not None else ", no price known)"),
+        ]
+    if answer.endpoints:
+        lines.append("Sent to: " + "; ".join(answer.endpoints))
     return "\n".join(lines)
+
+
+def _stream_answer(qa, question: str):
+    """Print the answer as it is written, then the rest; return the final Answer."""
+    streamed: list[str] = []
+    answer = None
+    for event in qa.stream(question):
+        if isinstance(event, str):
+            click.echo(event, nl=False)
+            streamed.append(event)
+        else:
+            answer = event
+    click.echo(format_answer(answer, "".join(streamed)))
+    return answer
 
 
 @cli.command()
@@ -174,8 +213,10 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, jsonl) -> None:
         raise click.UsageError("Give either QUESTION or --jsonl, not both.")
     if question is not None:
         qa = QA(settings)
-        answer = qa.ask(question)
-        click.echo(json.dumps(answer.to_dict()) if as_json else format_answer(answer))
+        if as_json:
+            click.echo(json.dumps(qa.ask(question).to_dict()))
+        else:
+            _stream_answer(qa, question)
     elif jsonl is not None:
         ctx.exit(_ask_jsonl(QA(settings), jsonl))
     else:
@@ -216,11 +257,14 @@ def _ask_interactively(qa, as_json: bool) -> None:
         if not question.strip():
             break
         try:
-            answer = qa.ask(question)
+            if as_json:
+                click.echo(json.dumps(qa.ask(question).to_dict()))
+            else:
+                _stream_answer(qa, question)
+                click.echo()
         except UserError as exc:
             click.echo(f"error: {exc}", err=True)
             continue
-        click.echo(json.dumps(answer.to_dict()) if as_json else format_answer(answer) + "\n")
 
 
 @cli.command()

@@ -15,6 +15,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_LOCAL_MODEL = "local/all-MiniLM-L6-v2"
 DEFAULT_OPENAI_MODEL = "openai/text-embedding-3-small"
 
+DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
+# USD per million prompt and completion tokens (OpenAI list prices, standard tier, 2025).
+DEFAULT_LLM_PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1-nano": (0.10, 0.40),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1": (2.00, 8.00),
+    "gpt-3.5-turbo": (0.50, 1.50),
+}
+
 # Short names a user may type for the embedding backend.
 _EMBEDDING_ALIASES = {
     "local": DEFAULT_LOCAL_MODEL,
@@ -96,6 +107,65 @@ class Settings(BaseSettings):
     llm_model: str = Field(
         default="gpt-4o-mini", description="Chat model used when llm is 'openai'."
     )
+    llm_answer_tokens: int = Field(
+        default=512,
+        ge=16,
+        description=(
+            "Most tokens the chat model may write per answer (sent as max_tokens); that many "
+            "are kept free in the model's context window when packing retrieved chunks."
+        ),
+    )
+    llm_context_tokens: int | None = Field(
+        default=None,
+        ge=256,
+        description=(
+            "The chat model's context window in tokens. Unset: known OpenAI models use their "
+            "published window, other models (an OpenAI-compatible server) 8192."
+        ),
+    )
+    llm_temperature: float = Field(
+        default=0.0, ge=0.0, le=2.0, description="Sampling temperature of the chat model."
+    )
+    llm_prices: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: dict(DEFAULT_LLM_PRICES),
+        description=(
+            "USD per million (prompt, completion) tokens by model name prefix, for the cost "
+            "estimate shown with each answer; JSON in the environment. Defaults are OpenAI's "
+            "list prices as of 2025; a model without an entry gets no estimate."
+        ),
+    )
+    citation_min_support: float = Field(
+        default=0.64,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "A chat answer's sentence counts as supported by the chunk it cites when at "
+            "least this IDF-weighted share of its terms occurs in that chunk. Measured on "
+            "labelled sentences: see docs/llm.md."
+        ),
+    )
+    openai_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds to wait for OpenAI to start and continue answering a request.",
+    )
+    openai_max_retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description=(
+            "Retries after HTTP 429/5xx, a timeout or a dropped connection; after the last "
+            "one the chat answerer falls back to the extractive answer."
+        ),
+    )
+    openai_retry_backoff_s: float = Field(
+        default=0.5,
+        ge=0.0,
+        description=(
+            "Wait before the first retry in seconds; it doubles with each retry (with "
+            "jitter, at most 8 s). A Retry-After header from the server takes precedence."
+        ),
+    )
     log_level: str = Field(default="WARNING", description="Log level for the entry points.")
 
     @field_validator("embeddings")
@@ -140,12 +210,17 @@ class Settings(BaseSettings):
         """Whether any text leaves the machine (to OpenAI or an OpenAI-compatible server)."""
         return self.embeddings.startswith("openai/") or self.llm == "openai"
 
+    @property
+    def openai_api_base(self) -> str:
+        """The OpenAI API base URL in use, without a trailing slash."""
+        return (self.openai_base_url or DEFAULT_OPENAI_BASE_URL).rstrip("/")
+
     def data_flow(self) -> list[str]:
         """Where questions and document text are sent, for the UI and ``ask --json``:
         ``["local only"]`` offline, otherwise the exact remote endpoints."""
         if not self.uses_openai:
             return ["local only"]
-        base = (self.openai_base_url or "https://api.openai.com/v1").rstrip("/")
+        base = self.openai_api_base
         flows = []
         if self.embeddings.startswith("openai/"):
             flows.append(f"POST {base}/embeddings (document chunks and questions)")

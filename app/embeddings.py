@@ -147,24 +147,46 @@ class OpenAIEmbeddingBackend(EmbeddingBackend):
         return tiktoken.get_encoding("cl100k_base")
 
     @cached_property
+    def http(self):
+        """The guarded client (app/openai_http.py): only POST /embeddings gets through."""
+        from app.openai_http import OpenAIHTTP
+
+        return OpenAIHTTP(self._settings)
+
+    @cached_property
     def _client(self):
         from langchain_openai import OpenAIEmbeddings
 
         return OpenAIEmbeddings(
             model=self.model,
             api_key=self._settings.openai_api_key,
-            base_url=self._settings.openai_base_url,
-            max_retries=2,
+            base_url=self.http.base_url,
+            http_client=self.http.client,
+            http_async_client=self.http.async_client,
+            # Retries happen in the guarded transport, with the configured backoff.
+            max_retries=0,
+            timeout=self._settings.openai_timeout_s,
+            # Chunks and questions are already counted and kept within max_input_tokens,
+            # and OpenAI-compatible servers often accept only text (not token ids): send text.
+            check_embedding_ctx_length=False,
         )
 
     def count_tokens(self, text: str) -> int:
         return len(self._encoding.encode(text, disallowed_special=()))
 
+    def _call(self, method, payload):
+        try:
+            return method(payload)
+        except Exception as exc:
+            from app.openai_http import translate_error
+
+            raise translate_error(exc, self._settings.openai_api_base) from exc
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self._client.embed_documents(list(texts))
+        return self._call(self._client.embed_documents, list(texts))
 
     def embed_query(self, text: str) -> list[float]:
-        return self._client.embed_query(text)
+        return self._call(self._client.embed_query, text)
 
 
 def make_embeddings(settings: Settings) -> EmbeddingBackend:

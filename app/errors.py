@@ -42,3 +42,12 @@ class IngestLockedError(UserError):
 
 class ProviderError(PrivacyQAError):
     """A remote provider (OpenAI or a compatible server) failed."""
+
+
+class APIKeyRejectedError(ConfigError):
+    """OpenAI (or the compatible server) answered 401: the API key is wrong or revoked."""
+
+
+class ZDRViolationError(PrivacyQAError):
+    """A request to OpenAI was refused before it was sent: it was not for one of the
+    zero-data-retention endpoints the app allows (see app/openai_http.py)."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 
-from app.answer import ABSTAIN_TEXT, Answer, make_answerer
+from app.answer import ABSTAIN_TEXT, Answer, AnswerNotes, make_answerer
 from app.config import Settings
 from app.embeddings import EmbeddingBackend, make_embeddings
 from app.errors import EmptyQuestionError, QuestionTooLongError, StoreMissingError
-from app.retrieval import HybridRetriever
+from app.retrieval import HybridRetriever, StaleIndexError
 from app.store import check_store, load_all_chunks, open_store
 
 log = logging.getLogger(__name__)
@@ -29,13 +30,13 @@ class QA:
         self.settings = settings
         self.embeddings = embeddings or make_embeddings(settings)
         self.answerer = make_answerer(settings)
-        self._open()
+        self._open(fresh=False)
 
-    def _open(self) -> None:
+    def _open(self, fresh: bool) -> None:
         # The stamp first: if an ingest lands while we load, the next refresh reloads.
         self._stamp = self._manifest_stamp()
         self.manifest = check_store(self.settings, self.embeddings.model_id)
-        self.store = open_store(self.settings, self.embeddings)
+        self.store = open_store(self.settings, self.embeddings, fresh=fresh)
         chunks = load_all_chunks(self.store)
         if not chunks:
             raise StoreMissingError(
@@ -57,7 +58,7 @@ class QA:
         if self._manifest_stamp() == self._stamp:
             return False
         log.info("the index changed on disk; reloading it")
-        self._open()
+        self._open(fresh=True)
         return True
 
     def warm_up(self) -> None:
@@ -99,19 +100,31 @@ class QA:
         question = self.validate(question)
         self.refresh()
         started = time.perf_counter()
-        hits, timings = self.retriever.search(question, self.settings.top_k)
-        t0 = time.perf_counter()
-        best = max((hit.dense for hit in hits), default=0.0)
-        coverage = max((hit.coverage for hit in hits), default=0.0)
-        text, citations = "", []
-        # Both signals must agree: dense alone scores other vendors' near-identical topics
-        # high, and word overlap alone is fooled by common words (see docs/abstention.md).
-        if best >= self.settings.min_relevance and coverage >= self.settings.min_coverage:
-            for event in self.answerer.stream(question, hits, self.retriever):
-                if isinstance(event, tuple):
-                    text, citations = event
-                else:
-                    yield event
+        notes = AnswerNotes()
+        with self._capture_endpoints() as endpoints:
+            try:
+                hits, timings = self.retriever.search(question, self.settings.top_k)
+            except StaleIndexError:
+                # An ingest deletes stale chunks only after publishing the new manifest,
+                # so a fresh view of the store holds the old or the new text: one retry.
+                log.info("the index changed during the search; reopening it")
+                self._open(fresh=True)
+                hits, timings = self.retriever.search(question, self.settings.top_k)
+            t0 = time.perf_counter()
+            best = max((hit.dense for hit in hits), default=0.0)
+            coverage = max((hit.coverage for hit in hits), default=0.0)
+            text, citations = "", []
+            # Both signals must agree: dense alone scores other vendors' near-identical
+            # topics high, and word overlap alone is fooled by common words (see
+            # docs/abstention.md).
+            if best >= self.settings.min_relevance and coverage >= self.settings.min_coverage:
+                for event in self.answerer.stream(question, hits, self.retriever):
+                    if isinstance(event, tuple):
+                        text, citations = event
+                    elif isinstance(event, AnswerNotes):
+                        notes = event
+                    else:
+                        yield event
         abstained = not citations
         log.debug("best similarity %.3f, coverage %.2f, abstained=%s", best, coverage, abstained)
         timings["compose"] = (time.perf_counter() - t0) * 1000
@@ -123,4 +136,15 @@ class QA:
             citations=citations,
             timings_ms=timings,
             hits=hits,
+            endpoints=list(dict.fromkeys(endpoints)),
+            usage=notes.usage,
+            notices=notes.notices,
         )
+
+    def _capture_endpoints(self):
+        """Records the remote endpoints called while answering (none in the offline default)."""
+        if not self.settings.uses_openai:
+            return nullcontext([])
+        from app.openai_http import capture_endpoints
+
+        return capture_endpoints()

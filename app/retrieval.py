@@ -73,6 +73,10 @@ class Hit:
     coverage: float = 0.0  # IDF-weighted share of the question's terms found in the chunk
 
 
+class StaleIndexError(Exception):
+    """The store changed under this retriever's view of it: reopen the index and retry."""
+
+
 class HybridRetriever:
     """Dense + BM25 over all chunks of the store. Build once per process, query many times."""
 
@@ -127,6 +131,10 @@ class HybridRetriever:
         t1 = time.perf_counter()
         pool = min(len(self.chunks), max(4 * k, 20))
         dense_ranked = self.store.similarity_search_by_vector_with_relevance_scores(vector, k=pool)
+        if len(dense_ranked) < pool:
+            # Chroma found ids whose text is gone: an ingest in another process deleted
+            # chunks after this process loaded its view of the index.
+            raise StaleIndexError("chunks vanished from the store during a search")
         # Chroma returns cosine *distance* for a cosine-space collection.
         dense = {doc.id: 1.0 - distance for doc, distance in dense_ranked}
         question_terms = terms(question)
@@ -160,6 +168,8 @@ class HybridRetriever:
 
     def _vector_of(self, chunk_id: str) -> list[float]:
         got = self.store.get(ids=[chunk_id], include=["embeddings"])
+        if not len(got["ids"]):
+            raise StaleIndexError(f"chunk {chunk_id} vanished from the store")
         return list(got["embeddings"][0])
 
 

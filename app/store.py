@@ -176,10 +176,19 @@ def check_store(settings: Settings, model_id: str | None = None) -> dict[str, An
     return manifest
 
 
-def _client(settings: Settings):
-    """The Chroma client for the data dir, telemetry off."""
+def _client(settings: Settings, *, fresh: bool = False):
+    """The Chroma client for the data dir, telemetry off.
+
+    Chroma shares one client per path within a process, and that client keeps its vector
+    index in memory: it does not see what another process (an ingest) wrote since.
+    ``fresh`` starts a new one that reads the files again.
+    """
     import chromadb
+    from chromadb.api.client import SharedSystemClient
     from chromadb.config import Settings as ChromaSettings
+
+    if fresh:
+        SharedSystemClient.clear_system_cache()  # holders of the old client keep it
 
     try:
         settings.store_dir.mkdir(parents=True, exist_ok=True)
@@ -201,10 +210,12 @@ def open_store(
     collection: str | None = None,
     *,
     create: bool = False,
+    fresh: bool = False,
 ):
     """Open a collection as a LangChain vector store: the live one unless ``collection``.
 
     Only ingest passes ``create=True``; a reader never creates an empty collection.
+    ``fresh``: see :func:`_client`; a reader passes it when an ingest changed the index.
     """
     from langchain_chroma import Chroma
 
@@ -215,7 +226,7 @@ def open_store(
                 f"No index found in {settings.data_dir}: run `privacy-qa ingest` first."
             )
         collection = manifest["collection"]
-    client = _client(settings)
+    client = _client(settings, fresh=fresh)
     if not create:
         try:
             client.get_collection(collection)
@@ -593,14 +604,10 @@ def _run(
     except StoreCorruptError:
         if not rebuild:
             raise
-        from chromadb.api.client import SharedSystemClient
-
         _move_aside(settings.store_dir)
         if settings.record_db_path.exists():  # its records describe the store set aside
             _move_aside(settings.record_db_path)
-        # Chroma caches one client per path in the process; forget the broken one.
-        SharedSystemClient.clear_system_cache()
-        client = _client(settings)
+        client = _client(settings, fresh=True)  # not the cached client of the broken dir
     _drop_stale_collections(settings, client, keep={live, target})
     records = _record_manager(settings, target)
     ids = [chunk.id for chunk in chunks]
@@ -620,51 +627,50 @@ def _run(
         settings, _CountingEmbeddings(embeddings, on_batch), collection=target, create=True
     )
     if full_pass:
-        result = index(
-            chunks,
-            records,
-            store,
-            cleanup="full",
-            source_id_key="source",
-            key_encoder=lambda doc: doc.id,
-            batch_size=BATCH_SIZE,
-        )
-        deleted = result["num_deleted"] + _sweep_unrecorded(store, records)
-    else:
-        result = index(
-            chunks,
-            records,
-            store,
-            cleanup="incremental",
-            source_id_key="source",
-            key_encoder=lambda doc: doc.id,
-            batch_size=BATCH_SIZE,
-        )
-        # Incremental cleanup only visits sources that produced chunks: files that are gone,
-        # or now unreadable or empty, lose their chunks here.
-        produced = {chunk.metadata["source"] for chunk in chunks}
-        gone = set(changes.deleted) | (set(changes.added + changes.updated) - produced)
-        deleted = result["num_deleted"] + _delete_sources(store, records, sorted(gone))
+        _forget_missing(store, records)
+    # The indexing API adds what is new and records it, but cleans nothing up here
+    # (cleanup=None): its cleanup would delete a changed file's old chunks before readers
+    # switch to the new manifest, and a reader whose view predates the new chunks would
+    # find neither. Stale chunks go below, once the new manifest is published, by the
+    # same record-manager query the API's "scoped_full"/"full" modes use.
+    started_at = records.get_time()
+    result = index(
+        chunks,
+        records,
+        store,
+        cleanup=None,
+        source_id_key="source",
+        key_encoder=lambda doc: doc.id,
+        batch_size=BATCH_SIZE,
+    )
+    # Everything not refreshed by this run, among the files it looked at (all of them on
+    # a full pass; otherwise the added, changed and deleted ones) is stale.
+    scope = None if full_pass else sorted(touched)
+    stale = _stale_keys(records, scope, started_at)
+    unrecorded = _unrecorded_ids(store, records) if full_pass else []
 
-    stored = client.get_collection(target).count()
     fresh = live is None or bool(reason)
     documents_now = len(files) - len(skipped)
+    chunks_now = client.get_collection(target).count() - len(stale) - len(unrecorded)
+    added = result["num_added"] + result["num_updated"]
     report = IngestReport(
         added=documents_now if fresh else len(changes.added),
         updated=0 if fresh else len(changes.updated),
         deleted=0 if fresh else len(changes.deleted),
         unchanged=0 if fresh else len(changes.unchanged),
         documents=documents_now,
-        chunks=stored,
-        chunks_added=result["num_added"] + result["num_updated"],
-        chunks_deleted=deleted,
-        chunks_unchanged=stored - result["num_added"] - result["num_updated"],
+        chunks=chunks_now,
+        chunks_added=added,
+        chunks_deleted=len(stale) + len(unrecorded),
+        chunks_unchanged=chunks_now - added,
         skipped=skipped,
         rebuilt=bool(reason),
         rebuild_reason=reason,
         recovered=pending is not None,
         changes=changes,
     )
+    # Publish: from here on readers use the new chunks (and may still see stale ones,
+    # briefly). A kill from here on leaves the pending marker, so the next run sweeps.
     _write_json_atomically(
         settings.manifest_path,
         {
@@ -678,30 +684,41 @@ def _run(
             "skipped": skipped,
         },
     )
+    for i in range(0, len(stale), 500):  # the vectors first, then their records
+        store.delete(ids=stale[i : i + 500])
+        records.delete_keys(stale[i : i + 500])
+    if unrecorded:
+        log.info("removing %d chunks left by an interrupted ingest", len(unrecorded))
+        store.delete(ids=unrecorded)
     _pending_path(settings).unlink(missing_ok=True)
     return report
 
 
-def _delete_sources(store, records, sources: list[str]) -> int:
-    """Remove every chunk recorded for ``sources``; return how many."""
-    deleted = 0
-    for i in range(0, len(sources), 500):  # SQLite caps the variables of one query
-        keys = records.list_keys(group_ids=sources[i : i + 500])
-        if keys:
-            store.delete(ids=keys)
-            records.delete_keys(keys)
-            deleted += len(keys)
-    return deleted
+def _stale_keys(records, scope: list[str] | None, before: float) -> list[str]:
+    """Chunk ids recorded for ``scope`` (all sources if None) and not refreshed since."""
+    if scope is None:
+        return records.list_keys(before=before)
+    keys: list[str] = []
+    for i in range(0, len(scope), 500):  # SQLite caps the variables of one query
+        keys += records.list_keys(group_ids=scope[i : i + 500], before=before)
+    return keys
 
 
-def _sweep_unrecorded(store, records) -> int:
-    """Delete chunks no record claims: written by a run killed before it recorded them."""
+def _forget_missing(store, records) -> None:
+    """Drop records of chunks the store lacks (a run killed between deleting vectors and
+    their records), so the indexing API embeds them again instead of skipping them."""
+    present = set(store.get(include=[])["ids"])
+    missing = [key for key in records.list_keys() if key not in present]
+    if missing:
+        log.info("re-adding %d chunks an interrupted ingest deleted", len(missing))
+        for i in range(0, len(missing), 500):
+            records.delete_keys(missing[i : i + 500])
+
+
+def _unrecorded_ids(store, records) -> list[str]:
+    """Chunks no record claims: written by a run killed before it recorded them."""
     recorded = set(records.list_keys())
-    stray = [id_ for id_ in store.get(include=[])["ids"] if id_ not in recorded]
-    if stray:
-        log.info("removing %d chunks left by an interrupted ingest", len(stray))
-        store.delete(ids=stray)
-    return len(stray)
+    return [id_ for id_ in store.get(include=[])["ids"] if id_ not in recorded]
 
 
 def _drop_stale_collections(settings: Settings, client, keep: set[str | None]) -> None:

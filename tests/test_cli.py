@@ -38,8 +38,19 @@ def test_ask_json_follows_the_contract(indexed_settings):
     )
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
-    assert set(answer) == {"question", "answer", "abstained", "citations", "timings_ms"}
+    assert set(answer) == {
+        "question",
+        "answer",
+        "abstained",
+        "citations",
+        "timings_ms",
+        "endpoints",
+        "usage",
+        "notices",
+    }
     assert answer["abstained"] is False
+    # Offline default: nothing was sent anywhere, no model tokens, nothing to note.
+    assert answer["endpoints"] == [] and answer["usage"] is None and answer["notices"] == []
     assert "30 days" in answer["answer"]
     citation = answer["citations"][0]
     assert set(citation) >= {"n", "source", "title", "section", "url", "quote"}

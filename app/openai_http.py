@@ -1,0 +1,361 @@
+"""The one HTTP client through which everything talks to OpenAI (or a compatible server).
+
+Data may go only to endpoints that are eligible for zero data retention (ZDR), and only to
+the ones this app needs: ``POST {base}/chat/completions`` with text-only messages and
+``POST {base}/embeddings``. A request hook checks every request, before a byte is sent,
+and raises :class:`~app.errors.ZDRViolationError` for anything else (``/responses``,
+``/files``, ``/assistants``, ``GET /models``, image or audio content parts, stored
+completions). The openai SDK and langchain-openai receive these clients instead of
+building their own, so no other path out exists.
+
+The same clients retry 429, 5xx, timeouts and dropped connections a bounded number of
+times with exponential backoff (the SDK's own retries are switched off, so the count and
+the waits are ours and configurable), and record which endpoints were called, so
+``ask --json`` and the UI can say where data went.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import openai
+
+from app.config import Settings
+from app.errors import (
+    APIKeyRejectedError,
+    ConfigError,
+    PrivacyQAError,
+    ProviderError,
+    ZDRViolationError,
+)
+
+# openai>=3 is built on httpx2 (an API-identical fork of httpx) and wants its clients from
+# it; older SDKs use httpx. Build ours from whichever the installed SDK uses.
+if int(re.match(r"\D*(\d+)", openai.__version__).group(1)) >= 3:  # pragma: no branch
+    import httpx2 as httpx
+else:  # pragma: no cover - depends on the installed SDK
+    import httpx
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+#: The endpoints the app needs, relative to the base URL. Both are ZDR-eligible.
+ALLOWED_ENDPOINTS = ("chat/completions", "embeddings")
+#: Statuses worth another try: rate limited, or the server failed.
+RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+#: Longest wait between two tries, whatever the backoff or a Retry-After header say.
+MAX_BACKOFF_S = 8.0
+
+_ZDR_RULE = (
+    "privacy-qa sends data only to the zero-data-retention endpoints "
+    "POST /chat/completions (text only) and POST /embeddings"
+)
+
+
+# ------------------------------------------------------------------------------ the guard
+
+
+def check_request(method: str, url: str, body: bytes, base_url: str) -> str:
+    """Return ``"POST <url>"`` if the request may leave the machine; raise otherwise.
+
+    ``base_url`` is the configured API base (``https://api.openai.com/v1`` by default);
+    the request must go to that scheme, host and port, and to one of the allowed paths
+    under its path.
+    """
+    target, base = urlsplit(url), urlsplit(base_url.rstrip("/"))
+    label = f"{method} {target.scheme}://{target.netloc}{target.path}"
+    if (target.scheme, target.netloc) != (base.scheme, base.netloc):
+        raise ZDRViolationError(f"Refused {label}: not the configured OPENAI_BASE_URL {base_url}.")
+    endpoint = target.path[len(base.path) :].strip("/") if target.path.startswith(base.path) else ""
+    if endpoint not in ALLOWED_ENDPOINTS:
+        raise ZDRViolationError(f"Refused {label}: {_ZDR_RULE}.")
+    if method != "POST":
+        raise ZDRViolationError(f"Refused {label}: only POST is allowed; {_ZDR_RULE}.")
+    try:
+        payload = json.loads(body or b"null")
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        raise ZDRViolationError(f"Refused {label}: the body is not a JSON object.")
+    if endpoint == "chat/completions":
+        _check_chat_payload(payload, label)
+    return label
+
+
+def _check_chat_payload(payload: dict, label: str) -> None:
+    # Image inputs are excluded from ZDR; audio and files are not text either.
+    for message in payload.get("messages") or []:
+        content = message.get("content") if isinstance(message, dict) else None
+        if content is None or isinstance(content, str):
+            continue
+        parts = content if isinstance(content, list) else [content]
+        for part in parts:
+            kind = part.get("type") if isinstance(part, dict) else type(part).__name__
+            if kind != "text":
+                raise ZDRViolationError(
+                    f"Refused {label}: a message has a {kind!r} content part; "
+                    "only text may be sent (image inputs are not covered by zero data retention)."
+                )
+    if payload.get("store"):
+        raise ZDRViolationError(
+            f"Refused {label}: 'store: true' keeps the completion at OpenAI (not zero retention)."
+        )
+    modalities = payload.get("modalities")
+    if payload.get("audio") is not None or (modalities and set(modalities) != {"text"}):
+        raise ZDRViolationError(f"Refused {label}: only text output may be requested.")
+
+
+# --------------------------------------------------------------- which endpoints were called
+
+_recorders = threading.local()
+
+
+@contextmanager
+def capture_endpoints() -> Iterator[list[str]]:
+    """Collect ``"POST <url>"`` of every request let through in this thread, in order.
+
+    Used around one question so its answer can say where data went. Nested captures each
+    see the calls made while they are open.
+    """
+    calls: list[str] = []
+    stack = _recorders.__dict__.setdefault("stack", [])
+    stack.append(calls)
+    try:
+        yield calls
+    finally:
+        # By identity: a generator may be closed after other captures opened.
+        for i in range(len(stack) - 1, -1, -1):
+            if stack[i] is calls:
+                del stack[i]
+                break
+
+
+def _record(label: str) -> None:
+    for calls in getattr(_recorders, "stack", ()):
+        calls.append(label)
+
+
+# -------------------------------------------------------------------------------- retries
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    retries: int  # tries after the first
+    backoff_s: float  # wait before the first retry; doubles each time
+
+    def delay(self, attempt: int, response=None) -> float:
+        """Seconds to wait before retry ``attempt`` (0-based): a server's Retry-After if it
+        gives one, else exponential backoff with jitter; never above MAX_BACKOFF_S."""
+        hinted = _retry_after(response) if response is not None else None
+        if hinted is not None:
+            return min(hinted, MAX_BACKOFF_S)
+        wait = self.backoff_s * (2**attempt)
+        return min(wait * (0.75 + random.random() / 2), MAX_BACKOFF_S)
+
+
+def _retry_after(response) -> float | None:
+    headers = response.headers
+    try:
+        if "retry-after-ms" in headers:
+            return float(headers["retry-after-ms"]) / 1000
+        value = headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+# Failures of the connection itself that another try may not meet.
+_RETRY_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+
+class RetryTransport(httpx.BaseTransport):
+    """Sends a request, and again after a backoff while the answer is worth retrying."""
+
+    def __init__(self, inner: httpx.BaseTransport, policy: RetryPolicy):
+        self.inner = inner
+        self.policy = policy
+
+    def handle_request(self, request):
+        for attempt in range(self.policy.retries + 1):
+            last = attempt == self.policy.retries
+            try:
+                response = self.inner.handle_request(request)
+            except _RETRY_ERRORS as exc:
+                if last:
+                    raise
+                wait = self.policy.delay(attempt)
+                log.warning("%s %s failed (%r); retrying in %.2f s", *_what(request), exc, wait)
+            else:
+                if last or response.status_code not in RETRY_STATUSES:
+                    return response
+                response.read()
+                response.close()
+                wait = self.policy.delay(attempt, response)
+                log.warning(
+                    "%s %s answered HTTP %d; retrying in %.2f s",
+                    *_what(request),
+                    response.status_code,
+                    wait,
+                )
+            time.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class AsyncRetryTransport(httpx.AsyncBaseTransport):
+    """The async twin of :class:`RetryTransport` (langchain's ``ainvoke`` paths)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, policy: RetryPolicy):
+        self.inner = inner
+        self.policy = policy
+
+    async def handle_async_request(self, request):
+        for attempt in range(self.policy.retries + 1):
+            last = attempt == self.policy.retries
+            try:
+                response = await self.inner.handle_async_request(request)
+            except _RETRY_ERRORS:
+                if last:
+                    raise
+                wait = self.policy.delay(attempt)
+            else:
+                if last or response.status_code not in RETRY_STATUSES:
+                    return response
+                await response.aread()
+                await response.aclose()
+                wait = self.policy.delay(attempt, response)
+            log.warning("%s %s failed; retrying in %.2f s", *_what(request), wait)
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def _what(request) -> tuple[str, str]:
+    return request.method, str(request.url.copy_with(query=None))
+
+
+# ------------------------------------------------------------------------------ the client
+
+
+class OpenAIHTTP:
+    """The guarded sync and async HTTP clients for one API base URL and key.
+
+    ``calls`` lists ``"POST <url>"`` for every request this client let through (retries
+    are not counted twice: they happen below the guard).
+    """
+
+    def __init__(self, settings: Settings):
+        if settings.openai_api_key is None or not settings.openai_api_key.get_secret_value():
+            raise ConfigError(
+                "OpenAI is selected (PRIVACY_QA_LLM=openai or PRIVACY_QA_EMBEDDINGS=openai/...) "
+                "but OPENAI_API_KEY is not set: set it (any value for a local server that "
+                "needs none), or use the offline defaults."
+            )
+        self.api_key = settings.openai_api_key
+        self.base_url = settings.openai_api_base
+        self.calls: list[str] = []
+        self.policy = RetryPolicy(settings.openai_max_retries, settings.openai_retry_backoff_s)
+        self.timeout = httpx.Timeout(settings.openai_timeout_s, connect=10.0)
+        self.client = httpx.Client(
+            transport=RetryTransport(httpx.HTTPTransport(), self.policy),
+            timeout=self.timeout,
+            # A redirect could lead anywhere; the guard would check it, but none is expected.
+            follow_redirects=False,
+            event_hooks={"request": [self._guard]},
+        )
+        self._async_client = None
+
+    @property
+    def async_client(self):
+        """Built on first use: only langchain's async paths need it."""
+        if self._async_client is None:
+            self._async_client = httpx.AsyncClient(
+                transport=AsyncRetryTransport(httpx.AsyncHTTPTransport(), self.policy),
+                timeout=self.timeout,
+                follow_redirects=False,
+                event_hooks={"request": [self._async_guard]},
+            )
+        return self._async_client
+
+    def _guard(self, request) -> None:
+        # Only checks what the request already holds; request.read() loads a body that
+        # was given as a stream (a file upload, say) so it can be inspected.
+        label = check_request(request.method, str(request.url), _body(request), self.base_url)
+        self.calls.append(label)
+        _record(label)
+        log.info("sending %s", label)
+
+    async def _async_guard(self, request) -> None:
+        self._guard(request)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _body(request) -> bytes:
+    try:
+        return request.content
+    except httpx.RequestNotRead:
+        return request.read()
+
+
+# ------------------------------------------------------------------------- error mapping
+
+
+def translate_error(exc: BaseException, base_url: str) -> PrivacyQAError:
+    """The app's error for an exception raised through the openai SDK or langchain-openai.
+
+    Our own errors (the guard's) come back as they are, even when the SDK wrapped them.
+    A rejected key is a :class:`UserError`; everything else is a :class:`ProviderError`.
+    """
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, PrivacyQAError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    if isinstance(exc, openai.AuthenticationError):
+        return APIKeyRejectedError(
+            f"OpenAI rejected the API key (HTTP 401 from {base_url}): check OPENAI_API_KEY."
+        )
+    if isinstance(exc, openai.PermissionDeniedError | openai.NotFoundError):
+        return ConfigError(
+            f"{base_url} refused the request (HTTP {exc.status_code}: {_api_message(exc)}): "
+            "check OPENAI_BASE_URL, PRIVACY_QA_LLM_MODEL and PRIVACY_QA_EMBEDDINGS."
+        )
+    if isinstance(exc, openai.APIStatusError):
+        return ProviderError(f"{base_url} answered HTTP {exc.status_code}: {_api_message(exc)}")
+    if isinstance(exc, openai.APITimeoutError):
+        return ProviderError(f"{base_url} did not answer in time")
+    if isinstance(exc, openai.APIConnectionError):
+        return ProviderError(f"could not reach {base_url}")
+    return ProviderError(f"{base_url} sent a response the app could not read ({exc!r:.200})")
+
+
+def _api_message(exc) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        message = body.get("message") or (body.get("error") or {}).get("message")
+        if message:
+            return str(message)[:200]
+    return str(getattr(exc, "message", exc))[:200]

@@ -1,0 +1,249 @@
+"""Faults with real processes: an ingest SIGKILLed mid-write, a reader asking while an
+ingest replaces a document, two ingests at once. Real model, real Chroma, real signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from app.corpus import chunk_document, load_corpus
+from app.qa import QA
+from app.store import _record_manager, ingest, load_all_chunks, open_store, read_manifest
+
+from .conftest import ROOT, copy_corpus, make_settings
+
+pytestmark = pytest.mark.slow
+
+EXPLAINER = "openai-api-privacy-explained.md"
+OLD_RETENTION = "retain API inputs and outputs for up to 30 days"
+NEW_RETENTION = "retain API inputs and outputs for up to 45 days"
+
+
+def synthetic(title: str, paragraphs: int) -> str:
+    """A policy-like document long enough to need several embedding batches."""
+    body = "\n\n".join(
+        f"## {title} clause {i}\n\nClause {i} of the {title.lower()} says that records of "
+        f"kind {i} are reviewed every {i + 2} weeks by the {title.lower()} committee, and "
+        f"that exceptions to clause {i} need written approval from the data protection officer."
+        for i in range(paragraphs)
+    )
+    return f"# {title}\n\n{body}\n"
+
+
+def answerable(qa: QA) -> set[str]:
+    """The eval questions this index answers (does not abstain on)."""
+    questions = [
+        json.loads(line)["question"]
+        for line in (ROOT / "evals" / "questions.jsonl").read_text().splitlines()
+        if line.strip() and not json.loads(line).get("abstain")
+    ]
+    return {q for q in questions if not qa.ask(q).abstained}
+
+
+def expected_ids(settings, embeddings) -> set[str]:
+    docs = load_corpus(settings.corpus_dir).documents
+    return {
+        chunk.id
+        for doc in docs
+        for chunk in chunk_document(
+            doc,
+            embeddings.count_tokens,
+            embeddings.max_input_tokens,
+            settings.chunk_tokens,
+            settings.chunk_overlap_tokens,
+        )
+    }
+
+
+def assert_store_matches_corpus(settings, embeddings) -> None:
+    chunks = load_all_chunks(open_store(settings, embeddings))
+    ids = [c.id for c in chunks]
+    assert len(ids) == len(set(ids)), "duplicate chunks"
+    assert set(ids) == expected_ids(settings, embeddings)
+    assert not any(c.metadata["source"] == "corpus/old-policy.md" for c in chunks)
+    records = _record_manager(settings, read_manifest(settings)["collection"])
+    assert set(records.list_keys()) == set(ids)
+
+
+def wait_for(condition, what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def run_child(settings, point: str, *flags: str, wait: bool = True):
+    args = [sys.executable, "-m", "tests.ingest_child"]
+    args += [str(settings.data_dir), str(settings.corpus_dir), point, *flags]
+    process = subprocess.Popen(
+        args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    if wait:
+        process.wait(timeout=600)
+    return process
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory, embeddings):
+    """An index of the real corpus plus a document that the change will delete."""
+    tmp = tmp_path_factory.mktemp("baseline")
+    corpus = copy_corpus(tmp / "corpus")
+    (corpus / "old-policy.md").write_text(synthetic("Retired policy", 4))
+    settings = make_settings(tmp)
+    ingest(settings, embeddings)
+    return tmp, answerable(QA(settings, embeddings))
+
+
+def changed_copy(baseline, tmp_path):
+    """A copy of the baseline index whose corpus then changes: one file edited, one deleted,
+    one added."""
+    import shutil
+
+    source, _ = baseline
+    shutil.copytree(source / "corpus", tmp_path / "corpus")
+    shutil.copytree(source / "data", tmp_path / "data")
+    corpus = tmp_path / "corpus"
+    baa = corpus / "openai-baa-help-article.md"
+    baa.write_text(baa.read_text() + "\n## Audit trail\n\nEvery BAA request is logged.\n")
+    (corpus / "old-policy.md").unlink()
+    (corpus / "records-policy.md").write_text(synthetic("Records retention", 12))
+    return make_settings(tmp_path)
+
+
+@pytest.mark.parametrize("point", ["embed:3", "record:2", "delete:1", "manifest", "after-manifest"])
+def test_killed_ingest_loses_nothing_and_the_next_one_finishes(
+    point, baseline, tmp_path, embeddings
+):
+    settings = changed_copy(baseline, tmp_path)
+    child = run_child(settings, point)
+    assert child.returncode == -signal.SIGKILL, child.stderr.read()
+
+    # Everything answerable before the kill still is.
+    qa = QA(settings, embeddings)
+    assert {q for q in baseline[1] if qa.ask(q).abstained} == set()
+
+    report = ingest(settings, embeddings)
+    assert report.recovered
+    assert_store_matches_corpus(settings, embeddings)
+    assert not (settings.data_dir / "ingest.pending").exists()
+    assert ingest(settings, embeddings).chunks_added == 0  # and now it is a no-op
+
+
+def test_killed_rebuild_leaves_the_live_index_and_is_finished_later(baseline, tmp_path, embeddings):
+    settings = changed_copy(baseline, tmp_path)
+    live = read_manifest(settings)["collection"]
+    child = run_child(settings, "embed:5", "--rebuild")
+    assert child.returncode == -signal.SIGKILL, child.stderr.read()
+    assert read_manifest(settings)["collection"] == live
+    qa = QA(settings, embeddings)
+    assert {q for q in baseline[1] if qa.ask(q).abstained} == set()
+
+    report = ingest(settings, embeddings, rebuild=True)
+    assert report.recovered and report.rebuilt
+    assert read_manifest(settings)["collection"] != live
+    assert_store_matches_corpus(settings, embeddings)
+
+
+def test_reader_sees_old_or_new_text_never_an_error(tmp_path, embeddings):
+    corpus = copy_corpus(tmp_path / "corpus")
+    settings = make_settings(tmp_path)
+    ingest(settings, embeddings)
+    old_text = (corpus / EXPLAINER).read_text()
+    assert OLD_RETENTION in old_text
+    new_text = old_text.replace(OLD_RETENTION, NEW_RETENTION)
+    versions = {
+        "corpus/openai-baa-help-article.md": [(corpus / "openai-baa-help-article.md").read_text()],
+        f"corpus/{EXPLAINER}": [old_text, new_text],
+    }
+
+    stop, log = tmp_path / "stop", tmp_path / "answers.jsonl"
+    with open(log, "w") as out:  # a file, not a pipe: a full pipe would pause the reader
+        reader = subprocess.Popen(
+            [sys.executable, "-m", "tests.reader_child", str(settings.data_dir), str(corpus)]
+            + [str(stop), "How long does OpenAI retain API inputs and outputs?"],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def answers() -> list[dict]:
+        return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+    def saw_new_text() -> bool:
+        lines = answers()
+        return any(NEW_RETENTION in quote for _, quote in lines[-1].get("quotes", []))
+
+    try:
+        wait_for(lambda: answers() and answers()[-1] != {"ready": True}, "the reader to start")
+        windows = []
+        for text in (new_text, old_text, new_text):
+            (corpus / EXPLAINER).write_text(text)
+            started = time.time()
+            report = ingest(settings, embeddings)
+            windows.append((started, time.time()))
+            assert report.updated == 1
+        wait_for(saw_new_text, "the reader to pick up the final version by itself")
+    finally:
+        stop.touch()
+        _, err = reader.communicate(timeout=60)
+    lines = answers()[1:]
+    print([round(line["t"] - windows[0][0], 2) for line in lines], windows)
+    during = [line for line in lines if any(a <= line["t"] <= b for a, b in windows)]
+    assert len(during) >= 3, "the reader was not asking while the ingests ran"
+    assert [line for line in lines if "error" in line] == [], err
+    assert [line for line in lines if line["abstained"]] == []
+    for line in lines:
+        for source, quote in line["quotes"]:
+            assert any(quote in version for version in versions[source])
+
+
+def test_second_ingest_is_refused_while_one_runs_then_the_first_finishes(tmp_path, embeddings):
+    corpus = copy_corpus(tmp_path / "corpus")
+    settings = make_settings(tmp_path)
+    ingest(settings, embeddings)
+    (corpus / "records-policy.md").write_text(synthetic("Records retention", 6))
+
+    first = run_child(settings, "embed:2", "--stop", wait=False)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:  # wait until it is paused mid-write
+            state = Path(f"/proc/{first.pid}/stat").read_text().split()[2]
+            if state == "T":
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the first ingest never reached the pause point")
+
+        env = {
+            **os.environ,
+            "PRIVACY_QA_DATA_DIR": str(settings.data_dir),
+            "PRIVACY_QA_CORPUS_DIR": str(corpus),
+        }
+        second = subprocess.run(
+            [sys.executable, "-m", "app", "ingest"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert second.returncode == 2
+        assert f"Another ingest (pid {first.pid}) is writing to {settings.data_dir}" in (
+            second.stderr
+        )
+        assert "Traceback" not in second.stderr
+    finally:
+        first.send_signal(signal.SIGCONT)
+        out, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err
+    assert json.loads(out)["added"] == 1
+    assert_store_matches_corpus(settings, embeddings)
