@@ -337,9 +337,28 @@ def render_hit(hit: Hit) -> None:
             st.markdown(highlighted_html(chunk_body(hit.chunk), ""), unsafe_allow_html=True)
 
 
+def render_provenance(answer: Answer) -> None:
+    """What the reader should know besides the text: the answerer's notices (a fallback to
+    quotes, sentences its citation check flagged), where the question went, tokens, cost."""
+    for notice in answer.notices:
+        st.warning(escape_markdown(notice))
+    facts = []
+    if answer.endpoints:
+        facts.append("Sent to " + "; ".join(escape_markdown(e) for e in answer.endpoints))
+    usage = answer.usage or {}
+    if usage.get("total_tokens") is not None:
+        tokens = f"{escape_markdown(str(usage.get('model', '')))} {usage['total_tokens']} tokens"
+        if usage.get("cost_usd") is not None:
+            tokens += " " + escape_markdown(f"(≈ ${usage['cost_usd']:.4f})")
+        facts.append(tokens)
+    if facts:
+        st.caption(" · ".join(facts))
+
+
 def render_answer(answer: Answer, show_text: bool = True) -> None:
     if answer.abstained:
         st.warning(f"**No answer.** {escape_markdown(answer.answer)}")
+        render_provenance(answer)
         hits = closest_hits(answer.hits)
         if hits:
             st.markdown("**You may want to read:**")
@@ -348,6 +367,7 @@ def render_answer(answer: Answer, show_text: bool = True) -> None:
         return
     if show_text:
         st.markdown(escape_markdown(answer.answer))
+    render_provenance(answer)
     st.markdown("**Sources**")
     for citation in answer.citations:
         render_citation(citation)

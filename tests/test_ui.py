@@ -291,3 +291,31 @@ def test_ui_command_refuses_a_busy_port_with_a_clear_message(tmp_path):
     assert result.returncode == 2, result.stderr
     assert f"Cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "--port" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_chat_model_answer_streams_and_says_where_data_went(page, indexed_settings, monkeypatch):
+    """With the OpenAI answerer (a real HTTP server on 127.0.0.1 speaking its protocol):
+    the sidebar names the endpoint, the answer says it was sent there, with tokens and
+    cost, and a sentence the citation check flags is shown as such."""
+    from .openai_fake import FakeOpenAI, quote_first_source
+
+    def reply(request: dict) -> str:
+        return quote_first_source(request) + " It is also stored in Iceland forever [9]."
+
+    with FakeOpenAI(reply=reply) as fake:
+        monkeypatch.setenv("PRIVACY_QA_LLM", "openai")
+        monkeypatch.setenv("OPENAI_API_KEY", fake.api_key)
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        at = page(indexed_settings)
+        endpoint = f"POST {fake.base_url}/chat/completions"
+        assert any(endpoint in plain(w.value) for w in at.sidebar.warning)
+        ask(at, "How long does OpenAI retain API data?")
+        assert fake.paths() == ["POST /v1/chat/completions"]
+    reply_block = at.chat_message[1]
+    captions = [plain(c.value) for c in reply_block.caption]
+    assert any(
+        f"Sent to {endpoint}" in c and "gpt-4o-mini" in c and "tokens" in c for c in captions
+    )
+    assert any("≈ $0.0" in c for c in captions)
+    assert any("source 9" in plain(w.value) for w in reply_block.warning)
+    assert any('class="pqa-source"><strong>[1] ' in h for h in html_blocks(at))
