@@ -446,7 +446,7 @@ def starters() -> None:
             help=question,
             on_click=_pick_starter,
             args=(question,),
-            use_container_width=True,
+            width="stretch",
         )
 
 
@@ -473,6 +473,9 @@ def main() -> None:
             load_model(settings)
     except UserError as exc:
         st.info(f"{str(exc)}\n\nOr press **Reindex** in the sidebar.")
+    except Exception:
+        log.exception("internal error while opening the index")
+        st.error("The index could not be opened (an internal error; see the log).")
 
     messages: list[dict] = st.session_state.setdefault("messages", [])
     for message in messages:

@@ -175,6 +175,26 @@ def test_missing_store_is_explained_in_the_page(page, tmp_path):
     assert at.chat_input[0].disabled
 
 
+def test_invalid_settings_are_explained_in_the_page(page, indexed_settings, monkeypatch):
+    monkeypatch.setenv("PRIVACY_QA_TOP_K", "0")
+    at = page(indexed_settings)
+    assert any("Invalid settings" in e.value and "top_k" in e.value for e in at.error)
+    assert not at.chat_input  # the page stops there
+
+
+def test_reindex_while_another_ingest_runs_says_so(page, indexed_settings):
+    from app.store import ingest_lock
+
+    at = page(indexed_settings)
+    with ingest_lock(indexed_settings):
+        at.sidebar.button[0].click().run()
+    assert_no_traceback(at)
+    assert at.sidebar.status[0].state == "error"
+    assert any("Another ingest" in e.value for e in at.sidebar.error)
+    ask(at, "Is data encrypted at rest?")  # questions are still answered
+    assert any("AES" in m.value for m in at.chat_message[1].markdown)
+
+
 def test_reindex_builds_then_updates_the_index_and_answers_use_it(page, tmp_path):
     from .conftest import make_settings
 
