@@ -281,8 +281,6 @@ def _ask_interactively(qa, as_json: bool) -> None:
 @click.pass_context
 def ui(ctx: click.Context, port: int, host: str) -> None:
     """Start the chat page (Streamlit) and print its address; Ctrl-C stops it."""
-    import threading
-
     from streamlit.web import bootstrap
 
     from app import ui as page
@@ -302,9 +300,7 @@ def ui(ctx: click.Context, port: int, host: str) -> None:
         "client.toolbarMode": "minimal",
     }
     # The server runs in this process, so the model can load while it starts.
-    threading.Thread(
-        target=page.preload, args=(load_settings(),), name="preload", daemon=True
-    ).start()
+    page.start_preload(load_settings())
     bootstrap.load_config_options(flag_options=flags)
     bootstrap.run(page.__file__, False, [], flags)
 

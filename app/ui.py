@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterator
 from urllib.parse import urlparse
 
@@ -180,19 +181,20 @@ def run_ingest(settings: Settings, on_progress):
     return ingest(settings, embedding_backend(settings), on_progress=on_progress)
 
 
-def _render_status(settings: Settings) -> None:
+def _render_status(settings: Settings):
+    """Draw the index status; return it (``None`` if it cannot be read)."""
     from app.store import index_status
 
     try:
         status = index_status(settings)
     except UserError as exc:
         st.warning(str(exc))
-        return
+        return None
     if status.interrupted:
         st.warning("An ingest was interrupted: press **Reindex** to finish it.")
     if not status.exists:
         st.info("No index yet: press **Reindex** to build it from the corpus dir.")
-        return
+        return status
     st.markdown(f"**{status.documents}** documents · **{status.chunks}** chunks")
     st.caption(
         f"Embedding model: {escape_markdown(status.embeddings)}  \n"
@@ -212,6 +214,7 @@ def _render_status(settings: Settings) -> None:
         st.warning("Files changed since then (press **Reindex**):\n" + "\n".join(lines))
     else:
         st.caption("Up to date with the corpus dir.")
+    return status
 
 
 def _reindex(settings: Settings) -> None:
@@ -255,7 +258,8 @@ def _report_line(report) -> str:
     )
 
 
-def sidebar(settings: Settings) -> None:
+def sidebar(settings: Settings):
+    """Index status, Reindex and where data goes; returns the index status."""
     with st.sidebar:
         st.header("Index")
         status_box = st.container()
@@ -264,7 +268,7 @@ def sidebar(settings: Settings) -> None:
         elif "last_reindex" in st.session_state:
             st.caption(f"Last reindex: {st.session_state['last_reindex']}")
         with status_box:  # drawn after a reindex, so it shows the new state
-            _render_status(settings)
+            status = _render_status(settings)
         st.header("Where your data goes")
         flows = settings.data_flow()
         if flows == ["local only"]:
@@ -278,6 +282,7 @@ def sidebar(settings: Settings) -> None:
                 + "\n".join(f"- {escape_markdown(flow)}" for flow in flows)
             )
         st.caption("The chat history lives only in this browser tab's session.")
+    return status
 
 
 # ---------------------------------------------------------------- answers and sources
@@ -450,6 +455,16 @@ def starters() -> None:
         )
 
 
+def load(settings: Settings):
+    """The QA facade with its model loaded, from the cache or loaded now.
+
+    The same order as :func:`preload`, so while that runs this thread only waits for its
+    results and never imports the same packages at the same time.
+    """
+    load_model(settings)
+    return open_qa(settings)
+
+
 def main() -> None:
     st.set_page_config(page_title=TITLE, page_icon=":lock:", layout="centered")
     try:
@@ -459,57 +474,97 @@ def main() -> None:
         st.stop()
     logging.getLogger("app").setLevel(settings.log_level.upper())
 
-    sidebar(settings)
+    status = sidebar(settings)
     st.title("Ask the privacy documents")
     st.caption(
         "Answers quote the indexed documents verbatim; every claim carries a numbered source "
         "you can check below it."
     )
-
-    qa = None
-    try:
-        with st.spinner("Loading the embedding model and the index…"):
-            qa = open_qa(settings)
-            load_model(settings)
-    except UserError as exc:
-        st.info(f"{str(exc)}\n\nOr press **Reindex** in the sidebar.")
-    except Exception:
-        log.exception("internal error while opening the index")
-        st.error("The index could not be opened (an internal error; see the log).")
-
     messages: list[dict] = st.session_state.setdefault("messages", [])
     for message in messages:
         render_message(message)
-    if not messages and qa is not None and "pending" not in st.session_state:
-        starters()
-
+    ready = status is not None and status.exists
+    # Drawn before the model is loaded (Streamlit pins it to the bottom of the page): a
+    # visitor can type while it loads.
     typed = st.chat_input(
         "Ask about BAAs, retention, zero data retention, GDPR, SOC 2, encryption…",
-        disabled=qa is None,
+        disabled=not ready,
     )
     question = typed if typed is not None else st.session_state.pop("pending", None)
-    if question is None or qa is None:
+    if not ready:
+        st.info(
+            f"No index found in {escape_markdown(str(settings.data_dir))}: press **Reindex** "
+            "in the sidebar, or run `privacy-qa ingest`."
+        )
+        return
+    if not messages and question is None:
+        starters()
+    loading = start_preload(settings)
+    if question is None:
+        if loading.is_alive():
+            # Not waiting here keeps this run short, so a question typed meanwhile gets a
+            # run of its own at once and is shown while the model finishes loading.
+            st.caption("Loading the embedding model…")
+        else:
+            _open(settings)  # from the cache; shows why the index cannot be used, if so
         return
     user_message = {"role": "user", "text": question}
     messages.append(user_message)
     render_message(user_message)
     with st.chat_message("assistant"):
-        _ask(qa, question, messages.append)
+        qa = _open(settings, messages.append)
+        if qa is not None:
+            _ask(qa, question, messages.append)
+
+
+def _open(settings: Settings, keep: Callable[[dict], None] | None = None):
+    """The loaded QA, or ``None`` after saying (and keeping, for the history) why not."""
+    try:
+        with st.spinner("Loading the embedding model and the index…"):
+            return load(settings)
+    except UserError as exc:
+        message = str(exc)
+    except Exception:
+        log.exception("internal error while opening the index")
+        message = "The index could not be opened (an internal error; see the log)."
+    st.warning(message)
+    if keep is not None:
+        keep({"role": "assistant", "error": message})
+    return None
 
 
 def preload(settings: Settings) -> None:
-    """Load the model, then open the index if there is one, before the first visitor.
-
-    ``privacy-qa ui`` runs this in a thread while the server starts and the browser
-    connects; the page then finds both in the cache, or waits for the load already under
-    way instead of starting another. One thread, one step after the other: importing the
-    same packages from two threads at once can fail half-way (numpy did).
-    """
+    """Load the model, then open the index if there is one, into the page's cache."""
     try:
-        load_model(settings)
-        open_qa(settings)
+        load(settings)
     except PrivacyQAError as exc:  # no index yet, say: the page explains it to the visitor
         log.info("preload: %s", exc)
+
+
+_preloads: dict[str, threading.Thread] = {}
+_preloads_lock = threading.Lock()
+
+
+def start_preload(settings: Settings) -> threading.Thread:
+    """Start :func:`preload` in a background thread, once per process and settings.
+
+    ``privacy-qa ui`` calls this while the server starts, the page on its first run. A
+    page that needs the model meanwhile waits for this load instead of starting another.
+    """
+    # Both the model and Chroma import numpy, and numpy's import can fail half-way when two
+    # threads run it at once: import it here, before the loading thread exists.
+    import numpy  # noqa: F401
+
+    key = _settings_key(settings)
+    with _preloads_lock:
+        thread = _preloads.get(key)
+        if thread is None:
+            thread = threading.Thread(
+                target=preload, args=(settings,), name="privacy-qa-preload", daemon=True
+            )
+            _preloads[key] = thread
+            thread.start()
+    return thread
 
 
 if __name__ == "__main__":

@@ -128,26 +128,29 @@ def test_question_gets_an_answer_with_source_cards(page, indexed_settings):
     assert {b.label for b in at.button} >= {"BAA for HIPAA", "Data retention", "Reindex"}
     assert not at.chat_input[0].disabled
 
-    ask(at, "How long does OpenAI retain API data?")
-    answer = [m.value for m in at.chat_message[1].markdown if not m.allow_html][0]
-    assert "30 days" in answer and r"\[1\]" in answer  # markers shown literally
-    headers = [h for h in html_blocks(at) if 'class="pqa-source"' in h]
-    chunks = [h for h in html_blocks(at) if 'class="pqa-chunk"' in h]
-    assert headers and headers[0].startswith('<div class="pqa-source"><strong>[1] OpenAI API')
-    assert "corpus/openai-api-privacy-explained.md:" in headers[0]
-    assert any("<mark>" in c and "30 days" in c for c in chunks)
-    assert [e.label for e in at.expander].count("Whole chunk") == len(headers)
-    assert any("Sources" in m.value for m in at.markdown)
-
-    # A starter question; the earlier turn stays in the history. The BAA article has a url.
+    # A starter question. The BAA article has a url: its cards link to the original.
     at.button(key="starter-0").click().run()
     assert not at.exception
-    assert len(at.chat_message) == 4
+    assert len(at.chat_message) == 2
+    assert not any(b.key and b.key.startswith("starter-") for b in at.button)  # shown once
     headers = [h for h in html_blocks(at) if 'class="pqa-source"' in h]
     assert any(
         'href="https://help.openai.com/en/articles/8660679' in h and "Business Associate" in h
         for h in headers
     )
+
+    # A typed question; the earlier turn stays in the history.
+    ask(at, "How long does OpenAI retain API data?")
+    assert len(at.chat_message) == 4
+    answer = [m.value for m in at.chat_message[3].markdown if not m.allow_html][0]
+    assert "30 days" in answer and r"\[1\]" in answer  # markers shown literally
+    headers = [h for h in at.chat_message[3].markdown if 'class="pqa-source"' in h.value]
+    chunks = [h.value for h in at.chat_message[3].markdown if 'class="pqa-chunk"' in h.value]
+    assert headers[0].value.startswith('<div class="pqa-source"><strong>[1] OpenAI API')
+    assert "corpus/openai-api-privacy-explained.md:" in headers[0].value
+    assert any("<mark>" in c and "30 days" in c for c in chunks)
+    assert [e.label for e in at.chat_message[3].expander].count("Whole chunk") == len(headers)
+    assert any("Sources" in m.value for m in at.chat_message[3].markdown)
     assert_no_traceback(at)
 
 
