@@ -120,9 +120,7 @@ def assert_no_traceback(at):
     assert not any("Traceback" in t for t in texts)
 
 
-pytestmark = pytest.mark.slow
-
-
+@pytest.mark.slow
 def test_question_gets_an_answer_with_source_cards(page, indexed_settings):
     at = page(indexed_settings)
     assert {b.label for b in at.button} >= {"BAA for HIPAA", "Data retention", "Reindex"}
@@ -154,6 +152,7 @@ def test_question_gets_an_answer_with_source_cards(page, indexed_settings):
     assert_no_traceback(at)
 
 
+@pytest.mark.slow
 def test_abstained_answer_offers_closest_sources_not_an_answer(page, indexed_settings):
     at = ask(page(indexed_settings), "What is a good recipe for sourdough bread?")
     reply = at.chat_message[1]
@@ -168,6 +167,7 @@ def test_abstained_answer_offers_closest_sources_not_an_answer(page, indexed_set
     assert not any(re.match(r'<div class="pqa-source"><strong>\[\d', t) for t in offered)
 
 
+@pytest.mark.slow
 def test_missing_store_is_explained_in_the_page(page, tmp_path):
     from .conftest import make_settings
 
@@ -178,6 +178,7 @@ def test_missing_store_is_explained_in_the_page(page, tmp_path):
     assert at.chat_input[0].disabled
 
 
+@pytest.mark.slow
 def test_invalid_settings_are_explained_in_the_page(page, indexed_settings, monkeypatch):
     monkeypatch.setenv("PRIVACY_QA_TOP_K", "0")
     at = page(indexed_settings)
@@ -185,6 +186,7 @@ def test_invalid_settings_are_explained_in_the_page(page, indexed_settings, monk
     assert not at.chat_input  # the page stops there
 
 
+@pytest.mark.slow
 def test_reindex_while_another_ingest_runs_says_so(page, indexed_settings):
     from app.store import ingest_lock
 
@@ -198,6 +200,7 @@ def test_reindex_while_another_ingest_runs_says_so(page, indexed_settings):
     assert any("AES" in m.value for m in at.chat_message[1].markdown)
 
 
+@pytest.mark.slow
 def test_reindex_builds_then_updates_the_index_and_answers_use_it(page, tmp_path):
     from .conftest import make_settings
 
@@ -237,6 +240,7 @@ def test_reindex_builds_then_updates_the_index_and_answers_use_it(page, tmp_path
     assert at.sidebar.status[0].label.startswith("Nothing changed")
 
 
+@pytest.mark.slow
 def test_hostile_html_in_a_document_is_shown_as_text(page, tmp_path, embeddings):
     from app.store import ingest
 
@@ -263,6 +267,7 @@ def test_hostile_html_in_a_document_is_shown_as_text(page, tmp_path, embeddings)
     assert answers and r"\!\[tracker\]" in answers[0] and r"\:red\[styled\]" in answers[0]
 
 
+@pytest.mark.slow
 def test_empty_and_huge_questions_get_a_friendly_message(page, indexed_settings):
     at = page(indexed_settings)
     ask(at, "   ")
@@ -277,6 +282,7 @@ def test_empty_and_huge_questions_get_a_friendly_message(page, indexed_settings)
     assert any("AES" in m.value for m in at.chat_message[5].markdown)
 
 
+@pytest.mark.slow
 def test_questions_and_answers_reach_neither_logs_nor_disk(
     page, indexed_settings, caplog, monkeypatch
 ):
@@ -296,6 +302,7 @@ def test_questions_and_answers_reach_neither_logs_nor_disk(
             assert marker.encode() not in path.read_bytes(), path
 
 
+@pytest.mark.slow
 def test_ui_command_refuses_a_busy_port_with_a_clear_message(tmp_path):
     import socket
     import subprocess
@@ -316,7 +323,10 @@ def test_ui_command_refuses_a_busy_port_with_a_clear_message(tmp_path):
     assert "--port" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_chat_model_answer_streams_and_says_where_data_went(page, indexed_settings, monkeypatch):
+@pytest.mark.slow
+def test_chat_model_answer_says_where_it_went_its_cost_and_flags(
+    page, indexed_settings, monkeypatch
+):
     """With the OpenAI answerer (a real HTTP server on 127.0.0.1 speaking its protocol):
     the sidebar names the endpoint, the answer says it was sent there, with tokens and
     cost, and a sentence the citation check flags is shown as such."""
