@@ -27,6 +27,7 @@ STOPWORDS = frozenset(
     us was we what when where which who whom why will with would you your yours""".split()
 )
 _TOKEN = re.compile(r"[a-z0-9]+(?:[@./\-][a-z0-9]+)*")
+_COMPOUND = re.compile(r"[@./\-]")
 RRF_K = 60  # the constant from the RRF paper, also EnsembleRetriever's default
 
 
@@ -39,6 +40,29 @@ def terms(text: str) -> list[str]:
             if term and term not in STOPWORDS:
                 out.append(stem(term))
     return out
+
+
+# A word as written, for spotting names: letters/digits, possibly joined by @ . / -.
+_WORD = re.compile(r"[A-Za-z0-9]+(?:[@./\-][A-Za-z0-9]+)*")
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
+
+
+def names(question: str) -> list[str]:
+    """Words the question capitalises inside a sentence: "Google", "AWS", "GPT-4o".
+
+    The first word of each sentence is skipped (capitalised anyway), and so is a question
+    written mostly in capitals, where capitals say nothing.
+    """
+    sentences = [_WORD.findall(s) for s in _SENTENCE_SPLIT.split(question.strip())]
+    lettered = [w for words in sentences for w in words if any(c.isalpha() for c in w)]
+    if len(lettered) > 3 and sum(w.isupper() for w in lettered) > len(lettered) / 2:
+        return []
+    return [
+        word
+        for words in sentences
+        for word in words[1:]
+        if len(word) > 1 and any(c.isupper() for c in word)
+    ]
 
 
 _SUFFIXES = ("ing", "ed", "ion")
@@ -102,6 +126,25 @@ class HybridRetriever:
     def idf(self, term: str) -> float:
         """BM25's inverse document frequency of a term (0 for unknown terms)."""
         return max(0.0, self._bm25.idf.get(term, 0.0)) if self._bm25 else 0.0
+
+    def unknown_names(self, question: str) -> list[str]:
+        """Names in the question (see :func:`names`) that no indexed chunk contains.
+
+        Documents that never name "Google" or "Anthropic" cannot answer a question about
+        them, however close the rest of the question is to what they do say.
+        """
+        if self._bm25 is None:
+            return names(question)
+        known = self._bm25.idf
+        return [
+            name
+            for name in names(question)
+            if any(
+                part not in known
+                for part in terms(name)
+                if not _COMPOUND.search(part) and any(c.isalpha() for c in part)
+            )
+        ]
 
     def term_weights(self, question_terms: set[str]) -> dict[str, float]:
         """IDF weight of each question term for :meth:`coverage`.
