@@ -36,9 +36,9 @@ def terms(text: str) -> list[str]:
     out: list[str] = []
     for token in _TOKEN.findall(text.lower()):
         parts = re.split(r"[@./\-]", token)
-        for term in ([token] if len(parts) > 1 else []) + parts:
-            if term and term not in STOPWORDS:
-                out.append(stem(term))
+        if len(parts) > 1:  # the compound, its words folded as they are on their own
+            out.append(_ALPHA_RUN.sub(lambda m: stem(m.group()), token))
+        out.extend(stem(part) for part in parts if part and part not in STOPWORDS)
     return out
 
 
@@ -66,6 +66,7 @@ def names(question: str) -> list[str]:
 
 
 _SUFFIXES = ("ing", "ed", "ion")
+_ALPHA_RUN = re.compile(r"[a-z]+")
 
 
 def stem(word: str) -> str:
@@ -78,10 +79,10 @@ def stem(word: str) -> str:
         if word.endswith("s") and not word.endswith(("ss", "us", "is")):
             word = word[:-1]
         for suffix in _SUFFIXES:
-            if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
                 word = word[: -len(suffix)]
                 break
-        if word.endswith("e") and len(word) > 4:
+        if word.endswith("e") and len(word) > 3:
             word = word[:-1]
     return word
 
