@@ -27,6 +27,7 @@ STOPWORDS = frozenset(
     us was we what when where which who whom why will with would you your yours""".split()
 )
 _TOKEN = re.compile(r"[a-z0-9]+(?:[@./\-][a-z0-9]+)*")
+_ACRONYM_NUMBER = re.compile(r"\b([A-Z]{2,})( ?)(\d{1,3})\b(?!\.\d)")
 _COMPOUND = re.compile(r"[@./\-]")
 RRF_K = 60  # the constant from the RRF paper, also EnsembleRetriever's default
 # BM25 parameters. Length normalisation (b) is weaker than the usual 0.75: chunks here
@@ -38,13 +39,27 @@ BM25_B = 0.35
 
 
 def terms(text: str) -> list[str]:
-    """Lowercased search terms: compounds like 'v1/embeddings' and 'aes-256' plus their parts."""
+    """Lowercased search terms: compounds like 'v1/embeddings' and 'aes-256' plus their parts.
+
+    Single letters ("s" of "OpenAI's") are dropped, and an acronym with a number is
+    found however it is spaced: "SOC 2" and "SOC2" both give "soc2", "soc" and "2".
+    """
     out: list[str] = []
     for token in _TOKEN.findall(text.lower()):
         parts = re.split(r"[@./\-]", token)
         if len(parts) > 1:  # the compound, its words folded as they are on their own
             out.append(_ALPHA_RUN.sub(lambda m: stem(m.group()), token))
-        out.extend(stem(part) for part in parts if part and part not in STOPWORDS)
+        out.extend(
+            stem(part)
+            for part in parts
+            if part and part not in STOPWORDS and not (len(part) == 1 and part.isalpha())
+        )
+    for match in _ACRONYM_NUMBER.finditer(text):
+        letters, space, digits = match.groups()
+        if space:
+            out.append(letters.lower() + digits)
+        else:
+            out.extend([stem(letters.lower()), digits])
     return out
 
 

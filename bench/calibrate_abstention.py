@@ -13,7 +13,6 @@ midway in the gaps. Tune on dev only; report test separately.
 from __future__ import annotations
 
 import argparse
-
 from pathlib import Path
 
 from app.config import load_settings

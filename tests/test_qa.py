@@ -36,6 +36,11 @@ def test_terms_keep_exact_compounds_and_fold_inflections():
     # a compound's words fold like the same words on their own
     assert terms("fine-tuning")[0] == terms("fine-tune")[0] == "fin-tun"
     assert stem("tuning") == stem("tune")
+    # an acronym with a number matches however it is spaced; a version number is left alone
+    assert {"soc2", "soc", "2"} <= set(terms("SOC 2")) & set(terms("SOC2"))
+    assert "tls1" not in terms("TLS 1.2+")
+    # single letters ("s" of "OpenAI's") are no terms
+    assert terms("OpenAI's policy") == ["openai", "policy"]
     assert stem("embeddings") == stem("embedding")
     assert {"aes-256", "256"} <= set(terms("AES-256"))
     assert "baa@openai.com" in terms("email baa@openai.com")
