@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from app.answer import ABSTAIN_TEXT, sentences
+from app.answer import ABSTAIN_TEXT, _is_quotable, sentences
 from app.errors import EmptyQuestionError, QuestionTooLongError
 from app.retrieval import stem, terms
 
@@ -28,6 +28,15 @@ def test_sentences_are_exact_substrings_with_offsets():
     assert "After 30\ndays, data is removed." in texts
     assert "We use eg. Langchain here." in texts
     assert any(t.startswith("Inform the customer:") for t in texts)
+
+
+def test_a_sentence_may_start_with_a_link_but_not_only_be_one():
+    assert _is_quotable("[This]( https://trust.openai.com/) is your go-to place for privacy.")
+    assert not _is_quotable("[Enterprise Privacy portal](https://openai.com/enterprise-privacy)")
+    assert not _is_quotable("— [Enterprise Privacy portal](https://openai.com/enterprise-privacy)")
+    assert not _is_quotable("[1]: https://example.com/a long reference")
+    assert not _is_quotable("Who can store the data if it is retained?")
+    assert _is_quotable("For full list please refer to [OpenAI docs](https://platform.openai.com)")
 
 
 def test_terms_keep_exact_compounds_and_fold_inflections():
