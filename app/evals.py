@@ -91,7 +91,11 @@ def _strings(value: Any, what: str, where: str) -> tuple[str, ...]:
     """A string or a list of non-empty strings, as a tuple."""
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(v, str) and v.strip() for v in value)
+    ):
         raise EvalDataError(f"{where}: {what} must be a string or a list of non-empty strings")
     return tuple(value)
 
@@ -484,7 +488,7 @@ def check_thresholds(metrics: dict[str, Any], thresholds: dict[str, float]) -> l
 
 
 JUDGE_PROMPT = """You grade answers of a question-answering system over privacy documents.
-Reply with one JSON object and nothing else: {"faithfulness": F, "relevancy": R}.
+Reply with one JSON object and nothing else: {{"faithfulness": F, "relevancy": R}}.
 F (0 to 1): the share of the answer's claims that the CONTEXT supports.
 R (0 to 1): how directly and completely the answer addresses the QUESTION.
 
