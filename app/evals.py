@@ -825,9 +825,9 @@ def write_chart(report: EvalReport, path: Path) -> None:
             limit = report.thresholds[name]
             left.hlines(limit, i - width, i + width, colors="red", linewidth=2)
     left.set_xticks(list(x), [METRICS[n] for n in names], rotation=40, ha="right", fontsize=8)
-    left.set_ylim(0, 1.05)
+    left.set_ylim(0, 1.15)
     left.set_title(f"split {report.split} (red: threshold)")
-    left.legend(loc="lower left", fontsize=8)
+    left.legend(loc="upper right", ncol=2, fontsize=8)
 
     topics = list(report.topics)
     passes = [
