@@ -642,13 +642,19 @@ def run_eval(
                 texts[source] = None
         return texts[source]
 
+    def ask(item: EvalItem):
+        try:
+            return qa.ask(item.question)
+        except UserError as exc:  # a question the app refuses (too long, say): fix the set
+            raise EvalDataError(f"{dataset}: question {item.id!r}: {exc}") from exc
+
     started = time.perf_counter()
     qa.warm_up()
     if items:
-        qa.ask(items[0].question)
+        ask(items[0])
     results = []
     for done, item in enumerate(items, 1):
-        results.append(score_answer(item, qa.ask(item.question), source_text))
+        results.append(score_answer(item, ask(item), source_text))
         if on_progress:
             on_progress(done, len(items))
     report = EvalReport(
