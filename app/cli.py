@@ -249,7 +249,13 @@ def eval_command(
 
     settings = _settings(ctx)
     items = evals.load_dataset(dataset, split)
-    limits = evals.load_thresholds(thresholds, split) if check else {}
+    if check:
+        limits = evals.load_thresholds(thresholds, split)
+    else:  # shown for information when there are any; only --check enforces them
+        try:
+            limits = evals.load_thresholds(thresholds, split)
+        except evals.EvalDataError:
+            limits = {}
     out_dir = out_dir or settings.data_dir / "eval-report"
     with tempfile.TemporaryDirectory(prefix="privacy-qa-eval-") as tmp:
         if fresh_index:
@@ -260,7 +266,8 @@ def eval_command(
     report.baseline = (base or {}).get("splits", {}).get(split)
     report.thresholds = limits
     report.finish()
-    report.failures = evals.check_thresholds(report.metrics, limits) if check else []
+    below = evals.check_thresholds(report.metrics, limits)
+    report.failures = below if check else []
     paths = evals.write_report(report, out_dir)
     click.echo(evals.format_summary(report))
     if report.baseline is None:
@@ -269,6 +276,8 @@ def eval_command(
     if save_baseline:
         evals.save_baseline(baseline, split, report.metrics, report.settings)
         click.echo(f"saved this run as the {split} baseline in {baseline}")
+    if below and not check:
+        click.echo("below threshold (not checked without --check): " + "; ".join(below))
     if check:
         if report.failures:
             click.echo("check FAILED: " + "; ".join(report.failures), err=True)
