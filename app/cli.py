@@ -256,7 +256,7 @@ def eval_command(
             limits = evals.load_thresholds(thresholds, split)
         except evals.EvalDataError:
             limits = {}
-    out_dir = out_dir or settings.data_dir / "eval-report"
+    out_dir = evals.make_out_dir(out_dir or settings.data_dir / "eval-report")
     with tempfile.TemporaryDirectory(prefix="privacy-qa-eval-") as tmp:
         if fresh_index:
             settings = _fresh_index(settings, Path(tmp))

@@ -851,13 +851,21 @@ def write_chart(report: EvalReport, path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(report: EvalReport, out_dir: Path) -> list[Path]:
-    """Write report.json, report.md and report.png into ``out_dir``; return their paths."""
+def make_out_dir(out_dir: Path) -> Path:
+    """Create the report dir (before a run, so a bad --out fails at once)."""
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UserError(f"Cannot create the report dir {out_dir} ({exc.strerror}).") from exc
+        raise UserError(
+            f"Cannot create the report dir {out_dir} ({exc.strerror}): pass another --out."
+        ) from exc
+    return out_dir
+
+
+def write_report(report: EvalReport, out_dir: Path) -> list[Path]:
+    """Write report.json, report.md and report.png into ``out_dir``; return their paths."""
+    out_dir = make_out_dir(out_dir)
     paths = [out_dir / "report.json", out_dir / "report.md", out_dir / "report.png"]
     paths[0].write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
     paths[1].write_text(format_markdown(report), encoding="utf-8")
