@@ -31,8 +31,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from _evalset import ROOT
-
+ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "How long does OpenAI retain API data?"
 CHROMIUM_ARGS = [
     "--headless",
