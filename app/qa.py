@@ -132,11 +132,12 @@ class QA:
                     else:
                         yield event
         abstained = not citations
+        # A count, not the names: they come from the question, which may hold PHI.
         log.debug(
-            "best similarity %.3f, coverage %.2f, unknown names %s, abstained=%s",
+            "best similarity %.3f, coverage %.2f, unknown names: %d, abstained=%s",
             best,
             coverage,
-            unknown,
+            len(unknown),
             abstained,
         )
         timings["compose"] = (time.perf_counter() - t0) * 1000

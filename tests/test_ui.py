@@ -288,18 +288,26 @@ def test_questions_and_answers_reach_neither_logs_nor_disk(
 ):
     import logging
 
+    # Even at DEBUG, stricter than the default (WARNING). Questions may hold PHI: a code
+    # and a person's name.
     monkeypatch.setenv("PRIVACY_QA_LOG_LEVEL", "DEBUG")
     caplog.set_level(logging.DEBUG)
-    marker = "zebra-unicorn-7731"
-    at = ask(page(indexed_settings), f"Is data encrypted at rest for {marker}?")
-    assert any(marker in plain(m.value) for m in at.chat_message[0].markdown)  # it was asked
+    markers = ("zebra-unicorn-7731", "Zebulon Quackenbush")
+    at = page(indexed_settings)
+    ask(at, f"Is data encrypted at rest for {markers[0]}?")
+    ask(at, f"Does OpenAI sign a BAA for my patient {markers[1]}?")
+    asked = " ".join(plain(m.value) for i in (0, 2) for m in at.chat_message[i].markdown)
+    assert all(marker in asked for marker in markers)  # they were asked
     answer = [m.value for m in at.chat_message[1].markdown if not m.allow_html][0]
-    assert caplog.records  # debug logging really was on
-    assert marker not in caplog.text
+    assert "AES" in answer
+    assert "unknown names" in caplog.text  # debug logging really was on
+    for word in " ".join(markers).split():
+        assert word not in caplog.text
     assert plain(answer)[:40] not in caplog.text
     for path in indexed_settings.data_dir.rglob("*"):
         if path.is_file():
-            assert marker.encode() not in path.read_bytes(), path
+            content = path.read_bytes()
+            assert not any(marker.encode() in content for marker in markers), path
 
 
 @pytest.mark.slow
