@@ -106,10 +106,11 @@ class QA:
                 hits, timings = self.retriever.search(question, self.settings.top_k)
             except StaleIndexError:
                 # An ingest deletes stale chunks only after publishing the new manifest,
-                # so a fresh view of the store holds the old or the new text: one retry.
+                # so a view opened now holds the new text; what may still vanish from it
+                # is stale, and the retry leaves that out instead of failing.
                 log.info("the index changed during the search; reopening it")
                 self._open(fresh=True)
-                hits, timings = self.retriever.search(question, self.settings.top_k)
+                hits, timings = self.retriever.search(question, self.settings.top_k, strict=False)
             t0 = time.perf_counter()
             best = max((hit.dense for hit in hits), default=0.0)
             coverage = max((hit.coverage for hit in hits), default=0.0)

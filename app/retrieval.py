@@ -189,14 +189,21 @@ class HybridRetriever:
         total = sum(weights.values())
         return sum(w for t, w in weights.items() if t in chunk_terms) / total if total else 0.0
 
-    def search(self, question: str, k: int) -> tuple[list[Hit], dict[str, float]]:
-        """Top-k hits, best first, and timings in ms (embed, search)."""
+    def search(
+        self, question: str, k: int, *, strict: bool = True
+    ) -> tuple[list[Hit], dict[str, float]]:
+        """Top-k hits, best first, and timings in ms (embed, search).
+
+        ``strict``: raise :class:`StaleIndexError` when chunks vanish under the search (an
+        ingest in another process deleted them). Otherwise leave them out: right after a
+        reopen the view holds the new chunks, and only stale ones can still vanish.
+        """
         t0 = time.perf_counter()
         vector = self.embeddings.embed_query(question)
         t1 = time.perf_counter()
         pool = min(len(self.chunks), max(4 * k, 20))
         dense_ranked = self.store.similarity_search_by_vector_with_relevance_scores(vector, k=pool)
-        if len(dense_ranked) < pool:
+        if strict and len(dense_ranked) < pool:
             # Chroma found ids whose text is gone: an ingest in another process deleted
             # chunks after this process loaded its view of the index.
             raise StaleIndexError("chunks vanished from the store during a search")
@@ -218,12 +225,19 @@ class HybridRetriever:
         weights = self.term_weights(set(question_terms))
         docs = {doc.id: doc for doc, _ in dense_ranked}
         hits = []
-        for chunk_id, score in sorted(fused.items(), key=lambda item: -item[1])[:k]:
+        for chunk_id, score in sorted(fused.items(), key=lambda item: -item[1]):
+            if len(hits) == k:
+                break
             i = self._by_id.get(chunk_id)
             chunk = docs.get(chunk_id) or self.chunks[i]
             similarity = dense.get(chunk_id)
             if similarity is None:  # lexical-only hit: compute its similarity for abstention
-                similarity = _cosine(vector, self._vector_of(chunk_id))
+                stored = self._vector_of(chunk_id)
+                if stored is None:
+                    if strict:
+                        raise StaleIndexError(f"chunk {chunk_id} vanished from the store")
+                    continue
+                similarity = _cosine(vector, stored)
             lexical = float(lexical_scores[i]) if i is not None else 0.0
             chunk_terms = self._term_sets[i] if i is not None else set(terms(chunk.page_content))
             coverage = self.coverage(weights, chunk_terms)
@@ -231,10 +245,11 @@ class HybridRetriever:
         t2 = time.perf_counter()
         return hits, {"embed": (t1 - t0) * 1000, "search": (t2 - t1) * 1000}
 
-    def _vector_of(self, chunk_id: str) -> list[float]:
+    def _vector_of(self, chunk_id: str) -> list[float] | None:
+        """The stored vector of a chunk, or None if an ingest deleted it meanwhile."""
         got = self.store.get(ids=[chunk_id], include=["embeddings"])
         if not len(got["ids"]):
-            raise StaleIndexError(f"chunk {chunk_id} vanished from the store")
+            return None
         return list(got["embeddings"][0])
 
 
