@@ -163,12 +163,21 @@ def _blocks(body: str) -> list[tuple[int, str]]:
     return blocks
 
 
+_LINK = re.compile(r"!?\[[^\]]*\]\([^)]*\)")  # [text](url) and ![alt](src)
+_LINK_DEFINITION = re.compile(r"^\[[^\]]+\]:\s")  # [1]: https://...
+
+
 def _is_quotable(sentence: str) -> bool:
-    """Skip what cannot answer anything: questions, attributions, bare links, fragments."""
-    if sentence.endswith("?") or sentence.startswith(("—", "[", "![", "<", "#")):
+    """Skip what cannot answer anything: questions, attributions, bare links, fragments.
+
+    A sentence that only is a link says nothing, but one that starts with a link
+    ("[This](https://trust.openai.com/) is your go-to place ...") does.
+    """
+    if sentence.endswith("?") or sentence.startswith(("—", "<", "#")):
         return False
-    words = re.findall(r"[A-Za-z0-9]+", re.sub(r"\]\([^)]*\)", "]", sentence))
-    return len(words) >= 3
+    if _LINK_DEFINITION.match(sentence):
+        return False
+    return len(re.findall(r"[A-Za-z0-9]+", _LINK.sub("", sentence))) >= 3
 
 
 def _leads_in(sentence: str) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -264,6 +265,210 @@ def _ask_interactively(qa, as_json: bool) -> None:
         except UserError as exc:
             click.echo(f"error: {exc}", err=True)
             continue
+
+
+@cli.command()
+@click.option(
+    "--port", type=int, default=8501, show_default=True, help="Port of the page on 127.0.0.1."
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. Only change it if others should reach the page: "
+    "questions may contain PHI.",
+)
+@click.pass_context
+def ui(ctx: click.Context, port: int, host: str) -> None:
+    """Start the chat page (Streamlit) and print its address; Ctrl-C stops it."""
+    from streamlit.web import bootstrap
+
+    from app import ui as page
+
+    settings = _settings(ctx)
+    _check_port_free(host, port)
+    # The page builds its Settings from the environment on each run: hand it what was
+    # resolved here (--data-dir and --corpus-dir included) as absolute paths.
+    os.environ["PRIVACY_QA_DATA_DIR"] = str(settings.data_dir.resolve())
+    os.environ["PRIVACY_QA_CORPUS_DIR"] = str(settings.corpus_dir.resolve())
+    flags = {
+        "server.address": host,
+        "server.port": port,
+        "server.headless": True,  # no browser opened, no e-mail prompt
+        "browser.gatherUsageStats": False,  # as in .streamlit/config.toml, whatever the cwd
+        "server.fileWatcherType": "none",
+        "client.toolbarMode": "minimal",
+    }
+    # The server runs in this process, so the model can load while it starts.
+    page.start_preload(load_settings())
+    bootstrap.load_config_options(flag_options=flags)
+    bootstrap.run(page.__file__, False, [], flags)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        # As the server will: a port left in TIME_WAIT by a stopped server is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise UserError(
+                f"Cannot listen on {host}:{port} ({exc.strerror}): another program uses it. "
+                "Stop it or pick another port with `privacy-qa ui --port N`."
+            ) from exc
+
+
+CHECK_FAILED_EXIT = 3  # `eval --check`: a metric is on the wrong side of its threshold
+
+
+@cli.command("eval")
+@click.option(
+    "--split",
+    type=click.Choice(["dev", "test", "all"]),
+    default="all",
+    show_default=True,
+    help="Which questions to run (tune on dev, report test).",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help=f"Exit with code {CHECK_FAILED_EXIT} if a metric misses its threshold (--thresholds).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where report.json, report.md and report.png go [default: DATA_DIR/eval-report].",
+)
+@click.option(
+    "--judge",
+    is_flag=True,
+    help="Also grade faithfulness and relevancy with an LLM (needs OPENAI_API_KEY).",
+)
+@click.option(
+    "--dataset",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default="evals/questions.jsonl",
+    show_default=True,
+    help="The eval questions (JSONL).",
+)
+@click.option(
+    "--baseline",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default="evals/baseline.json",
+    show_default=True,
+    help="Committed metrics to compare with.",
+)
+@click.option(
+    "--thresholds",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default="evals/thresholds.toml",
+    show_default=True,
+    help="Minimum (latency: maximum) value of each metric, one table per split.",
+)
+@click.option(
+    "--save-baseline", is_flag=True, help="Record this run's metrics as the split's baseline."
+)
+@click.option(
+    "--fresh-index",
+    is_flag=True,
+    help="Index the corpus into a temporary dir first instead of using DATA_DIR's index.",
+)
+@click.pass_context
+def eval_command(
+    ctx: click.Context,
+    split: str,
+    check: bool,
+    out_dir: Path | None,
+    judge: bool,
+    dataset: Path,
+    baseline: Path,
+    thresholds: Path,
+    save_baseline: bool,
+    fresh_index: bool,
+) -> None:
+    """Run the eval questions and report retrieval, answer, citation, abstention and
+    latency metrics, per topic, with deltas against the baseline.
+
+    Needs an index: run `privacy-qa ingest` first, or pass --fresh-index.
+    """
+    import tempfile
+
+    from app import evals
+
+    settings = _settings(ctx)
+    items = evals.load_dataset(dataset, split)
+    if check:
+        limits = evals.load_thresholds(thresholds, split)
+    else:  # shown for information when there are any; only --check enforces them
+        try:
+            limits = evals.load_thresholds(thresholds, split)
+        except evals.EvalDataError:
+            limits = {}
+    out_dir = evals.make_out_dir(out_dir or settings.data_dir / "eval-report")
+    with tempfile.TemporaryDirectory(prefix="privacy-qa-eval-") as tmp:
+        if fresh_index:
+            settings = _fresh_index(settings, Path(tmp))
+        report = _run_eval(settings, items, split, dataset, judge)
+    report.baseline_path = str(baseline)
+    base = evals.load_baseline(baseline)
+    report.baseline = (base or {}).get("splits", {}).get(split)
+    report.thresholds = limits
+    report.finish()
+    below = evals.check_thresholds(report.metrics, limits)
+    report.failures = below if check else []
+    paths = evals.write_report(report, out_dir)
+    click.echo(evals.format_summary(report))
+    if report.baseline is None:
+        click.echo(f"\n(no baseline for split {split} in {baseline}: no deltas)")
+    click.echo(f"\nreport: {', '.join(str(p) for p in paths)}")
+    if save_baseline:
+        evals.save_baseline(baseline, split, report.metrics, report.settings)
+        click.echo(f"saved this run as the {split} baseline in {baseline}")
+    if below and not check:
+        click.echo("below threshold (not checked without --check): " + "; ".join(below))
+    if check:
+        if report.failures:
+            click.echo("check FAILED: " + "; ".join(report.failures), err=True)
+            ctx.exit(CHECK_FAILED_EXIT)
+        click.echo(f"check passed: {len(limits)} metrics within the thresholds in {thresholds}")
+
+
+def _fresh_index(settings: Settings, tmp: Path) -> Settings:
+    """Settings whose data dir is ``tmp``, holding a new index of the corpus."""
+    from app.embeddings import make_embeddings
+    from app.store import ingest as run_ingest
+
+    settings = settings.model_copy(update={"data_dir": tmp / "data"})
+    click.echo(f"indexing {settings.corpus_dir} into a temporary dir...", err=True)
+    run_ingest(settings, make_embeddings(settings))
+    return settings
+
+
+def _run_eval(settings: Settings, items, split: str, dataset: Path, judge: bool):
+    from app import evals
+    from app.qa import QA
+
+    show_progress = sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if show_progress:
+            click.echo(f"\rquestions: {done}/{total}", err=True, nl=done >= total)
+
+    report = evals.run_eval(QA(settings), items, split, str(dataset), on_progress=progress)
+    if judge:
+        if settings.openai_api_key is None:
+            report.judge_note = (
+                "judge: skipped (OPENAI_API_KEY is not set), faithfulness and relevancy "
+                "not measured"
+            )
+            click.echo(report.judge_note, err=True)
+        else:
+            graded = evals.judge_results(settings, report.results)
+            report.judge_note = f"judge: {settings.llm_model} graded {graded} answers"
+    return report
 
 
 def main() -> None:

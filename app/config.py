@@ -76,7 +76,7 @@ class Settings(BaseSettings):
         ),
     )
     min_coverage: float = Field(
-        default=0.33,
+        default=0.23,
         ge=0.0,
         le=1.0,
         description=(

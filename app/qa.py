@@ -106,18 +106,25 @@ class QA:
                 hits, timings = self.retriever.search(question, self.settings.top_k)
             except StaleIndexError:
                 # An ingest deletes stale chunks only after publishing the new manifest,
-                # so a fresh view of the store holds the old or the new text: one retry.
+                # so a view opened now holds the new text; what may still vanish from it
+                # is stale, and the retry leaves that out instead of failing.
                 log.info("the index changed during the search; reopening it")
                 self._open(fresh=True)
-                hits, timings = self.retriever.search(question, self.settings.top_k)
+                hits, timings = self.retriever.search(question, self.settings.top_k, strict=False)
             t0 = time.perf_counter()
             best = max((hit.dense for hit in hits), default=0.0)
             coverage = max((hit.coverage for hit in hits), default=0.0)
+            unknown = self.retriever.unknown_names(question)
             text, citations = "", []
-            # Both signals must agree: dense alone scores other vendors' near-identical
-            # topics high, and word overlap alone is fooled by common words (see
-            # docs/abstention.md).
-            if best >= self.settings.min_relevance and coverage >= self.settings.min_coverage:
+            # All signals must agree: dense alone scores other vendors' near-identical
+            # topics high, and word overlap alone is fooled by common words; a name the
+            # documents never mention ("Google Cloud") means they are about something
+            # else (see docs/abstention.md).
+            if (
+                best >= self.settings.min_relevance
+                and coverage >= self.settings.min_coverage
+                and not unknown
+            ):
                 for event in self.answerer.stream(question, hits, self.retriever):
                     if isinstance(event, tuple):
                         text, citations = event
@@ -126,7 +133,14 @@ class QA:
                     else:
                         yield event
         abstained = not citations
-        log.debug("best similarity %.3f, coverage %.2f, abstained=%s", best, coverage, abstained)
+        # A count, not the names: they come from the question, which may hold PHI.
+        log.debug(
+            "best similarity %.3f, coverage %.2f, unknown names: %d, abstained=%s",
+            best,
+            coverage,
+            len(unknown),
+            abstained,
+        )
         timings["compose"] = (time.perf_counter() - t0) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
         yield Answer(

@@ -27,21 +27,67 @@ STOPWORDS = frozenset(
     us was we what when where which who whom why will with would you your yours""".split()
 )
 _TOKEN = re.compile(r"[a-z0-9]+(?:[@./\-][a-z0-9]+)*")
+_ACRONYM_NUMBER = re.compile(r"\b([A-Z]{2,})( ?)(\d{1,3})\b(?!\.\d)")
+_COMPOUND = re.compile(r"[@./\-]")
 RRF_K = 60  # the constant from the RRF paper, also EnsembleRetriever's default
+# BM25 parameters. Length normalisation (b) is weaker than the usual 0.75: chunks here
+# differ in length mostly by markdown furniture (attribution lines, links, list labels),
+# not by how many topics they cover, and b=0.75 ranked one-line chunks above the longer
+# ones that hold the answer (docs/evals.md has the measurements on the dev split).
+BM25_K1 = 1.2
+BM25_B = 0.35
 
 
 def terms(text: str) -> list[str]:
-    """Lowercased search terms: compounds like 'v1/embeddings' and 'aes-256' plus their parts."""
+    """Lowercased search terms: compounds like 'v1/embeddings' and 'aes-256' plus their parts.
+
+    Single letters ("s" of "OpenAI's") are dropped, and an acronym with a number is
+    found however it is spaced: "SOC 2" and "SOC2" both give "soc2", "soc" and "2".
+    """
     out: list[str] = []
     for token in _TOKEN.findall(text.lower()):
         parts = re.split(r"[@./\-]", token)
-        for term in ([token] if len(parts) > 1 else []) + parts:
-            if term and term not in STOPWORDS:
-                out.append(stem(term))
+        if len(parts) > 1:  # the compound, its words folded as they are on their own
+            out.append(_ALPHA_RUN.sub(lambda m: stem(m.group()), token))
+        out.extend(
+            stem(part)
+            for part in parts
+            if part and part not in STOPWORDS and not (len(part) == 1 and part.isalpha())
+        )
+    for match in _ACRONYM_NUMBER.finditer(text):
+        letters, space, digits = match.groups()
+        if space:
+            out.append(letters.lower() + digits)
+        else:
+            out.extend([stem(letters.lower()), digits])
     return out
 
 
+# A word as written, for spotting names: letters/digits, possibly joined by @ . / -.
+_WORD = re.compile(r"[A-Za-z0-9]+(?:[@./\-][A-Za-z0-9]+)*")
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
+
+
+def names(question: str) -> list[str]:
+    """Words the question capitalises inside a sentence: "Google", "AWS", "GPT-4o".
+
+    The first word of each sentence is skipped (capitalised anyway), and so is a question
+    written mostly in capitals, where capitals say nothing.
+    """
+    sentences = [_WORD.findall(s) for s in _SENTENCE_SPLIT.split(question.strip())]
+    lettered = [w for words in sentences for w in words if any(c.isalpha() for c in w)]
+    if len(lettered) > 3 and sum(w.isupper() for w in lettered) > len(lettered) / 2:
+        return []
+    return [
+        word
+        for words in sentences
+        for word in words[1:]
+        if len(word) > 1 and any(c.isupper() for c in word)
+    ]
+
+
 _SUFFIXES = ("ing", "ed", "ion")
+_ALPHA_RUN = re.compile(r"[a-z]+")
 
 
 def stem(word: str) -> str:
@@ -54,10 +100,10 @@ def stem(word: str) -> str:
         if word.endswith("s") and not word.endswith(("ss", "us", "is")):
             word = word[:-1]
         for suffix in _SUFFIXES:
-            if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
                 word = word[: -len(suffix)]
                 break
-        if word.endswith("e") and len(word) > 4:
+        if word.endswith("e") and len(word) > 3:
             word = word[:-1]
     return word
 
@@ -88,7 +134,7 @@ class HybridRetriever:
         self.chunks = chunks
         self._by_id = {chunk.id: i for i, chunk in enumerate(chunks)}
         tokenized = [terms(chunk.page_content) for chunk in chunks]
-        self._bm25 = BM25Okapi(tokenized) if chunks else None
+        self._bm25 = BM25Okapi(tokenized, k1=BM25_K1, b=BM25_B) if chunks else None
         self._lexical = SparseBM25(self._bm25) if self._bm25 else None
         self._term_sets = [set(chunk_terms) for chunk_terms in tokenized]
         self._rarest_idf = max(self._bm25.idf.values(), default=1.0) if self._bm25 else 1.0
@@ -108,6 +154,25 @@ class HybridRetriever:
         """BM25's inverse document frequency of a term (0 for unknown terms)."""
         return max(0.0, self._bm25.idf.get(term, 0.0)) if self._bm25 else 0.0
 
+    def unknown_names(self, question: str) -> list[str]:
+        """Names in the question (see :func:`names`) that no indexed chunk contains.
+
+        Documents that never name "Google" or "Anthropic" cannot answer a question about
+        them, however close the rest of the question is to what they do say.
+        """
+        if self._bm25 is None:
+            return names(question)
+        known = self._bm25.idf
+        return [
+            name
+            for name in names(question)
+            if any(
+                part not in known
+                for part in terms(name)
+                if not _COMPOUND.search(part) and any(c.isalpha() for c in part)
+            )
+        ]
+
     def term_weights(self, question_terms: set[str]) -> dict[str, float]:
         """IDF weight of each question term for :meth:`coverage`.
 
@@ -125,14 +190,21 @@ class HybridRetriever:
         total = sum(weights.values())
         return sum(w for t, w in weights.items() if t in chunk_terms) / total if total else 0.0
 
-    def search(self, question: str, k: int) -> tuple[list[Hit], dict[str, float]]:
-        """Top-k hits, best first, and timings in ms (embed, search)."""
+    def search(
+        self, question: str, k: int, *, strict: bool = True
+    ) -> tuple[list[Hit], dict[str, float]]:
+        """Top-k hits, best first, and timings in ms (embed, search).
+
+        ``strict``: raise :class:`StaleIndexError` when chunks vanish under the search (an
+        ingest in another process deleted them). Otherwise leave them out: right after a
+        reopen the view holds the new chunks, and only stale ones can still vanish.
+        """
         t0 = time.perf_counter()
         vector = self.embeddings.embed_query(question)
         t1 = time.perf_counter()
         pool = min(len(self.chunks), max(4 * k, 20))
         dense_ranked = self.store.similarity_search_by_vector_with_relevance_scores(vector, k=pool)
-        if len(dense_ranked) < pool:
+        if strict and len(dense_ranked) < pool:
             # Chroma found ids whose text is gone: an ingest in another process deleted
             # chunks after this process loaded its view of the index.
             raise StaleIndexError("chunks vanished from the store during a search")
@@ -152,12 +224,19 @@ class HybridRetriever:
         weights = self.term_weights(set(question_terms))
         docs = {doc.id: doc for doc, _ in dense_ranked}
         hits = []
-        for chunk_id, score in sorted(fused.items(), key=lambda item: -item[1])[:k]:
+        for chunk_id, score in sorted(fused.items(), key=lambda item: -item[1]):
+            if len(hits) == k:
+                break
             i = self._by_id.get(chunk_id)
             chunk = docs.get(chunk_id) or self.chunks[i]
             similarity = dense.get(chunk_id)
             if similarity is None:  # lexical-only hit: compute its similarity for abstention
-                similarity = _cosine(vector, self._vector_of(chunk_id))
+                stored = self._vector_of(chunk_id)
+                if stored is None:
+                    if strict:
+                        raise StaleIndexError(f"chunk {chunk_id} vanished from the store")
+                    continue
+                similarity = _cosine(vector, stored)
             lexical = float(lexical_scores[i]) if i is not None else 0.0
             chunk_terms = self._term_sets[i] if i is not None else set(terms(chunk.page_content))
             coverage = self.coverage(weights, chunk_terms)
@@ -165,10 +244,11 @@ class HybridRetriever:
         t2 = time.perf_counter()
         return hits, {"embed": (t1 - t0) * 1000, "search": (t2 - t1) * 1000}
 
-    def _vector_of(self, chunk_id: str) -> list[float]:
+    def _vector_of(self, chunk_id: str) -> list[float] | None:
+        """The stored vector of a chunk, or None if an ingest deleted it meanwhile."""
         got = self.store.get(ids=[chunk_id], include=["embeddings"])
         if not len(got["ids"]):
-            raise StaleIndexError(f"chunk {chunk_id} vanished from the store")
+            return None
         return list(got["embeddings"][0])
 
 

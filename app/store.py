@@ -603,7 +603,7 @@ def _plan(settings: Settings, embeddings: EmbeddingBackend | None, rebuild: bool
         existing = set(_record_manager(settings, manifest["collection"]).list_keys())
     fresh = manifest is None or bool(reason)
     return IngestReport(
-        added=len(files) if fresh else len(changes.added),
+        added=len(loaded.documents) if fresh else len(changes.added),
         updated=0 if fresh else len(changes.updated),
         deleted=0 if fresh else len(changes.deleted),
         unchanged=0 if fresh else len(changes.unchanged),

@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_ask.py [--repeat 3]
 
 Builds a fresh index of corpus/ in a temp dir (the developer's .data is not touched), then
-asks every question of evals/questions.jsonl (44) --repeat times with the model loaded.
+asks every question of evals/questions.jsonl --repeat times with the model loaded.
 The figure to reach: warm end-to-end answer time <= 2x the time to embed the question
 alone, both measured in this run (ratios, because these machines are shared and noisy).
 """
@@ -18,12 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from _evalset import ROOT, load_items
-
 from app.config import load_settings
 from app.embeddings import make_embeddings
+from app.evals import load_dataset
 from app.qa import QA
 from app.store import ingest
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -35,7 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="passes over the questions")
     args = parser.parse_args()
-    questions = [item["question"] for item in load_items("all")]
+    questions = [item.question for item in load_dataset(ROOT / "evals/questions.jsonl")]
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(data_dir=Path(tmp) / "data", corpus_dir=ROOT / "corpus")

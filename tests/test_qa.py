@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from app.answer import ABSTAIN_TEXT, sentences
+from app.answer import ABSTAIN_TEXT, _is_quotable, sentences
 from app.errors import EmptyQuestionError, QuestionTooLongError
-from app.retrieval import stem, terms
+from app.retrieval import names, stem, terms
 
 from .conftest import ROOT
 
@@ -30,9 +30,39 @@ def test_sentences_are_exact_substrings_with_offsets():
     assert any(t.startswith("Inform the customer:") for t in texts)
 
 
+def test_a_sentence_may_start_with_a_link_but_not_only_be_one():
+    assert _is_quotable("[This]( https://trust.openai.com/) is your go-to place for privacy.")
+    assert not _is_quotable("[Enterprise Privacy portal](https://openai.com/enterprise-privacy)")
+    assert not _is_quotable("— [Enterprise Privacy portal](https://openai.com/enterprise-privacy)")
+    assert not _is_quotable("[1]: https://example.com/a long reference")
+    assert not _is_quotable("Who can store the data if it is retained?")
+    assert _is_quotable("For full list please refer to [OpenAI docs](https://platform.openai.com)")
+
+
+def test_names_are_words_capitalised_inside_a_sentence():
+    assert names("How do I get a BAA from Amazon Web Services?") == [
+        "BAA",
+        "Amazon",
+        "Web",
+        "Services",
+    ]
+    assert names("Does GPT-4o cost much? And OpenAI's API?") == ["GPT-4o", "OpenAI", "API"]
+    assert names("Which endpoints are ZDR-eligible?") == ["ZDR-eligible"]
+    assert names("HOW LONG DOES OPENAI KEEP DATA?") == []  # shouting, not naming
+    assert names("Is data kept for 30 days?") == []
+
+
 def test_terms_keep_exact_compounds_and_fold_inflections():
-    assert {"v1/embeddings", "v1"} <= set(terms("/v1/embeddings"))
+    assert {"v1/" + stem("embeddings"), "v1"} <= set(terms("/v1/embeddings"))
     assert stem("embeddings") in terms("/v1/embeddings")
+    # a compound's words fold like the same words on their own
+    assert terms("fine-tuning")[0] == terms("fine-tune")[0] == "fin-tun"
+    assert stem("tuning") == stem("tune")
+    # an acronym with a number matches however it is spaced; a version number is left alone
+    assert {"soc2", "soc", "2"} <= set(terms("SOC 2")) & set(terms("SOC2"))
+    assert "tls1" not in terms("TLS 1.2+")
+    # single letters ("s" of "OpenAI's") are no terms
+    assert terms("OpenAI's policy") == ["openai", "policy"]
     assert stem("embeddings") == stem("embedding")
     assert {"aes-256", "256"} <= set(terms("AES-256"))
     assert "baa@openai.com" in terms("email baa@openai.com")
@@ -98,3 +128,13 @@ def test_huge_question_is_rejected_with_the_limit(qa):
         qa.ask("retention " * 400)
     with pytest.raises(QuestionTooLongError, match="reads only 256"):
         qa.ask("How long is data retained? " * 50)
+
+
+@pytest.mark.slow
+def test_a_question_naming_something_the_documents_never_mention_abstains(qa):
+    assert qa.retriever.unknown_names("Can I get a BAA from Oracle Cloud?") == ["Oracle", "Cloud"]
+    assert qa.retriever.unknown_names("Is the OpenAI API SOC 2 and HIPAA ready?") == []
+    for question in ("Can I get a BAA from Oracle Cloud?", "Does Salesforce keep API data?"):
+        assert qa.ask(question).abstained, question
+    answer = qa.ask("How do I get a business associate agreement with OpenAI?")
+    assert "baa@openai.com" in answer.answer

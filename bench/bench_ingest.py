@@ -1,0 +1,118 @@
+"""Ingest benchmarks (issue 3), each as a ratio within one run:
+
+1. A no-op `privacy-qa ingest` (nothing changed) against `python -c "import app"`,
+   whole processes, interleaved (goal: <= 1.5x). `import app.cli` is shown too: it is the
+   floor every command pays (click and pydantic-settings).
+2. A one-document change on a 200-document synthetic corpus against a full rebuild of
+   the same corpus, in one process with the model loaded (goal: <= 5%).
+
+    .venv/bin/python bench/bench_ingest.py [--docs 200] [--runs 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from synthetic import generate  # noqa: E402
+
+from app.config import load_settings  # noqa: E402
+from app.embeddings import LocalMiniLM  # noqa: E402
+from app.store import ingest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wall(args: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(args, env=env, cwd=ROOT, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def noop_vs_import(runs: int, tmp: Path) -> list[tuple[str, float]]:
+    corpus = tmp / "noop-corpus"
+    generate(corpus, 20)
+    settings = load_settings(data_dir=tmp / "noop-data", corpus_dir=corpus)
+    ingest(settings)
+    env = {
+        **os.environ,
+        "PRIVACY_QA_DATA_DIR": str(settings.data_dir),
+        "PRIVACY_QA_CORPUS_DIR": str(corpus),
+    }
+    commands = {
+        'python -c "import app"': [sys.executable, "-c", "import app"],
+        'python -c "import app.cli"': [sys.executable, "-c", "import app.cli"],
+        "privacy-qa ingest (no-op, 20 docs)": [sys.executable, "-m", "app", "ingest"],
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):  # interleaved, so load on the machine hits all alike
+        for name, args in commands.items():
+            times[name].append(wall(args, env))
+    return [(name, statistics.median(values)) for name, values in times.items()]
+
+
+def change_vs_rebuild(docs: int, tmp: Path, embeddings) -> list[tuple[str, float, int]]:
+    corpus = tmp / "corpus"
+    paths = generate(corpus, docs)
+    settings = load_settings(data_dir=tmp / "data", corpus_dir=corpus)
+    rebuild = ingest(settings, embeddings, rebuild=True)
+    rows = [("full rebuild", rebuild.seconds, rebuild.chunks_added)]
+    changes = []
+    for path in paths[:: max(1, len(paths) // 3)][:3]:
+        text = path.read_text()
+        path.write_text(text.replace("as confirmed by", "as attested by", 1))
+        report = ingest(settings, embeddings)
+        assert report.updated == 1, report
+        changes.append((report.seconds, report.chunks_added))
+    noop = ingest(settings, embeddings)
+    rows.append(
+        (
+            "one document changed (median of 3)",
+            statistics.median(s for s, _ in changes),
+            max(c for _, c in changes),
+        )
+    )
+    rows.append(("no-op (in process)", noop.seconds, 0))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
+    embeddings = LocalMiniLM()
+    embeddings.warm_up()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        rows = noop_vs_import(args.runs, tmp)
+        base = rows[0][1]
+        title = f"process (median of {args.runs})"
+        print(f"\n{title:<40} {'wall s':>8} {'ratio':>7}")
+        for name, seconds in rows:
+            print(f"{name:<40} {seconds:8.3f} {seconds / base:6.2f}x")
+
+        rows = change_vs_rebuild(args.docs, tmp, embeddings)
+        base = rows[0][1]
+        title = f"{args.docs}-document corpus"
+        print(f"\n{title:<40} {'s':>8} {'chunks':>7} {'share':>7}")
+        for name, seconds, chunks in rows:
+            print(f"{name:<40} {seconds:8.2f} {chunks:7d} {100 * seconds / base:6.1f}%")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""End to end in a real browser: `privacy-qa ui` in a subprocess, Debian chromium driven by
+Playwright. Screenshots go to test-artifacts/ (gitignored) for a person to look at."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import ROOT, make_settings
+from .test_ui import HOSTILE_QUESTIONS, make_hostile_corpus
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = ROOT / "test-artifacts"
+WAIT_MS = 180_000  # the model loads in the server process before the first answer
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_health(url: str, process: subprocess.Popen, log: Path, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"privacy-qa ui exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"the page did not come up within {timeout} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, embeddings):
+    """`privacy-qa ui` on a free loopback port, over an index of the real corpus plus a
+    file full of hostile markup."""
+    from app.store import ingest
+
+    tmp = tmp_path_factory.mktemp("browser")
+    settings = make_settings(tmp, make_hostile_corpus(tmp / "corpus"))
+    ingest(settings, embeddings)
+    port = free_port()
+    log = tmp / "server.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "app"),
+                *("--data-dir", str(settings.data_dir), "--corpus-dir", str(settings.corpus_dir)),
+                *("ui", "--port", str(port)),
+            ],
+            cwd=tmp,  # not the repo: the command itself must keep the page private
+            env={k: v for k, v in os.environ.items() if not k.startswith("PRIVACY_QA_")},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(url, process, log)
+        yield url, log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail("/usr/bin/chromium is missing: scripts/test.sh installs it (apt-get).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def ask(page, question: str, turn: int, expected: str):
+    """Type ``question`` as the ``turn``-th question (from 0); wait until its reply shows
+    ``expected`` and a source card, and the page has finished the run."""
+    box = page.locator('[data-testid="stChatInput"] textarea')
+    page.wait_for_selector('[data-testid="stChatInput"] textarea:not([disabled])', timeout=WAIT_MS)
+    box.fill(question)
+    box.press("Enter")
+    reply = page.locator('[data-testid="stChatMessage"]').nth(2 * turn + 1)
+    expect(reply).to_contain_text(expected, timeout=WAIT_MS)
+    reply.locator(".pqa-source").first.wait_for(timeout=WAIT_MS)
+    # Streamlit shows its status widget while a run is going on.
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=WAIT_MS)
+    return reply
+
+
+def test_question_in_a_real_browser_gets_a_cited_answer(server, browser):
+    url, log = server
+    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(url)
+
+    reply = ask(page, "How long does OpenAI retain API data?", 0, "30 days")
+    text = reply.inner_text()
+    assert "30 days" in text and "[1]" in text
+    assert "Sources" in text and "corpus/openai-api-privacy-explained.md:" in text
+    assert "30 days" in reply.locator("mark").first.inner_text()
+    assert "Local only" in page.locator('[data-testid="stSidebar"]').inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "ui-answer.png"), full_page=True)
+
+    # The page talks to its own server only.
+    assert requests and all(r.startswith(url) for r in requests), requests
+    assert "Traceback" not in log.read_text()
+    page.close()
+
+
+def test_hostile_markup_in_a_document_renders_as_text_in_a_real_browser(server, browser):
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(url)
+    for turn, (question, expected) in enumerate(HOSTILE_QUESTIONS.items()):
+        ask(page, question, turn, expected)
+    page.wait_for_timeout(1000)  # give any injected handler the chance to run
+
+    assert page.evaluate("window.__pwned") is None
+    main = page.locator('[data-testid="stMainBlockContainer"]')
+    text = main.inner_text()
+    assert "<script>window.__pwned = 'body'</script>" in text
+    assert "<img src=x onerror=" in text
+    assert "Acme <b>Bold</b> retention" in text
+    assert "![tracker](http://127.0.0.1:9/track.png)" in text, text
+    assert main.locator("script, img, b, iframe").count() == 0
+    hrefs = main.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert all(h.startswith(("http://", "https://", "#")) for h in hrefs if h), hrefs
+    assert not [r for r in requests if "127.0.0.1:9" in r]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "ui-hostile.png"), full_page=True)
+    page.close()
