@@ -557,6 +557,22 @@ def _rebuild_reason(settings: Settings, manifest: dict[str, Any] | None, rebuild
     return ""
 
 
+def _survey(settings: Settings, rebuild: bool):
+    """Where ingest starts, for a real run and a dry run alike: the live manifest, the
+    corpus file hashes, what changed, why a rebuild is due ("" if not), the pending marker."""
+    manifest = _previous(settings, rebuild)
+    files = hash_files(settings.corpus_dir)
+    changes = Changes.between(manifest.get("files", {}) if manifest else {}, files)
+    reason = _rebuild_reason(settings, manifest, rebuild)
+    return manifest, files, changes, reason, _read_pending(settings)
+
+
+def _default_embeddings(settings: Settings) -> EmbeddingBackend:
+    from app.embeddings import make_embeddings  # only once something must be embedded
+
+    return make_embeddings(settings)
+
+
 def _is_noop(settings, manifest, reason: str, changes: Changes, pending) -> bool:
     return (
         manifest is not None
@@ -582,19 +598,12 @@ def _plan(settings: Settings, embeddings: EmbeddingBackend | None, rebuild: bool
     """What ``ingest`` would do, counted exactly, without writing anything."""
     from app.corpus import load_corpus
 
-    manifest = _previous(settings, rebuild)
-    files = hash_files(settings.corpus_dir)
-    changes = Changes.between(manifest.get("files", {}) if manifest else {}, files)
-    reason = _rebuild_reason(settings, manifest, rebuild)
-    pending = _read_pending(settings)
+    manifest, files, changes, reason, pending = _survey(settings, rebuild)
     if _is_noop(settings, manifest, reason, changes, pending):
         report = _noop_report(manifest, changes)
         report.dry_run = True
         return report
-    if embeddings is None:
-        from app.embeddings import make_embeddings
-
-        embeddings = make_embeddings(settings)
+    embeddings = embeddings or _default_embeddings(settings)
     loaded = load_corpus(settings.corpus_dir)
     chunks = _chunk(loaded.documents, embeddings, settings)
     wanted = {chunk.id for chunk in chunks}
@@ -627,11 +636,7 @@ def _run(
     rebuild: bool,
     on_progress: Callable[[int, int], None] | None,
 ) -> IngestReport:
-    manifest = _previous(settings, rebuild)
-    files = hash_files(settings.corpus_dir)
-    changes = Changes.between(manifest.get("files", {}) if manifest else {}, files)
-    reason = _rebuild_reason(settings, manifest, rebuild)
-    pending = _read_pending(settings)
+    manifest, files, changes, reason, pending = _survey(settings, rebuild)
     if _is_noop(settings, manifest, reason, changes, pending):
         log.info("nothing changed since %s", manifest.get("indexed_at"))
         return _noop_report(manifest, changes)
@@ -675,10 +680,7 @@ def _run(
         _pending_path(settings),
         {"collection": target, "fingerprint": wanted, "pid": os.getpid()},
     )
-    if embeddings is None:
-        from app.embeddings import make_embeddings
-
-        embeddings = make_embeddings(settings)
+    embeddings = embeddings or _default_embeddings(settings)
     chunks = _chunk(documents, embeddings, settings)
 
     try:

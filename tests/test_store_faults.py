@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from app.corpus import chunk_document, load_corpus
+from app.corpus import load_corpus
 from app.qa import QA
-from app.store import _record_manager, ingest, load_all_chunks, open_store, read_manifest
+from app.store import _chunk, _record_manager, ingest, load_all_chunks, open_store, read_manifest
 
 from .conftest import ROOT, copy_corpus, make_settings
 
@@ -48,18 +48,8 @@ def answerable(qa: QA) -> set[str]:
 
 
 def expected_ids(settings, embeddings) -> set[str]:
-    docs = load_corpus(settings.corpus_dir).documents
-    return {
-        chunk.id
-        for doc in docs
-        for chunk in chunk_document(
-            doc,
-            embeddings.count_tokens,
-            embeddings.max_input_tokens,
-            settings.chunk_tokens,
-            settings.chunk_overlap_tokens,
-        )
-    }
+    """The chunk ids that chunking the current corpus gives (what ingest should store)."""
+    return {c.id for c in _chunk(load_corpus(settings.corpus_dir).documents, embeddings, settings)}
 
 
 def assert_store_matches_corpus(settings, embeddings) -> None:
