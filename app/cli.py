@@ -441,7 +441,7 @@ def _fresh_index(settings: Settings, tmp: Path) -> Settings:
     from app.embeddings import make_embeddings
     from app.store import ingest as run_ingest
 
-    settings = settings.model_copy(update={"data_dir": tmp / "data"})
+    settings = settings.replace(data_dir=tmp / "data")
     click.echo(f"indexing {settings.corpus_dir} into a temporary dir...", err=True)
     run_ingest(settings, make_embeddings(settings))
     return settings

@@ -3,14 +3,30 @@
 Everything else receives it as an argument; nothing below the entry points reads
 ``os.environ``. ``data_dir`` holds all on-disk state (vector store, index manifest,
 tokenizer cache), so moving that one setting moves everything.
+
+How it works: each class attribute of :class:`Settings` declares one setting with its type
+(the annotation), default, description and limits. :func:`load_settings` reads
+``PRIVACY_QA_<NAME>`` for each (and ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``), converts the
+text to the annotated type, checks it, and raises one :class:`~app.errors.ConfigError`
+naming every bad variable. A blank variable counts as unset.
+
+Standard library only, and neither ``dataclasses`` nor ``typing`` at run time: every
+command builds its Settings first, and a no-op ``privacy-qa ingest`` should cost little
+more than starting Python (pydantic-settings alone took ~0.2 s; docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from app.errors import ConfigError
+
+TYPE_CHECKING = False  # importing typing costs ~3 ms per command; type checkers read True
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 DEFAULT_LOCAL_MODEL = "local/all-MiniLM-L6-v2"
 DEFAULT_OPENAI_MODEL = "openai/text-embedding-3-small"
@@ -33,210 +49,339 @@ _EMBEDDING_ALIASES = {
 }
 
 
-class Settings(BaseSettings):
-    """All of privacy-qa's settings. Environment variables use the prefix ``PRIVACY_QA_``."""
+class Secret:
+    """A string that stays out of repr, str, logs and cache keys; ``get_secret_value()``
+    hands it to the one call that sends it."""
 
-    model_config = SettingsConfigDict(env_prefix="PRIVACY_QA_", extra="ignore")
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    def __str__(self) -> str:
+        return "**********"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+
+# ------------------------------------------------------------------ converters and checks
+# A converter turns a variable's text (or a Python value passed to load_settings) into
+# the annotated type; a check normalises a converted value. Both raise ValueError with
+# the problem, which the error message puts after the variable's name.
+
+
+def _whole_number(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    try:
+        return int(str(value))
+    except ValueError:
+        raise ValueError(f"must be a whole number, not {value!r}") from None
+
+
+def _number(value: object) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, not {value!r}")
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"must be a number, not {value!r}") from None
+
+
+def _secret(value: object) -> Secret:
+    return value if isinstance(value, Secret) else Secret(str(value))
+
+
+def _prices(value: object) -> dict[str, tuple[float, float]]:
+    """JSON text (from the environment) or a dict: model prefix -> (prompt, completion)."""
+    shape = 'must be JSON like {"gpt-4o-mini": [0.15, 0.6]} (USD per 1M prompt, completion)'
+    if isinstance(value, str):
+        import json  # only when the variable is set
+
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError(shape) from None
+    if not isinstance(value, dict):
+        raise ValueError(shape)
+    prices = {}
+    for model, pair in value.items():
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            raise ValueError(shape)
+        prices[str(model)] = (_number(pair[0]), _number(pair[1]))
+    return prices
+
+
+# The converter for each annotation used below (" | None" only allows the None default).
+_CONVERTERS: dict[str, Callable[[object], Any]] = {
+    "Path": Path,
+    "str": str,
+    "int": _whole_number,
+    "float": _number,
+    "Secret": _secret,
+    "dict[str, tuple[float, float]]": _prices,
+}
+
+
+def _embedding_alias(value: str) -> str:
+    value = value.strip()
+    return _EMBEDDING_ALIASES.get(value, value)
+
+
+def _known_llm(value: str) -> str:
+    value = value.strip().lower()
+    if value not in ("extractive", "openai"):
+        raise ValueError(f"must be 'extractive' or 'openai', not {value!r}")
+    return value
+
+
+def _log_level(value: str) -> str:
+    value = value.strip().upper()
+    if value not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError(f"must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {value!r}")
+    return value
+
+
+def _chroma_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must look like http://HOST:PORT")
+    if parts.path.strip("/") or parts.query:
+        raise ValueError("must be http://HOST:PORT, without a path")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise ValueError(f"has a bad port ({exc})") from None
+    return value.strip().rstrip("/")
+
+
+# ------------------------------------------------------------------------- the settings
+
+
+class Field:
+    """Declares one setting in the body of :class:`Settings`: its default, its
+    description, its limits (``ge`` >=, ``gt`` >, ``le`` <=), an optional ``check`` run
+    on the converted value, and the environment variables it is read from."""
+
+    def __init__(
+        self,
+        default: Any,
+        description: str,
+        *,
+        ge: float | None = None,
+        gt: float | None = None,
+        le: float | None = None,
+        check: Callable[[Any], Any] | None = None,
+        env: tuple[str, ...] = (),
+    ) -> None:
+        self.default, self.description = default, description
+        self.ge, self.gt, self.le, self.check, self.env = ge, gt, le, check, env
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        # Called when the Settings class is created: the field learns its name and type.
+        self.env = self.env or (f"PRIVACY_QA_{name.upper()}",)
+        self.convert = _CONVERTERS[owner.__annotations__[name].removesuffix(" | None")]
+
+    def value(self, raw: object) -> Any:
+        """``raw`` converted and checked; the default when it is None or blank."""
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            # The default, copied so no two Settings share a mutable value.
+            return dict(self.default) if isinstance(self.default, dict) else self.default
+        value = self.convert(raw)
+        if self.check is not None:
+            value = self.check(value)
+        if self.ge is not None and value < self.ge:
+            raise ValueError(f"must be at least {self.ge}, not {value}")
+        if self.gt is not None and value <= self.gt:
+            raise ValueError(f"must be more than {self.gt}, not {value}")
+        if self.le is not None and value > self.le:
+            raise ValueError(f"must be at most {self.le}, not {value}")
+        return value
+
+
+class Settings:
+    """All of privacy-qa's settings, read-only. ``Settings()`` holds the defaults;
+    :func:`load_settings` the environment's values; :meth:`replace` a validated copy."""
 
     data_dir: Path = Field(
-        default=Path(".data"),
-        description="Directory for all on-disk state: vector store, manifest, tokenizer cache.",
+        Path(".data"),
+        "Directory for all on-disk state: vector store, manifest, tokenizer cache.",
     )
     corpus_dir: Path = Field(
-        default=Path("corpus"),
-        description="Directory of documents to index (.md, .txt, .html, .pdf; subfolders too).",
+        Path("corpus"),
+        "Directory of documents to index (.md, .txt, .html, .pdf; subfolders too).",
     )
     embeddings: str = Field(
-        default=DEFAULT_LOCAL_MODEL,
-        description=(
-            "Embedding backend as 'provider/model': 'local/all-MiniLM-L6-v2' (bundled, offline) "
-            "or 'openai/text-embedding-3-small'. The short forms 'local' and 'openai' work too."
-        ),
+        DEFAULT_LOCAL_MODEL,
+        "Embedding backend as 'provider/model': 'local/all-MiniLM-L6-v2' (bundled, offline) "
+        "or 'openai/text-embedding-3-small'. The short forms 'local' and 'openai' work too.",
+        check=_embedding_alias,
     )
     chunk_tokens: int = Field(
-        default=160,
+        160,
+        "Target chunk size in tokens of the embedding model's tokenizer; always capped "
+        "below the model's input limit.",
         ge=32,
-        description=(
-            "Target chunk size in tokens of the embedding model's tokenizer; always capped "
-            "below the model's input limit."
-        ),
     )
     chunk_overlap_tokens: int = Field(
-        default=24, ge=0, description="Tokens shared by consecutive chunks of one section."
+        24,
+        "Tokens shared by consecutive chunks of one section (less than chunk_tokens).",
+        ge=0,
     )
-    top_k: int = Field(default=5, ge=1, le=50, description="How many chunks retrieval returns.")
-    max_quotes: int = Field(
-        default=3, ge=1, le=10, description="Most quoted sentences in an extractive answer."
-    )
+    top_k: int = Field(5, "How many chunks retrieval returns.", ge=1, le=50)
+    max_quotes: int = Field(3, "Most quoted sentences in an extractive answer.", ge=1, le=10)
     min_relevance: float = Field(
-        default=0.13,
-        description=(
-            "Abstain when the best chunk's cosine similarity to the question is below this. "
-            "Measured on the dev questions: see docs/abstention.md."
-        ),
+        0.13,
+        "Abstain when the best chunk's cosine similarity to the question is below this. "
+        "Measured on the dev questions: see docs/abstention.md.",
     )
     min_coverage: float = Field(
-        default=0.23,
+        0.23,
+        "Abstain when no retrieved chunk holds at least this IDF-weighted share of the "
+        "question's terms. Measured on the dev questions: see docs/abstention.md.",
         ge=0.0,
         le=1.0,
-        description=(
-            "Abstain when no retrieved chunk holds at least this IDF-weighted share of the "
-            "question's terms. Measured on the dev questions: see docs/abstention.md."
-        ),
     )
-    max_question_chars: int = Field(
-        default=2000, ge=10, description="Longest question accepted, in characters."
-    )
-    openai_api_key: SecretStr | None = Field(
-        default=None,
-        validation_alias=AliasChoices("OPENAI_API_KEY", "PRIVACY_QA_OPENAI_API_KEY"),
-        description="API key for OpenAI (only needed when an OpenAI backend is selected).",
+    max_question_chars: int = Field(2000, "Longest question accepted, in characters.", ge=10)
+    openai_api_key: Secret | None = Field(
+        None,
+        "API key for OpenAI (only needed when an OpenAI backend is selected).",
+        env=("OPENAI_API_KEY", "PRIVACY_QA_OPENAI_API_KEY"),
     )
     openai_base_url: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices("OPENAI_BASE_URL", "PRIVACY_QA_OPENAI_BASE_URL"),
-        description="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.",
+        None,
+        "Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.",
+        env=("OPENAI_BASE_URL", "PRIVACY_QA_OPENAI_BASE_URL"),
     )
     llm: str = Field(
-        default="extractive",
-        description=(
-            "Who writes the answer: 'extractive' (offline, verbatim quotes) or 'openai' "
-            "(a chat model through OpenAI or an OpenAI-compatible server at OPENAI_BASE_URL)."
-        ),
+        "extractive",
+        "Who writes the answer: 'extractive' (offline, verbatim quotes) or 'openai' "
+        "(a chat model through OpenAI or an OpenAI-compatible server at OPENAI_BASE_URL).",
+        check=_known_llm,
     )
-    llm_model: str = Field(
-        default="gpt-4o-mini", description="Chat model used when llm is 'openai'."
-    )
+    llm_model: str = Field("gpt-4o-mini", "Chat model used when llm is 'openai'.")
     llm_answer_tokens: int = Field(
-        default=512,
+        512,
+        "Most tokens the chat model may write per answer (sent as max_tokens); that many "
+        "are kept free in the model's context window when packing retrieved chunks.",
         ge=16,
-        description=(
-            "Most tokens the chat model may write per answer (sent as max_tokens); that many "
-            "are kept free in the model's context window when packing retrieved chunks."
-        ),
     )
     llm_context_tokens: int | None = Field(
-        default=None,
+        None,
+        "The chat model's context window in tokens. Unset: known OpenAI models use their "
+        "published window, other models (an OpenAI-compatible server) 8192.",
         ge=256,
-        description=(
-            "The chat model's context window in tokens. Unset: known OpenAI models use their "
-            "published window, other models (an OpenAI-compatible server) 8192."
-        ),
     )
-    llm_temperature: float = Field(
-        default=0.0, ge=0.0, le=2.0, description="Sampling temperature of the chat model."
-    )
+    llm_temperature: float = Field(0.0, "Sampling temperature of the chat model.", ge=0.0, le=2.0)
     llm_prices: dict[str, tuple[float, float]] = Field(
-        default_factory=lambda: dict(DEFAULT_LLM_PRICES),
-        description=(
-            "USD per million (prompt, completion) tokens by model name prefix, for the cost "
-            "estimate shown with each answer; JSON in the environment. Defaults are OpenAI's "
-            "list prices as of 2025; a model without an entry gets no estimate."
-        ),
+        DEFAULT_LLM_PRICES,
+        "USD per million (prompt, completion) tokens by model name prefix, for the cost "
+        "estimate shown with each answer; JSON in the environment. Defaults are OpenAI's "
+        "list prices as of 2025; a model without an entry gets no estimate.",
     )
     citation_min_support: float = Field(
-        default=0.64,
+        0.64,
+        "A chat answer's sentence counts as supported by the chunk it cites when at "
+        "least this IDF-weighted share of its terms occurs in that chunk. Measured on "
+        "labelled sentences: see docs/llm.md.",
         ge=0.0,
         le=1.0,
-        description=(
-            "A chat answer's sentence counts as supported by the chunk it cites when at "
-            "least this IDF-weighted share of its terms occurs in that chunk. Measured on "
-            "labelled sentences: see docs/llm.md."
-        ),
     )
     openai_timeout_s: float = Field(
-        default=60.0,
-        gt=0,
-        description="Seconds to wait for OpenAI to start and continue answering a request.",
+        60.0, "Seconds to wait for OpenAI to start and continue answering a request.", gt=0
     )
     openai_max_retries: int = Field(
-        default=2,
+        2,
+        "Retries after HTTP 429/5xx, a timeout or a dropped connection; after the last "
+        "one the chat answerer falls back to the extractive answer.",
         ge=0,
         le=10,
-        description=(
-            "Retries after HTTP 429/5xx, a timeout or a dropped connection; after the last "
-            "one the chat answerer falls back to the extractive answer."
-        ),
     )
     openai_retry_backoff_s: float = Field(
-        default=0.5,
+        0.5,
+        "Wait before the first retry in seconds; it doubles with each retry (with "
+        "jitter, at most 8 s). A Retry-After header from the server takes precedence.",
         ge=0.0,
-        description=(
-            "Wait before the first retry in seconds; it doubles with each retry (with "
-            "jitter, at most 8 s). A Retry-After header from the server takes precedence."
-        ),
     )
     chroma_url: str | None = Field(
-        default=None,
-        description=(
-            "URL of a Chroma server (`chroma run`), e.g. http://127.0.0.1:8000. Unset: the "
-            "embedded store in data_dir/chroma. Set: ingest, ask, eval and the UI read and write "
-            "the server's collections; the index manifest, ingest lock and pending marker stay "
-            "in data_dir, so every process using the server needs the same data_dir (a shared "
-            "filesystem), and the server should hold no other privacy-qa index (ingest drops "
-            "old privacy_qa_* collections)."
-        ),
+        None,
+        "URL of a Chroma server (`chroma run`), e.g. http://127.0.0.1:8000. Unset: the "
+        "embedded store in data_dir/chroma. Set: ingest, ask, eval and the UI read and write "
+        "the server's collections; the index manifest, ingest lock and pending marker stay "
+        "in data_dir, so every process using the server needs the same data_dir (a shared "
+        "filesystem), and the server should hold no other privacy-qa index (ingest drops "
+        "old privacy_qa_* collections).",
+        check=_chroma_url,
     )
     chroma_timeout_s: float = Field(
-        default=5.0,
-        gt=0,
-        description="Seconds to wait for the Chroma server to answer its heartbeat.",
+        5.0, "Seconds to wait for the Chroma server to answer its heartbeat.", gt=0
     )
     record_db_url: str | None = Field(
-        default=None,
-        description=(
-            "SQLAlchemy URL of the record manager database (which chunks each document "
-            "produced), e.g. postgresql+psycopg://user@host/db (install its driver). Unset: "
-            "the SQLite file data_dir/records.sqlite. Ingests on several machines need the same "
-            "data_dir anyway (for the ingest lock and the manifest), or only one machine ingests."
-        ),
+        None,
+        "SQLAlchemy URL of the record manager database (which chunks each document "
+        "produced), e.g. postgresql+psycopg://user@host/db (install its driver). Unset: "
+        "the SQLite file data_dir/records.sqlite. Ingests on several machines need the same "
+        "data_dir anyway (for the ingest lock and the manifest), or only one machine ingests.",
+        check=str.strip,
     )
-    log_level: str = Field(default="WARNING", description="Log level for the entry points.")
+    log_level: str = Field(
+        "WARNING",
+        "Log level for the entry points: DEBUG, INFO, WARNING, ERROR or CRITICAL.",
+        check=_log_level,
+    )
 
-    @field_validator("embeddings")
-    @classmethod
-    def _expand_embedding_alias(cls, value: str) -> str:
-        value = value.strip()
-        return _EMBEDDING_ALIASES.get(value, value)
+    def __init__(self, **values: object) -> None:
+        """Settings from ``values`` (environment text or Python values; None or blank: the
+        default). Raises ConfigError naming every invalid variable."""
+        unknown = values.keys() - FIELDS.keys()
+        if unknown:
+            raise TypeError(f"Unknown settings: {', '.join(sorted(unknown))}")
+        problems = []
+        for name, field in FIELDS.items():
+            try:
+                object.__setattr__(self, name, field.value(values.get(name)))
+            except ValueError as exc:
+                problems.append(f"{field.env[0]}: {exc}")
+        if not problems and self.chunk_overlap_tokens >= self.chunk_tokens:
+            problems.append(
+                f"PRIVACY_QA_CHUNK_OVERLAP_TOKENS: must be smaller than "
+                f"PRIVACY_QA_CHUNK_TOKENS ({self.chunk_tokens}), not {self.chunk_overlap_tokens}"
+            )
+        if problems:
+            raise ConfigError(
+                f"Invalid settings ({'; '.join(problems)}). Fix the PRIVACY_QA_* variables."
+            )
 
-    @field_validator("llm")
-    @classmethod
-    def _known_llm(cls, value: str) -> str:
-        value = value.strip().lower()
-        if value not in ("extractive", "openai"):
-            raise ValueError("llm must be 'extractive' or 'openai'")
-        return value
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Settings are read-only: use settings.replace({name}=...)")
 
-    @field_validator("chroma_url", "record_db_url")
-    @classmethod
-    def _blank_is_unset(cls, value: str | None) -> str | None:
-        return (value or "").strip() or None
+    def replace(self, **changes: object) -> Settings:
+        """A copy with ``changes`` applied, validated like the environment's values."""
+        return Settings(**{**self.as_dict(), **changes})
 
-    @field_validator("chroma_url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        from urllib.parse import urlsplit
+    def as_dict(self) -> dict[str, Any]:
+        """Every setting by name (the API key still wrapped in :class:`Secret`)."""
+        return {name: getattr(self, name) for name in FIELDS}
 
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("chroma_url must look like http://HOST:PORT")
-        if parts.path.strip("/") or parts.query:
-            raise ValueError("chroma_url must be http://HOST:PORT, without a path")
-        try:
-            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-        except ValueError as exc:
-            raise ValueError(f"chroma_url has a bad port ({exc})") from None
-        return value.rstrip("/")
+    def cache_key(self) -> str:
+        """All settings as one JSON string, for caches keyed by settings. It holds no
+        secret: a set API key appears as ``"**********"``."""
+        import json
 
-    @field_validator("chunk_overlap_tokens")
-    @classmethod
-    def _overlap_below_size(cls, value: int, info) -> int:
-        size = info.data.get("chunk_tokens")
-        if size is not None and value >= size:
-            raise ValueError("chunk_overlap_tokens must be smaller than chunk_tokens")
-        return value
+        return json.dumps(self.as_dict(), sort_keys=True, default=str)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Settings) and self.as_dict() == other.as_dict()
+
+    def __repr__(self) -> str:
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in self.as_dict().items())})"
 
     @property
     def store_dir(self) -> Path:
@@ -287,19 +432,19 @@ class Settings(BaseSettings):
         return self.data_dir / "tiktoken"
 
 
-def load_settings(**overrides) -> Settings:
-    """Build settings from the environment; keyword overrides win (used by the CLI and tests)."""
-    from pydantic import ValidationError
+FIELDS: dict[str, Field] = {
+    name: field for name, field in vars(Settings).items() if isinstance(field, Field)
+}
 
-    from app.errors import ConfigError
 
-    try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
-            for err in exc.errors()
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment; keyword overrides that are not None win (the
+    CLI's options, tests). The only place that reads the environment for settings."""
+    values: dict[str, object] = {}
+    for name, field in FIELDS.items():
+        # The first variable that is set and not blank, as for the OpenAI key's two names.
+        values[name] = next(
+            (os.environ[var] for var in field.env if os.environ.get(var, "").strip()), None
         )
-        raise ConfigError(
-            f"Invalid settings ({problems}). Fix the PRIVACY_QA_* variables."
-        ) from exc
+    values.update((name, value) for name, value in overrides.items() if value is not None)
+    return Settings(**values)

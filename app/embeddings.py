@@ -159,7 +159,7 @@ class OpenAIEmbeddingBackend(EmbeddingBackend):
 
         return OpenAIEmbeddings(
             model=self.model,
-            api_key=self._settings.openai_api_key,
+            api_key=self.http.api_key.get_secret_value(),
             base_url=self.http.base_url,
             http_client=self.http.client,
             http_async_client=self.http.async_client,

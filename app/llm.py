@@ -403,7 +403,7 @@ class ChatAnswerer(Answerer):
         self.fallback = ExtractiveAnswerer(max_quotes=settings.max_quotes)
         self.chat = ChatOpenAI(
             model=self.model,
-            api_key=settings.openai_api_key,
+            api_key=self.http.api_key.get_secret_value(),
             base_url=self.http.base_url,
             http_client=self.http.client,
             http_async_client=self.http.async_client,

@@ -125,8 +125,7 @@ def source_header_html(
 
 
 def _settings_key(settings: Settings) -> str:
-    # Secrets dump as "**********", so the key holds none.
-    return settings.model_dump_json()
+    return settings.cache_key()  # holds no secret: a set API key shows as "**********"
 
 
 def _embeddings_key(settings: Settings) -> str:

@@ -392,12 +392,8 @@ def test_qa_stream_with_the_chat_model_over_the_real_index(tmp_path, indexed_set
     from app.qa import QA
 
     with FakeOpenAI(reply=quote_first_source) as fake:
-        settings = indexed_settings.model_copy(
-            update={
-                "llm": "openai",
-                "openai_api_key": load_settings(openai_api_key="sk-test").openai_api_key,
-                "openai_base_url": fake.base_url,
-            }
+        settings = indexed_settings.replace(
+            llm="openai", openai_api_key="sk-test", openai_base_url=fake.base_url
         )
         qa = QA(settings, embeddings)
         events = list(qa.stream("How long does OpenAI retain API data?"))

@@ -95,7 +95,7 @@ def test_chroma_url_must_be_http_host_port():
     )
     assert load_settings(chroma_url="").chroma_url is None
     for bad in ("127.0.0.1:8000", "ftp://host:1", "http://host:port", "http://host:1/chroma"):
-        with pytest.raises(ConfigError, match="chroma_url"):
+        with pytest.raises(ConfigError, match="PRIVACY_QA_CHROMA_URL"):
             load_settings(chroma_url=bad)
 
 

@@ -182,7 +182,7 @@ def test_missing_store_is_explained_in_the_page(page, tmp_path):
 def test_invalid_settings_are_explained_in_the_page(page, indexed_settings, monkeypatch):
     monkeypatch.setenv("PRIVACY_QA_TOP_K", "0")
     at = page(indexed_settings)
-    assert any("Invalid settings" in e.value and "top_k" in e.value for e in at.error)
+    assert any("Invalid settings" in e.value and "PRIVACY_QA_TOP_K" in e.value for e in at.error)
     assert not at.chat_input  # the page stops there
 
 
