@@ -1,66 +1,62 @@
 """The ``privacy-qa`` command line. Thin: it parses, calls the core, prints.
 
-Exit codes: 0 ok, 2 user error (one clear sentence on stderr), 1 internal error.
+Exit codes: 0 ok, 2 user error (one clear sentence on stderr), 1 internal error,
+3 ``eval --check`` found a metric below its threshold, 130 interrupted (Ctrl-C).
+
+Built on the standard library's argparse: every command pays for what this module
+imports before it does anything, and a no-op ``privacy-qa ingest`` should cost little more
+than starting Python (issue 3, docs/benchmarks.md). Commands import the core they need
+inside their functions for the same reason.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
-import click
-
+from app import __version__
 from app.config import Settings, load_settings
 from app.errors import PrivacyQAError, UserError
 
 log = logging.getLogger(__name__)
 
-
-def _settings(ctx: click.Context) -> Settings:
-    return ctx.obj["settings"]
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Where the index lives (env PRIVACY_QA_DATA_DIR, default .data).",
-)
-@click.option(
-    "--corpus-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Documents to index (env PRIVACY_QA_CORPUS_DIR, default corpus).",
-)
-@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
-@click.version_option(package_name="privacy-qa")
-@click.pass_context
-def cli(ctx: click.Context, data_dir: Path | None, corpus_dir: Path | None, verbose: int) -> None:
-    """Ask cited questions about privacy and compliance documents, offline by default.
-
-    \b
-    Typical use:
-      privacy-qa ingest                      # index ./corpus into ./.data
-      privacy-qa ask "How long is API data retained?"
-      privacy-qa ask --json "Which endpoints are ZDR-eligible?"
-
-    Settings come from PRIVACY_QA_* environment variables (see README).
-    """
-    settings = load_settings(data_dir=data_dir, corpus_dir=corpus_dir)
-    level = {0: settings.log_level.upper(), 1: "INFO"}.get(verbose, "DEBUG")
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    ctx.obj = {"settings": settings}
+CHECK_FAILED_EXIT = 3  # `eval --check`: a metric is on the wrong side of its threshold
+INTERRUPTED_EXIT = 130  # Ctrl-C, as shells report a SIGINT
 
 
-@cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
-@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
-@click.option("--rebuild", is_flag=True, help="Start from an empty index and embed everything.")
-@click.pass_context
-def ingest(ctx: click.Context, as_json: bool, dry_run: bool, rebuild: bool) -> None:
+def echo(text: str = "", *, end: str = "\n", err: bool = False) -> None:
+    """Print and flush at once, so streamed answers and JSON lines reach a pipe as they come."""
+    print(text, end=end, file=sys.stderr if err else sys.stdout, flush=True)
+
+
+class ProgressBar:
+    """``embedding chunks [#######-----------] 120/310``, redrawn in place on stderr."""
+
+    width = 30
+
+    def __init__(self, label: str):
+        self.label = label
+        self.drawn = False
+
+    def update(self, done: int, total: int) -> None:
+        filled = self.width * min(done, total) // total
+        bar = "#" * filled + "-" * (self.width - filled)
+        echo(f"\r{self.label} [{bar}] {done:>{len(str(total))}}/{total}", end="", err=True)
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            echo(err=True)  # leave the last state on its own line
+
+
+# ------------------------------------------------------------------------------ ingest
+
+
+def ingest_command(settings: Settings, args: argparse.Namespace) -> int:
     """Bring the index up to date with the corpus dir.
 
     Incremental: only new and changed files are embedded; chunks of changed and deleted
@@ -68,35 +64,28 @@ def ingest(ctx: click.Context, as_json: bool, dry_run: bool, rebuild: bool) -> N
     A new embedding model or chunking setting rebuilds the index (and says so). Safe to
     interrupt: the next run finishes the job, and questions are answered meanwhile.
     """
-    from app.store import ingest as run_ingest
+    from app.store import ingest
 
-    settings = _settings(ctx)
-    show_progress = sys.stderr.isatty() and not as_json
-    bar = None
+    bar = ProgressBar("embedding chunks")
+    show_progress = sys.stderr.isatty() and not args.json
 
     def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if not show_progress or total <= 0:
-            return
-        if bar is None:
-            bar = click.progressbar(length=total, label="embedding chunks", file=sys.stderr)
-            bar.__enter__()
-        bar.update(done - bar.pos)
+        if show_progress and total > 0:
+            bar.update(done, total)
 
     try:
-        report = run_ingest(settings, rebuild=rebuild, dry_run=dry_run, on_progress=progress)
+        report = ingest(settings, rebuild=args.rebuild, dry_run=args.dry_run, on_progress=progress)
     finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+        bar.close()
     for skipped in report.skipped:
-        click.echo(f"warning: skipped {skipped['source']}: {skipped['reason']}", err=True)
-    if as_json:
+        echo(f"warning: skipped {skipped['source']}: {skipped['reason']}", err=True)
+    if args.json:
         data = report.to_dict()
-        data.pop("changes")
-        data["files"] = asdict(report.changes)
-        click.echo(json.dumps(data))
-        return
-    click.echo(describe_ingest(report, settings))
+        data["files"] = data.pop("changes")
+        echo(json.dumps(data))
+    else:
+        echo(describe_ingest(report, settings))
+    return 0
 
 
 def describe_ingest(report, settings: Settings) -> str:
@@ -184,43 +173,38 @@ def _stream_answer(qa, question: str):
     answer = None
     for event in qa.stream(question):
         if isinstance(event, str):
-            click.echo(event, nl=False)
+            echo(event, end="")
             streamed.append(event)
         else:
             answer = event
-    click.echo(format_answer(answer, "".join(streamed)))
+    echo(format_answer(answer, "".join(streamed)))
     return answer
 
 
-@cli.command()
-@click.argument("question", required=False)
-@click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")
-@click.option(
-    "--jsonl",
-    type=click.File("r", encoding="utf-8"),
-    help='Answer many: each line {"id", "question"}; "-" reads stdin. Prints one JSON line each.',
-)
-@click.pass_context
-def ask(ctx: click.Context, question: str | None, as_json: bool, jsonl) -> None:
+# --------------------------------------------------------------------------------- ask
+
+
+def ask_command(settings: Settings, args: argparse.Namespace) -> int:
     """Answer QUESTION from the indexed documents, with citations.
 
     Without QUESTION or --jsonl, asks interactively until an empty line or Ctrl-D.
     """
     from app.qa import QA
 
-    settings = _settings(ctx)
-    if question is not None and jsonl is not None:
-        raise click.UsageError("Give either QUESTION or --jsonl, not both.")
-    if question is not None:
+    if args.question is not None and args.jsonl is not None:
+        raise UserError("Give either QUESTION or --jsonl, not both.")
+    if args.question is not None:
         qa = QA(settings)
-        if as_json:
-            click.echo(json.dumps(qa.ask(question).to_dict()))
+        if args.json:
+            echo(json.dumps(qa.ask(args.question).to_dict()))
         else:
-            _stream_answer(qa, question)
-    elif jsonl is not None:
-        ctx.exit(_ask_jsonl(QA(settings), jsonl))
-    else:
-        _ask_interactively(QA(settings), as_json)
+            _stream_answer(qa, args.question)
+        return 0
+    if args.jsonl is not None:
+        with args.jsonl as lines:
+            return _ask_jsonl(QA(settings), lines)
+    _ask_interactively(QA(settings), args.json)
+    return 0
 
 
 def _ask_jsonl(qa, lines) -> int:
@@ -242,58 +226,49 @@ def _ask_jsonl(qa, lines) -> int:
         except UserError as exc:
             failures += 1
             result = {"id": item_id, "error": str(exc)}
-        click.echo(json.dumps(result))
+        echo(json.dumps(result))
     return 2 if failures else 0
 
 
 def _ask_interactively(qa, as_json: bool) -> None:
-    click.echo("Ask about the indexed documents (empty line or Ctrl-D to quit).", err=True)
+    echo("Ask about the indexed documents (empty line or Ctrl-D to quit).", err=True)
     qa.warm_up()
     while True:
+        echo("question: ", end="", err=True)
         try:
-            question = click.prompt("question", default="", show_default=False, err=True)
-        except (EOFError, click.Abort):
+            question = input()
+        except (EOFError, KeyboardInterrupt):  # Ctrl-D or Ctrl-C at the prompt: done
+            echo(err=True)
             break
         if not question.strip():
             break
         try:
             if as_json:
-                click.echo(json.dumps(qa.ask(question).to_dict()))
+                echo(json.dumps(qa.ask(question).to_dict()))
             else:
                 _stream_answer(qa, question)
-                click.echo()
+                echo()
         except UserError as exc:
-            click.echo(f"error: {exc}", err=True)
-            continue
+            echo(f"error: {exc}", err=True)
 
 
-@cli.command()
-@click.option(
-    "--port", type=int, default=8501, show_default=True, help="Port of the page on 127.0.0.1."
-)
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    help="Address to listen on. Only change it if others should reach the page: "
-    "questions may contain PHI.",
-)
-@click.pass_context
-def ui(ctx: click.Context, port: int, host: str) -> None:
+# ---------------------------------------------------------------------------------- ui
+
+
+def ui_command(settings: Settings, args: argparse.Namespace) -> int:
     """Start the chat page (Streamlit) and print its address; Ctrl-C stops it."""
     from streamlit.web import bootstrap
 
     from app import ui as page
 
-    settings = _settings(ctx)
-    _check_port_free(host, port)
+    _check_port_free(args.host, args.port)
     # The page builds its Settings from the environment on each run: hand it what was
     # resolved here (--data-dir and --corpus-dir included) as absolute paths.
     os.environ["PRIVACY_QA_DATA_DIR"] = str(settings.data_dir.resolve())
     os.environ["PRIVACY_QA_CORPUS_DIR"] = str(settings.corpus_dir.resolve())
     flags = {
-        "server.address": host,
-        "server.port": port,
+        "server.address": args.host,
+        "server.port": args.port,
         "server.headless": True,  # no browser opened, no e-mail prompt
         "browser.gatherUsageStats": False,  # as in .streamlit/config.toml, whatever the cwd
         "server.fileWatcherType": "none",
@@ -303,6 +278,7 @@ def ui(ctx: click.Context, port: int, host: str) -> None:
     page.start_preload(load_settings())
     bootstrap.load_config_options(flag_options=flags)
     bootstrap.run(page.__file__, False, [], flags)
+    return 0
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -320,75 +296,10 @@ def _check_port_free(host: str, port: int) -> None:
             ) from exc
 
 
-CHECK_FAILED_EXIT = 3  # `eval --check`: a metric is on the wrong side of its threshold
+# -------------------------------------------------------------------------------- eval
 
 
-@cli.command("eval")
-@click.option(
-    "--split",
-    type=click.Choice(["dev", "test", "all"]),
-    default="all",
-    show_default=True,
-    help="Which questions to run (tune on dev, report test).",
-)
-@click.option(
-    "--check",
-    is_flag=True,
-    help=f"Exit with code {CHECK_FAILED_EXIT} if a metric misses its threshold (--thresholds).",
-)
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Where report.json, report.md and report.png go [default: DATA_DIR/eval-report].",
-)
-@click.option(
-    "--judge",
-    is_flag=True,
-    help="Also grade faithfulness and relevancy with an LLM (needs OPENAI_API_KEY).",
-)
-@click.option(
-    "--dataset",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default="evals/questions.jsonl",
-    show_default=True,
-    help="The eval questions (JSONL).",
-)
-@click.option(
-    "--baseline",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default="evals/baseline.json",
-    show_default=True,
-    help="Committed metrics to compare with.",
-)
-@click.option(
-    "--thresholds",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default="evals/thresholds.toml",
-    show_default=True,
-    help="Minimum (latency: maximum) value of each metric, one table per split.",
-)
-@click.option(
-    "--save-baseline", is_flag=True, help="Record this run's metrics as the split's baseline."
-)
-@click.option(
-    "--fresh-index",
-    is_flag=True,
-    help="Index the corpus into a temporary dir first instead of using DATA_DIR's index.",
-)
-@click.pass_context
-def eval_command(
-    ctx: click.Context,
-    split: str,
-    check: bool,
-    out_dir: Path | None,
-    judge: bool,
-    dataset: Path,
-    baseline: Path,
-    thresholds: Path,
-    save_baseline: bool,
-    fresh_index: bool,
-) -> None:
+def eval_command(settings: Settings, args: argparse.Namespace) -> int:
     """Run the eval questions and report retrieval, answer, citation, abstention and
     latency metrics, per topic, with deltas against the baseline.
 
@@ -397,101 +308,297 @@ def eval_command(
     import tempfile
 
     from app import evals
+    from app.qa import QA
 
-    settings = _settings(ctx)
-    items = evals.load_dataset(dataset, split)
-    if check:
-        limits = evals.load_thresholds(thresholds, split)
+    items = evals.load_dataset(args.dataset, args.split)
+    if args.check:
+        limits = evals.load_thresholds(args.thresholds, args.split)
     else:  # shown for information when there are any; only --check enforces them
         try:
-            limits = evals.load_thresholds(thresholds, split)
+            limits = evals.load_thresholds(args.thresholds, args.split)
         except evals.EvalDataError:
             limits = {}
-    out_dir = evals.make_out_dir(out_dir or settings.data_dir / "eval-report")
+    out_dir = evals.make_out_dir(args.out or settings.data_dir / "eval-report")
     with tempfile.TemporaryDirectory(prefix="privacy-qa-eval-") as tmp:
-        if fresh_index:
+        if args.fresh_index:
             settings = _fresh_index(settings, Path(tmp))
-        report = _run_eval(settings, items, split, dataset, judge)
-    report.baseline_path = str(baseline)
-    base = evals.load_baseline(baseline)
-    report.baseline = (base or {}).get("splits", {}).get(split)
+        report = _run_eval(QA(settings), items, args.split, args.dataset, args.judge)
+    report.baseline_path = str(args.baseline)
+    base = evals.load_baseline(args.baseline)
+    report.baseline = (base or {}).get("splits", {}).get(args.split)
     report.thresholds = limits
     report.finish()
     below = evals.check_thresholds(report.metrics, limits)
-    report.failures = below if check else []
+    report.failures = below if args.check else []
     paths = evals.write_report(report, out_dir)
-    click.echo(evals.format_summary(report))
+    echo(evals.format_summary(report))
     if report.baseline is None:
-        click.echo(f"\n(no baseline for split {split} in {baseline}: no deltas)")
-    click.echo(f"\nreport: {', '.join(str(p) for p in paths)}")
-    if save_baseline:
-        evals.save_baseline(baseline, split, report.metrics, report.settings)
-        click.echo(f"saved this run as the {split} baseline in {baseline}")
-    if below and not check:
-        click.echo("below threshold (not checked without --check): " + "; ".join(below))
-    if check:
+        echo(f"\n(no baseline for split {args.split} in {args.baseline}: no deltas)")
+    echo(f"\nreport: {', '.join(str(p) for p in paths)}")
+    if args.save_baseline:
+        evals.save_baseline(args.baseline, args.split, report.metrics, report.settings)
+        echo(f"saved this run as the {args.split} baseline in {args.baseline}")
+    if below and not args.check:
+        echo("below threshold (not checked without --check): " + "; ".join(below))
+    if args.check:
         if report.failures:
-            click.echo("check FAILED: " + "; ".join(report.failures), err=True)
-            ctx.exit(CHECK_FAILED_EXIT)
-        click.echo(f"check passed: {len(limits)} metrics within the thresholds in {thresholds}")
+            echo("check FAILED: " + "; ".join(report.failures), err=True)
+            return CHECK_FAILED_EXIT
+        echo(f"check passed: {len(limits)} metrics within the thresholds in {args.thresholds}")
+    return 0
 
 
 def _fresh_index(settings: Settings, tmp: Path) -> Settings:
     """Settings whose data dir is ``tmp``, holding a new index of the corpus."""
     from app.embeddings import make_embeddings
-    from app.store import ingest as run_ingest
+    from app.store import ingest
 
     settings = settings.replace(data_dir=tmp / "data")
-    click.echo(f"indexing {settings.corpus_dir} into a temporary dir...", err=True)
-    run_ingest(settings, make_embeddings(settings))
+    echo(f"indexing {settings.corpus_dir} into a temporary dir...", err=True)
+    ingest(settings, make_embeddings(settings))
     return settings
 
 
-def _run_eval(settings: Settings, items, split: str, dataset: Path, judge: bool):
+def _run_eval(qa, items, split: str, dataset: Path, judge: bool):
     from app import evals
-    from app.qa import QA
 
+    settings = qa.settings
     show_progress = sys.stderr.isatty()
 
     def progress(done: int, total: int) -> None:
         if show_progress:
-            click.echo(f"\rquestions: {done}/{total}", err=True, nl=done >= total)
+            echo(f"\rquestions: {done}/{total}", end="\n" if done >= total else "", err=True)
 
-    report = evals.run_eval(QA(settings), items, split, str(dataset), on_progress=progress)
+    report = evals.run_eval(qa, items, split, str(dataset), on_progress=progress)
     if judge:
         if settings.openai_api_key is None:
             report.judge_note = (
                 "judge: skipped (OPENAI_API_KEY is not set), faithfulness and relevancy "
                 "not measured"
             )
-            click.echo(report.judge_note, err=True)
+            echo(report.judge_note, err=True)
         else:
             graded = evals.judge_results(settings, report.results)
             report.judge_note = f"judge: {settings.llm_model} graded {graded} answers"
     return report
 
 
-def main() -> None:
-    """Console-script entry point: run the CLI and turn errors into messages and exit codes."""
+# ---------------------------------------------------------------------- parsing, main
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake as one sentence and exit code 2, like every
+    other user error (argparse itself prints the usage and exits)."""
+
+    def error(self, message: str):
+        raise UserError(f"{message} (see `{self.prog} --help`).")
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's formatter, keeping the line breaks of descriptions. argparse creates one
+    for every option it adds, and finding the width itself would import shutil (~2 ms on
+    every command): the width is found with ``os`` here, the way shutil does."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_terminal_columns() - 2)
+
+
+def _terminal_columns() -> int:
+    """As shutil.get_terminal_size: $COLUMNS, else the terminal's width, else 80."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
     try:
-        # Outside standalone mode click returns ctx.exit()'s code instead of exiting.
-        code = cli.main(standalone_mode=False)
-        sys.exit(code if isinstance(code, int) else 0)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(130)
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):  # not a terminal
+        return 80
+
+
+def _directory(text: str) -> Path:
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a file, not a directory")
+    return path
+
+
+def _file(text: str) -> Path:
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a directory, not a file")
+    return path
+
+
+def _command(subparsers, name: str, run) -> argparse.ArgumentParser:
+    """Add command ``name`` that calls ``run``; its docstring is the command's help."""
+    doc = "\n".join(line.removeprefix("    ") for line in run.__doc__.splitlines())
+    parser = subparsers.add_parser(
+        name,
+        help=doc.split("\n\n")[0].replace("\n", " "),
+        description=doc,
+        formatter_class=_HelpFormatter,
+        allow_abbrev=False,
+    )
+    parser.set_defaults(run=run)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: global options, then one sub-parser per command."""
+    parser = _Parser(
+        prog="privacy-qa",
+        description=(
+            "Ask cited questions about privacy and compliance documents, offline by default.\n"
+            "\n"
+            "Typical use:\n"
+            "  privacy-qa ingest                      # index ./corpus into ./.data\n"
+            '  privacy-qa ask "How long is API data retained?"\n'
+            '  privacy-qa ask --json "Which endpoints are ZDR-eligible?"\n'
+            "\n"
+            "Settings come from PRIVACY_QA_* environment variables (see README)."
+        ),
+        formatter_class=_HelpFormatter,
+        allow_abbrev=False,
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=_directory,
+        metavar="DIR",
+        help="Where the index lives (env PRIVACY_QA_DATA_DIR, default .data).",
+    )
+    parser.add_argument(
+        "--corpus-dir",
+        type=_directory,
+        metavar="DIR",
+        help="Documents to index (env PRIVACY_QA_CORPUS_DIR, default corpus).",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="More log output on stderr (-vv for debug).",
+    )
+    parser.add_argument("--version", action="version", version=f"privacy-qa {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+
+    ingest = _command(commands, "ingest", ingest_command)
+    ingest.add_argument("--json", action="store_true", help="Print the result as one JSON object.")
+    ingest.add_argument(
+        "--dry-run", action="store_true", help="Report what would change; write nothing."
+    )
+    ingest.add_argument(
+        "--rebuild", action="store_true", help="Start from an empty index and embed everything."
+    )
+
+    ask = _command(commands, "ask", ask_command)
+    ask.add_argument("question", nargs="?", metavar="QUESTION", help="The question (quote it).")
+    ask.add_argument("--json", action="store_true", help="Print the answer as one JSON object.")
+    ask.add_argument(
+        "--jsonl",
+        type=argparse.FileType("r", encoding="utf-8"),
+        metavar="FILE",
+        help='Answer many: each line {"id", "question"}; "-" reads stdin. '
+        "Prints one JSON line each.",
+    )
+
+    ui = _command(commands, "ui", ui_command)
+    ui.add_argument(
+        "--port", type=int, default=8501, help="Port of the page on 127.0.0.1 [default: 8501]."
+    )
+    ui.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="Address to listen on. Only change it if others should reach the page: "
+        "questions may contain PHI [default: 127.0.0.1].",
+    )
+
+    evaluate = _command(commands, "eval", eval_command)
+    evaluate.add_argument(
+        "--split",
+        choices=["dev", "test", "all"],
+        default="all",
+        help="Which questions to run (tune on dev, report test) [default: all].",
+    )
+    evaluate.add_argument(
+        "--check",
+        action="store_true",
+        help=f"Exit with code {CHECK_FAILED_EXIT} if a metric misses its threshold (--thresholds).",
+    )
+    evaluate.add_argument(
+        "--out",
+        type=_directory,
+        metavar="DIR",
+        help="Where report.json, report.md and report.png go [default: DATA_DIR/eval-report].",
+    )
+    evaluate.add_argument(
+        "--judge",
+        action="store_true",
+        help="Also grade faithfulness and relevancy with an LLM (needs OPENAI_API_KEY).",
+    )
+    evaluate.add_argument(
+        "--dataset",
+        type=_file,
+        default=Path("evals/questions.jsonl"),
+        metavar="FILE",
+        help="The eval questions (JSONL) [default: evals/questions.jsonl].",
+    )
+    evaluate.add_argument(
+        "--baseline",
+        type=_file,
+        default=Path("evals/baseline.json"),
+        metavar="FILE",
+        help="Committed metrics to compare with [default: evals/baseline.json].",
+    )
+    evaluate.add_argument(
+        "--thresholds",
+        type=_file,
+        default=Path("evals/thresholds.toml"),
+        metavar="FILE",
+        help="Minimum (latency: maximum) value of each metric, one table per split "
+        "[default: evals/thresholds.toml].",
+    )
+    evaluate.add_argument(
+        "--save-baseline",
+        action="store_true",
+        help="Record this run's metrics as the split's baseline.",
+    )
+    evaluate.add_argument(
+        "--fresh-index",
+        action="store_true",
+        help="Index the corpus into a temporary dir first instead of using DATA_DIR's index.",
+    )
+    return parser
+
+
+def _run(argv: list[str] | None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):  # no command: show what there is
+        parser.print_help()
+        return 2
+    settings = load_settings(data_dir=args.data_dir, corpus_dir=args.corpus_dir)
+    level = {0: settings.log_level, 1: "INFO"}.get(args.verbose, "DEBUG")
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    return args.run(settings, args)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the command line (``argv``, default ``sys.argv``)
+    and turn errors into messages and exit codes."""
+    try:
+        sys.exit(_run(argv))
+    except KeyboardInterrupt:
+        echo("\nAborted.", err=True)
+        sys.exit(INTERRUPTED_EXIT)
     except UserError as exc:
-        click.echo(f"error: {exc}", err=True)
+        echo(f"error: {exc}", err=True)
         sys.exit(2)
     except PrivacyQAError as exc:
-        click.echo(f"error: {exc}", err=True)
+        echo(f"error: {exc}", err=True)
         sys.exit(1)
-    except Exception as exc:  # a bug: say so briefly; -v shows the traceback
+    except Exception as exc:  # a bug: say so briefly; -vv shows the traceback
         log.debug("internal error", exc_info=True)
-        click.echo(
+        echo(
             f"internal error: {exc.__class__.__name__}: {exc} (run with -vv for the traceback)",
             err=True,
         )

@@ -1,4 +1,5 @@
-"""The `privacy-qa` CLI as a user runs it: real subprocesses, real model, real store."""
+"""The `privacy-qa` CLI: as a user runs it (real subprocesses, real model, real store; slow)
+and, for parsing, exit codes and the progress bar, in process with the core stubbed."""
 
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
-pytestmark = pytest.mark.slow
 
 CLI = [sys.executable, "-m", "app"]
 
@@ -32,6 +31,7 @@ def assert_user_error(result, fragment: str):
     assert "Traceback" not in result.stderr + result.stdout
 
 
+@pytest.mark.slow
 def test_ask_json_follows_the_contract(indexed_settings):
     result = run(
         ["ask", "--json", "How long does OpenAI retain API data?"], indexed_settings.data_dir
@@ -57,6 +57,7 @@ def test_ask_json_follows_the_contract(indexed_settings):
     assert citation["source"] == "corpus/openai-api-privacy-explained.md"
 
 
+@pytest.mark.slow
 def test_ask_prints_answer_then_numbered_sources(indexed_settings):
     result = run(["ask", "Can I get a BAA for ChatGPT Enterprise?"], indexed_settings.data_dir)
     assert result.returncode == 0, result.stderr
@@ -67,6 +68,7 @@ def test_ask_prints_answer_then_numbered_sources(indexed_settings):
     assert "https://help.openai.com/" in sources
 
 
+@pytest.mark.slow
 def test_ask_jsonl_answers_each_line_and_reports_bad_ones(indexed_settings):
     lines = "\n".join(
         [
@@ -86,18 +88,22 @@ def test_ask_jsonl_answers_each_line_and_reports_bad_ones(indexed_settings):
     assert "empty" in out[3]["error"]
 
 
+@pytest.mark.slow
 def test_empty_question_exits_2(indexed_settings):
     assert_user_error(run(["ask", "  "], indexed_settings.data_dir), "question is empty")
 
 
+@pytest.mark.slow
 def test_too_long_question_exits_2(indexed_settings):
     assert_user_error(run(["ask", "why " * 1000], indexed_settings.data_dir), "limit is 2000")
 
 
+@pytest.mark.slow
 def test_missing_store_exits_2_and_says_ingest(tmp_path):
     assert_user_error(run(["ask", "hello?"], tmp_path / "data"), "run `privacy-qa ingest` first")
 
 
+@pytest.mark.slow
 def test_ingest_json_reports_counts_and_warns_about_bad_files(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -124,6 +130,7 @@ def test_ingest_json_reports_counts_and_warns_about_bad_files(tmp_path):
     assert changed["chunks_added"] == 2 and changed["chunks_deleted"] == 1
 
 
+@pytest.mark.slow
 def test_ingest_dry_run_reports_and_writes_nothing(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -134,6 +141,7 @@ def test_ingest_dry_run_reports_and_writes_nothing(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.slow
 def test_ingest_py_at_the_top_runs_the_same_command(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -155,11 +163,167 @@ def test_ingest_py_at_the_top_runs_the_same_command(tmp_path):
     assert json.loads(result.stdout)["documents"] == 1
 
 
+@pytest.mark.slow
 def test_missing_corpus_dir_is_a_user_error(tmp_path):
     assert_user_error(run(["ingest"], tmp_path / "data", tmp_path / "nope"), "does not exist")
 
 
+@pytest.mark.slow
 def test_help_lists_the_commands():
     result = subprocess.run(CLI + ["--help"], capture_output=True, text=True)
     assert result.returncode == 0
     assert "ingest" in result.stdout and "ask" in result.stdout
+
+
+@pytest.mark.slow
+def test_ask_without_a_question_prompts_until_an_empty_line(indexed_settings):
+    result = run(
+        ["ask"], indexed_settings.data_dir, stdin="How long does OpenAI retain API data?\n\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "30 days" in result.stdout and "Sources:" in result.stdout
+    assert "empty line or Ctrl-D" in result.stderr and "question: " in result.stderr
+    # Ctrl-D (end of input) ends the session as well.
+    ended = run(["ask", "--json"], indexed_settings.data_dir, stdin="Is the API SOC 2 compliant?")
+    assert ended.returncode == 0, ended.stderr
+    assert json.loads(ended.stdout)["abstained"] is False
+
+
+# ------------------------------------------------- in process: parsing and exit codes
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch, tmp_path):
+    """Run ``main(args)`` in this process; return (exit code, stdout, stderr)."""
+    from app.cli import main
+
+    for name in list(os.environ):
+        if name.startswith(("PRIVACY_QA_", "OPENAI_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as exit:
+            main(list(args))
+        out, err = capsys.readouterr()
+        return exit.value.code, out, err
+
+    return invoke
+
+
+@pytest.fixture
+def fake_ingest(monkeypatch):
+    """Replace the core's ingest; it records its settings and reports progress 1..3 of 3."""
+    from app import store
+
+    calls = []
+
+    def ingest(settings, *, rebuild, dry_run, on_progress):
+        calls.append(settings)
+        for done in (1, 2, 3):
+            on_progress(done, 3)
+        return store.IngestReport(added=1, documents=1, chunks=3, chunks_added=3)
+
+    monkeypatch.setattr(store, "ingest", ingest)
+    return calls
+
+
+def test_version_and_help(cli):
+    assert cli("--version") == (0, "privacy-qa 0.1.0\n", "")
+    code, out, _ = cli("--help")
+    assert code == 0 and all(name in out for name in ("ingest", "ask", "ui", "eval"))
+    assert "--data-dir" in out and "--corpus-dir" in out and "-v, --verbose" in out
+    options = {
+        "ingest": ["--json", "--dry-run", "--rebuild"],
+        "ask": ["QUESTION", "--json", "--jsonl FILE"],
+        "ui": ["--port PORT", "--host HOST", "questions may contain PHI"],
+        "eval": ["--split {dev,test,all}", "--check", "--out DIR", "--judge", "--dataset FILE"]
+        + ["--baseline FILE", "--thresholds FILE", "--save-baseline", "--fresh-index"],
+    }
+    for command, expected in options.items():
+        code, out, _ = cli(command, "-h")
+        assert code == 0 and out.startswith(f"usage: privacy-qa {command}")
+        assert all(option in out for option in expected), (command, out)
+
+
+def test_without_a_command_the_help_is_shown(cli):
+    code, out, _ = cli()
+    assert code == 2 and "Typical use:" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["ingest", "--dry"], "unrecognized arguments: --dry"),  # no abbreviations
+        (["nope"], "invalid choice: 'nope'"),
+        (["eval", "--split", "train"], "invalid choice: 'train'"),
+        (["ui", "--port", "eighty"], "invalid int value: 'eighty'"),
+        (["ask", "--jsonl", "no-such.jsonl"], "can't open 'no-such.jsonl'"),
+        (["--data-dir", "a-file", "ingest"], "'a-file' is a file, not a directory"),
+        (["eval", "--dataset", "."], "'.' is a directory, not a file"),
+    ],
+)
+def test_a_usage_mistake_is_one_sentence_and_exit_code_2(cli, tmp_path, args, fragment):
+    (tmp_path / "a-file").write_text("")
+    code, out, err = cli(*args)
+    assert (code, out) == (2, "")
+    assert err.startswith("error: ") and fragment in err and "--help`)." in err
+    assert err.count("\n") == 1
+
+
+def test_invalid_settings_stop_with_the_variable_named(cli, monkeypatch, fake_ingest):
+    monkeypatch.setenv("PRIVACY_QA_TOP_K", "0")
+    code, _, err = cli("ingest")
+    assert code == 2 and "PRIVACY_QA_TOP_K: must be at least 1" in err and not fake_ingest
+
+
+def test_global_options_reach_the_settings(cli, tmp_path, fake_ingest):
+    code, out, _ = cli("--data-dir", "d", "--corpus-dir", "c", "-v", "ingest")
+    assert code == 0 and "Indexed 1 documents as 3 chunks in d" in out
+    assert (fake_ingest[0].data_dir, fake_ingest[0].corpus_dir) == (Path("d"), Path("c"))
+
+
+def test_the_progress_bar_is_drawn_on_a_terminal_only(cli, monkeypatch, fake_ingest):
+    import sys as sys_module
+
+    code, _, err = cli("ingest")  # captured stderr is no terminal
+    assert code == 0 and "embedding chunks" not in err
+    monkeypatch.setattr(sys_module.stderr, "isatty", lambda: True)
+    code, _, err = cli("ingest")
+    assert code == 0
+    assert err == (
+        "\rembedding chunks [##########--------------------] 1/3"
+        "\rembedding chunks [####################----------] 2/3"
+        "\rembedding chunks [##############################] 3/3\n"
+    )
+    code, out, err = cli("ingest", "--json")
+    assert code == 0 and err == "" and json.loads(out)["files"]["added"] == []
+
+
+def test_question_and_jsonl_together_is_a_user_error(cli):
+    code, _, err = cli("ask", "--jsonl", "-", "a question?")
+    assert code == 2 and "Give either QUESTION or --jsonl, not both." in err
+
+
+@pytest.mark.parametrize(
+    ("raised", "code", "message"),
+    [
+        (KeyboardInterrupt(), 130, "Aborted."),
+        ("user", 2, "error: fix this"),
+        ("app", 1, "error: it failed"),
+        (RuntimeError("boom"), 1, "internal error: RuntimeError: boom (run with -vv"),
+    ],
+)
+def test_errors_become_messages_and_exit_codes(cli, monkeypatch, raised, code, message):
+    from app import store
+    from app.errors import PrivacyQAError, UserError
+
+    raised = {"user": UserError("fix this"), "app": PrivacyQAError("it failed")}.get(raised, raised)
+
+    def ingest(settings, **_):
+        raise raised
+
+    monkeypatch.setattr(store, "ingest", ingest)
+    got, out, err = cli("ingest")
+    assert (got, out) == (code, "") and message in err and "Traceback" not in err
