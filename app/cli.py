@@ -318,11 +318,14 @@ def eval_command(settings: Settings, args: argparse.Namespace) -> int:
             limits = evals.load_thresholds(args.thresholds, args.split)
         except evals.EvalDataError:
             limits = {}
-    out_dir = evals.make_out_dir(args.out or settings.data_dir / "eval-report")
+    out_dir = args.out or settings.data_dir / "eval-report"
+    evals.check_out_dir(out_dir)  # a bad --out fails at once; nothing is created yet
     with tempfile.TemporaryDirectory(prefix="privacy-qa-eval-") as tmp:
         if args.fresh_index:
             settings = _fresh_index(settings, Path(tmp))
-        report = _run_eval(QA(settings), items, args.split, args.dataset, args.judge)
+        qa = QA(settings)  # no index: stops here, before anything is written
+        evals.make_out_dir(out_dir)  # before the questions, so a late failure costs no run
+        report = _run_eval(qa, items, args.split, args.dataset, args.judge)
     report.baseline_path = str(args.baseline)
     base = evals.load_baseline(args.baseline)
     report.baseline = (base or {}).get("splits", {}).get(args.split)

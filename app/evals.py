@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import statistics
 import time
 import tomllib
@@ -854,8 +855,22 @@ def write_chart(report: EvalReport, path: Path) -> None:
     plt.close(fig)
 
 
+def check_out_dir(out_dir: Path) -> None:
+    """Raise a UserError now if the report dir could not be created later. Creates nothing:
+    a run that stops early (no index, say) leaves no empty report dir behind."""
+    out_dir = Path(out_dir).absolute()
+    existing = next(path for path in (out_dir, *out_dir.parents) if path.exists())
+    if not existing.is_dir():
+        problem = f"{existing} is a file"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        problem = f"{existing} is not writable"
+    else:
+        return
+    raise UserError(f"Cannot create the report dir {out_dir} ({problem}): pass another --out.")
+
+
 def make_out_dir(out_dir: Path) -> Path:
-    """Create the report dir (before a run, so a bad --out fails at once)."""
+    """Create the report dir (once the index is open, before the questions are asked)."""
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

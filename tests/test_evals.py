@@ -472,6 +472,17 @@ def test_eval_without_an_index_says_to_ingest(tmp_path):
     assert result_.returncode == 2
     assert "privacy-qa ingest" in result_.stderr
     assert "Traceback" not in result_.stderr
+    assert not (tmp_path / "data").exists()  # no empty DATA_DIR/eval-report left behind
+
+
+def test_eval_with_an_out_dir_that_cannot_be_made_fails_at_once(tmp_path):
+    (tmp_path / "file").write_text("")
+    result_ = run_cli(
+        ["--out", str(tmp_path / "file" / "report")], tmp_path / "data", tmp_path / "corpus"
+    )
+    assert result_.returncode == 2
+    assert "Cannot create the report dir" in result_.stderr and "is a file" in result_.stderr
+    assert not (tmp_path / "data").exists()
 
 
 def test_eval_with_a_broken_thresholds_file_is_a_user_error(tmp_path):
