@@ -15,11 +15,9 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing costs ~3 ms to import; a no-op ingest needs none of it
 if TYPE_CHECKING:
     from langchain_core.documents import Document
 
@@ -34,72 +32,91 @@ _FENCE = re.compile(r"^(```|~~~)", re.MULTILINE)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
 
 
-@dataclass(frozen=True)
+# Plain classes rather than dataclasses: importing dataclasses (and the inspect module
+# it pulls in) would cost every no-op ingest ~7 ms, and it imports this module.
+
+
 class SourceDocument:
     """One file of the corpus, as text."""
 
-    source: str  # path relative to the corpus dir's parent, e.g. "corpus/a.md"
-    path: Path
-    text: str  # the text quotes are taken from (the file itself for .md/.txt)
-    title: str
-    url: str = ""
-    meta: dict = field(default_factory=dict)
-    body_start: int = 0  # where the text after any front matter begins
-    markdown: bool = True  # whether '#' lines are headings
+    def __init__(
+        self,
+        source: str,  # path relative to the corpus dir's parent, e.g. "corpus/a.md"
+        path: Path,
+        text: str,  # the text quotes are taken from (the file itself for .md/.txt)
+        title: str,
+        url: str = "",
+        meta: dict | None = None,  # the front matter
+        body_start: int = 0,  # where the text after any front matter begins
+        markdown: bool = True,  # whether '#' lines are headings
+    ) -> None:
+        self.source, self.path, self.text, self.title = source, path, text, title
+        self.url, self.meta = url, meta or {}
+        self.body_start, self.markdown = body_start, markdown
+
+    def __repr__(self) -> str:
+        return f"SourceDocument({self.source!r}, title={self.title!r})"
 
 
-@dataclass
 class LoadResult:
-    documents: list[SourceDocument]
-    skipped: list[tuple[str, str]]  # (source, reason)
+    def __init__(self, documents: list[SourceDocument], skipped: list[tuple[str, str]]):
+        self.documents = documents
+        self.skipped = skipped  # (source, reason)
 
 
 # --------------------------------------------------------------------------- loading
 
 
-class _HTMLToText(HTMLParser):
-    """Stdlib HTML to text: headings become markdown headings, scripts and styles vanish."""
+def _html_to_text(raw: str) -> tuple[str, str]:
+    """The text and title of an HTML page: headings become markdown headings, scripts and
+    styles vanish. html.parser is imported here: a no-op ingest reads no file."""
+    from html.parser import HTMLParser
 
-    _BLOCK = {"p", "div", "li", "tr", "br", "section", "article", "blockquote", "pre", "table"}
-    _SKIP = {"script", "style", "noscript", "template"}
+    class HTMLToText(HTMLParser):
+        _BLOCK = {"p", "div", "li", "tr", "br", "section", "article", "blockquote", "pre", "table"}
+        _SKIP = {"script", "style", "noscript", "template"}
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.title = ""
-        self._skip_depth = 0
-        self._in_title = False
-
-    def handle_starttag(self, tag, attrs):
-        if tag in self._SKIP:
-            self._skip_depth += 1
-        elif tag == "title":
-            self._in_title = True
-        elif re.fullmatch(r"h[1-6]", tag):
-            self.parts.append("\n\n" + "#" * int(tag[1]) + " ")
-        elif tag in self._BLOCK:
-            self.parts.append("\n\n")
-
-    def handle_endtag(self, tag):
-        if tag in self._SKIP:
-            self._skip_depth = max(0, self._skip_depth - 1)
-        elif tag == "title":
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.parts: list[str] = []
+            self.title = ""
+            self._skip_depth = 0
             self._in_title = False
-        elif re.fullmatch(r"h[1-6]", tag) or tag in self._BLOCK:
-            self.parts.append("\n\n")
 
-    def handle_data(self, data):
-        if self._skip_depth:
-            return
-        if self._in_title:
-            self.title += data
-            return
-        self.parts.append(re.sub(r"\s+", " ", data))
+        def handle_starttag(self, tag, attrs):
+            if tag in self._SKIP:
+                self._skip_depth += 1
+            elif tag == "title":
+                self._in_title = True
+            elif re.fullmatch(r"h[1-6]", tag):
+                self.parts.append("\n\n" + "#" * int(tag[1]) + " ")
+            elif tag in self._BLOCK:
+                self.parts.append("\n\n")
 
-    def text(self) -> str:
-        joined = "".join(self.parts)
-        joined = re.sub(r"[ \t]*\n[ \t]*", "\n", joined)
-        return re.sub(r"\n{3,}", "\n\n", joined).strip() + "\n"
+        def handle_endtag(self, tag):
+            if tag in self._SKIP:
+                self._skip_depth = max(0, self._skip_depth - 1)
+            elif tag == "title":
+                self._in_title = False
+            elif re.fullmatch(r"h[1-6]", tag) or tag in self._BLOCK:
+                self.parts.append("\n\n")
+
+        def handle_data(self, data):
+            if self._skip_depth:
+                return
+            if self._in_title:
+                self.title += data
+                return
+            self.parts.append(re.sub(r"\s+", " ", data))
+
+        def text(self) -> str:
+            joined = "".join(self.parts)
+            joined = re.sub(r"[ \t]*\n[ \t]*", "\n", joined)
+            return re.sub(r"\n{3,}", "\n\n", joined).strip() + "\n"
+
+    parser = HTMLToText()
+    parser.feed(raw)
+    return parser.text(), parser.title.strip()
 
 
 def _read_text_file(path: Path) -> str:
@@ -150,12 +167,10 @@ def load_document(path: Path, source: str) -> SourceDocument:
         return SourceDocument(source, path, text, title=path.stem)
     raw = _read_text_file(path)
     if suffix in (".html", ".htm"):
-        parser = _HTMLToText()
-        parser.feed(raw)
-        text = parser.text()
+        text, title = _html_to_text(raw)
         if not text.strip():
             raise ValueError("HTML has no visible text")
-        return SourceDocument(source, path, text, title=parser.title.strip() or path.stem)
+        return SourceDocument(source, path, text, title=title or path.stem)
     meta, body_start = _front_matter(raw)
     title = str(meta.get("title") or "").strip()
     if not title:
@@ -215,11 +230,11 @@ def load_corpus(corpus_dir: Path, only: set[str] | None = None) -> LoadResult:
 # -------------------------------------------------------------------------- chunking
 
 
-@dataclass(frozen=True)
 class Section:
-    path: tuple[str, ...]
-    start: int  # char offset of the section body in the document text
-    end: int
+    def __init__(self, path: tuple[str, ...], start: int, end: int):
+        self.path = path  # heading titles, the document's first
+        self.start = start  # char offset of the section body in the document text
+        self.end = end
 
 
 def split_sections(doc: SourceDocument) -> list[Section]:

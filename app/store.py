@@ -33,14 +33,10 @@ import hashlib
 import json
 import logging
 import os
-import secrets
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from app.config import Settings
 from app.corpus import CHUNKER_VERSION, corpus_files
@@ -54,7 +50,10 @@ from app.errors import (
     UserError,
 )
 
+TYPE_CHECKING = False  # typing costs ~3 ms to import; a no-op ingest needs none of it
 if TYPE_CHECKING:
+    from typing import Any
+
     from langchain_core.documents import Document
 
     from app.embeddings import EmbeddingBackend
@@ -368,14 +367,27 @@ def hash_files(corpus_dir: Path) -> dict[str, str]:
     return hashes
 
 
-@dataclass
+# Plain classes rather than dataclasses here and in app/corpus.py: importing dataclasses
+# (and the inspect module it pulls in) costs every no-op ingest ~7 ms (docs/benchmarks.md).
+
+
 class Changes:
     """Files of the corpus compared with the ones the live index was built from."""
 
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
+    def __init__(
+        self,
+        added: list[str] | None = None,
+        updated: list[str] | None = None,
+        deleted: list[str] | None = None,
+        unchanged: list[str] | None = None,
+    ) -> None:
+        self.added = added or []
+        self.updated = updated or []
+        self.deleted = deleted or []
+        self.unchanged = unchanged or []
+
+    def __repr__(self) -> str:
+        return f"Changes({vars(self)})"
 
     @property
     def changed(self) -> bool:
@@ -391,15 +403,26 @@ class Changes:
         )
 
 
-@dataclass
 class IndexStatus:
-    exists: bool
-    documents: int = 0
-    chunks: int = 0
-    embeddings: str = ""
-    indexed_at: str | None = None
-    changes: Changes = field(default_factory=Changes)
-    interrupted: bool = False  # an ingest was killed and has not been finished since
+    """What the live index holds, for the UI's sidebar."""
+
+    def __init__(
+        self,
+        exists: bool,
+        documents: int = 0,
+        chunks: int = 0,
+        embeddings: str = "",
+        indexed_at: str | None = None,
+        changes: Changes | None = None,
+        interrupted: bool = False,  # an ingest was killed and has not been finished since
+    ) -> None:
+        self.exists, self.documents, self.chunks = exists, documents, chunks
+        self.embeddings, self.indexed_at = embeddings, indexed_at
+        self.changes = changes or Changes()
+        self.interrupted = interrupted
+
+    def __repr__(self) -> str:
+        return f"IndexStatus({vars(self)})"
 
 
 def index_status(settings: Settings) -> IndexStatus:
@@ -425,27 +448,45 @@ def index_status(settings: Settings) -> IndexStatus:
 # ------------------------------------------------------------------------- ingest
 
 
-@dataclass
 class IngestReport:
-    added: int = 0  # documents, by file
-    updated: int = 0
-    deleted: int = 0
-    unchanged: int = 0
-    documents: int = 0  # documents in the index afterwards
-    chunks: int = 0  # chunks in the index afterwards
-    chunks_added: int = 0
-    chunks_deleted: int = 0
-    chunks_unchanged: int = 0
-    skipped: list[dict[str, str]] = field(default_factory=list)
-    rebuilt: bool = False
-    rebuild_reason: str = ""
-    recovered: bool = False  # finished the work of an interrupted ingest
-    dry_run: bool = False
-    seconds: float = 0.0
-    changes: Changes = field(default_factory=Changes)
+    """What an ingest changed (with ``dry_run``: would change). ``added`` to ``unchanged``
+    count documents (files); ``documents`` and ``chunks`` are the index afterwards."""
+
+    def __init__(
+        self,
+        *,
+        added: int = 0,
+        updated: int = 0,
+        deleted: int = 0,
+        unchanged: int = 0,
+        documents: int = 0,
+        chunks: int = 0,
+        chunks_added: int = 0,
+        chunks_deleted: int = 0,
+        chunks_unchanged: int = 0,
+        skipped: list[dict[str, str]] | None = None,
+        rebuilt: bool = False,
+        rebuild_reason: str = "",
+        recovered: bool = False,  # finished the work of an interrupted ingest
+        dry_run: bool = False,
+        seconds: float = 0.0,
+        changes: Changes | None = None,
+    ) -> None:
+        self.added, self.updated, self.deleted, self.unchanged = added, updated, deleted, unchanged
+        self.documents, self.chunks = documents, chunks
+        self.chunks_added, self.chunks_deleted = chunks_added, chunks_deleted
+        self.chunks_unchanged = chunks_unchanged
+        self.skipped = skipped or []
+        self.rebuilt, self.rebuild_reason, self.recovered = rebuilt, rebuild_reason, recovered
+        self.dry_run, self.seconds = dry_run, seconds
+        self.changes = changes or Changes()
+
+    def __repr__(self) -> str:
+        return f"IngestReport({self.to_dict()})"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Every field, ``changes`` as a dict of its lists (the ``ingest --json`` object)."""
+        return {**vars(self), "changes": dict(vars(self.changes))}
 
 
 class _CountingEmbeddings:
@@ -464,6 +505,9 @@ class _CountingEmbeddings:
 
 
 def _new_collection_name() -> str:
+    import secrets  # here and below: a no-op ingest writes nothing, so it needs neither
+    from datetime import UTC, datetime
+
     return f"{COLLECTION_PREFIX}_{datetime.now(UTC):%Y%m%d%H%M%S}_{secrets.token_hex(3)}"
 
 
@@ -493,6 +537,8 @@ def _looks_like_ours(settings: Settings) -> bool:
 
 
 def _move_aside(path: Path) -> Path:
+    from datetime import UTC, datetime
+
     aside = path.with_name(f"{path.name}.unreadable-{datetime.now(UTC):%Y%m%d%H%M%S}")
     path.rename(aside)
     log.warning("moved unreadable %s aside to %s", path, aside)
@@ -641,6 +687,8 @@ def _run(
         log.info("nothing changed since %s", manifest.get("indexed_at"))
         return _noop_report(manifest, changes)
     # Imported only now: a no-op ingest must not pay for langchain (about a second).
+    from datetime import UTC, datetime
+
     from langchain_core.indexing import index
 
     from app.corpus import load_corpus
