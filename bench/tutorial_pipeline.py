@@ -15,7 +15,7 @@ Retrieval quality on the in-scope questions (those with ``sources``), over the t
                 occur in the retrieved chunks' text: what an answer could quote at best
 Latency: the tutorial's ``similarity_search`` (embed + search) next to our search
 (embed + dense + BM25 + fusion) and our whole ``ask`` (search + compose).
-``--synthetic-docs N`` also times both ingests on N synthetic documents (bench/synthetic_scale.py).
+``--synthetic-docs N`` also times both ingests on N synthetic documents (bench/synthetic.py).
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def main() -> None:
 
         synthetic = None
         if args.synthetic_docs:
-            from synthetic_scale import write_corpus
+            from synthetic import write_corpus
 
             corpus = write_corpus(tmp / "synthetic", args.synthetic_docs)
             syn_settings = load_settings(data_dir=tmp / "syn-ours", corpus_dir=corpus)
