@@ -32,11 +32,20 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from _evalset import ROOT, load_items  # noqa: E402
-
 from app.config import load_settings  # noqa: E402
 from app.corpus import corpus_files, load_document  # noqa: E402
 from app.embeddings import make_embeddings  # noqa: E402
+
+ROOT = BENCH.parent
+
+
+def load_items(split: str) -> list[dict]:
+    """The eval questions of ``split`` as dicts (id, question, sources, facts, ...)."""
+    from dataclasses import asdict
+
+    from app.evals import DEFAULT_DATASET, load_dataset
+
+    return [asdict(item) for item in load_dataset(ROOT / DEFAULT_DATASET, split)]
 
 
 def percentile(values: list[float], share: float) -> float:
