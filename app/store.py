@@ -226,11 +226,7 @@ def _http_client(settings: Settings):
     timeout = settings.chroma_timeout_s
 
     def unavailable(exc: Exception) -> StoreUnavailableError:
-        return StoreUnavailableError(
-            f"Cannot reach the Chroma server at {url} ({exc.__class__.__name__}: {exc}). "
-            "Start it (`chroma run --path DIR --host HOST --port PORT`), check "
-            "PRIVACY_QA_CHROMA_URL, or unset it to use the local store in the data dir."
-        )
+        return _unavailable(url, exc)
 
     try:
         httpx.get(f"{url}/api/v2/heartbeat", timeout=timeout).raise_for_status()
@@ -252,6 +248,42 @@ def _http_client(settings: Settings):
     if isinstance(session, httpx.Client):
         session.timeout = httpx.Timeout(None, connect=timeout)
     return client
+
+
+def _unavailable(url: str, exc: Exception) -> StoreUnavailableError:
+    return StoreUnavailableError(
+        f"Cannot reach the Chroma server at {url} ({exc.__class__.__name__}: {exc}). "
+        "Start it (`chroma run --path DIR --host HOST --port PORT`) or check "
+        "PRIVACY_QA_CHROMA_URL, then try again."
+    )
+
+
+def _lost_server(settings: Settings, exc: BaseException) -> StoreUnavailableError | None:
+    """The error to raise for ``exc`` if it says the Chroma server went away, else None."""
+    if not settings.chroma_url:
+        return None
+    import httpx
+
+    # chromadb's HTTP client lets httpx's errors through as they are: refused or reset
+    # connections, connect timeouts, a response cut short by the server dying. (The
+    # OpenAI client wraps its own transport errors in openai's exceptions, so an httpx
+    # error here comes from Chroma.)
+    if isinstance(exc, httpx.TransportError):
+        return _unavailable(settings.chroma_url, exc)
+    return None
+
+
+@contextmanager
+def server_errors(settings: Settings) -> Iterator[None]:
+    """Raise StoreUnavailableError, naming the URL and the fix, when the Chroma server of
+    ``settings`` is lost inside the block (it was up when the store was opened)."""
+    try:
+        yield
+    except Exception as exc:
+        lost = _lost_server(settings, exc)
+        if lost is None:
+            raise
+        raise lost from exc
 
 
 def open_store(
@@ -281,6 +313,9 @@ def open_store(
         try:
             client.get_collection(collection)
         except Exception as exc:  # chromadb.errors.NotFoundError, or a broken dir
+            lost = _lost_server(settings, exc)
+            if lost is not None:  # not a broken store: the server went away meanwhile
+                raise lost from exc
             raise StoreCorruptError(
                 f"The index in {settings.data_dir} names collection {collection!r}, which the "
                 f"vector store does not hold ({exc}). Run `privacy-qa ingest --rebuild`."
@@ -528,10 +563,12 @@ def ingest(
             "there (existing files are left alone)."
         )
     if dry_run:
-        report = _plan(settings, embeddings, rebuild)
+        with server_errors(settings):
+            report = _plan(settings, embeddings, rebuild)
     else:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        with ingest_lock(settings):
+        # A server lost mid-way leaves the pending marker: the next ingest finishes the job.
+        with ingest_lock(settings), server_errors(settings):
             report = _run(settings, embeddings, rebuild, on_progress)
     report.seconds = round(time.perf_counter() - started, 3)
     return report

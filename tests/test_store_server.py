@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -214,3 +215,109 @@ def test_cli_says_clearly_when_the_server_is_down(tmp_path, chroma_server, embed
     from app.store import read_manifest
 
     assert DELETED in read_manifest(settings)["files"]
+
+
+@pytest.mark.slow
+def test_a_server_lost_after_the_index_was_opened(tmp_path, chroma_server, embeddings):
+    """The server dies while a reader has the index open: each question fails at once with
+    StoreUnavailableError naming the URL, and the same reader answers again once the
+    server is back."""
+    from app.qa import QA
+    from app.store import ingest
+
+    corpus = copy_corpus(tmp_path / "corpus")
+    settings = make_settings(tmp_path, corpus, chroma_url=chroma_server.url, chroma_timeout_s=2)
+    ingest(settings, embeddings)
+    qa = QA(settings, embeddings)
+    question = "How long does OpenAI retain API data?"
+    assert not qa.ask(question).abstained
+
+    chroma_server.process.kill()  # no shutdown: the connections just go
+    chroma_server.process.wait()
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailableError) as caught:
+        qa.ask(question)
+    assert time.monotonic() - started < settings.chroma_timeout_s
+    message = str(caught.value)
+    assert f"Cannot reach the Chroma server at {chroma_server.url}" in message
+    assert "chroma run" in message and "PRIVACY_QA_CHROMA_URL" in message
+
+    chroma_server.start()  # the same port and files
+    answer = qa.ask(question)
+    assert not answer.abstained and any("30 days" in c.quote for c in answer.citations)
+
+
+@pytest.mark.slow
+def test_a_server_lost_during_an_ingest_is_finished_by_the_next(
+    tmp_path, chroma_server, embeddings
+):
+    from app.store import ingest, read_manifest
+
+    corpus = copy_corpus(tmp_path / "corpus")
+    settings = make_settings(tmp_path, corpus, chroma_url=chroma_server.url, chroma_timeout_s=2)
+
+    def kill_the_server(done: int, total: int) -> None:
+        # Called once a batch is embedded, before it is written to the server.
+        if chroma_server.process.poll() is None:
+            chroma_server.process.kill()
+            chroma_server.process.wait()
+
+    with pytest.raises(StoreUnavailableError, match=chroma_server.url.replace(".", r"\.")):
+        ingest(settings, embeddings, on_progress=kill_the_server)
+    assert read_manifest(settings) is None  # nothing published
+    assert (settings.data_dir / "ingest.pending").exists()
+
+    chroma_server.start()
+    report = ingest(settings, embeddings)
+    assert report.recovered and report.documents == 2 and report.chunks > 10
+    live = read_manifest(settings)["collection"]
+    assert server_collection(chroma_server.url, live).count() == report.chunks
+
+
+@pytest.mark.slow
+def test_cli_ask_says_clearly_when_the_server_dies_mid_session(tmp_path, chroma_server, embeddings):
+    """`privacy-qa ask --jsonl -` keeps one QA open over many questions: the questions
+    after the server died get the message, and the exit code is 2."""
+    from app.store import ingest
+
+    corpus = copy_corpus(tmp_path / "corpus")
+    settings = make_settings(tmp_path, corpus, chroma_url=chroma_server.url)
+    ingest(settings, embeddings)
+    env = {
+        **os.environ,
+        "PRIVACY_QA_DATA_DIR": str(settings.data_dir),
+        "PRIVACY_QA_CORPUS_DIR": str(corpus),
+        "PRIVACY_QA_CHROMA_URL": chroma_server.url,
+        "PRIVACY_QA_CHROMA_TIMEOUT_S": "2",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "ask", "--jsonl", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        question = "How long does OpenAI retain API data?"
+        process.stdin.write(json.dumps({"id": "before", "question": question}) + "\n")
+        process.stdin.flush()
+        first = json.loads(process.stdout.readline())  # the index is open, the model loaded
+        assert first["id"] == "before" and not first["abstained"], first
+
+        chroma_server.process.kill()
+        chroma_server.process.wait()
+        process.stdin.write(json.dumps({"id": "after", "question": question}) + "\n")
+        started = time.monotonic()
+        out, err = process.communicate(timeout=120)
+        elapsed = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 2, err
+    (second,) = [json.loads(line) for line in out.splitlines()]
+    assert second["id"] == "after"
+    assert f"Cannot reach the Chroma server at {chroma_server.url}" in second["error"]
+    assert "Traceback" not in out + err and "internal error" not in out + err
+    assert elapsed < 30  # the answer came at once, not after a hang (the process exits too)
