@@ -7,7 +7,8 @@ Layout under ``settings.data_dir``::
                      (with ``chroma_url`` set, the collections live in that Chroma server)
     records.sqlite   LangChain record manager: which chunk ids each document produced
                      (or the SQL database at ``record_db_url``)
-    manifest.json    the live index: its collection, settings fingerprint, file hashes
+    manifest.json    the live index: its collection, the store holding it, settings
+                     fingerprint, file hashes
     ingest.pending   present while an ingest writes (what it writes into); gone when done
     ingest.lock      held (flock) by the running ingest, so two never interleave
 
@@ -75,6 +76,45 @@ def fingerprint(settings: Settings, model_id: str | None = None) -> dict[str, An
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap_tokens": settings.chunk_overlap_tokens,
     }
+
+
+#: ``store`` of a manifest whose collection is in data_dir/chroma (also what a manifest
+#: written before the field existed means).
+EMBEDDED = "embedded"
+
+
+def store_location(settings: Settings) -> str:
+    """Which store this process reads and writes: the Chroma server's URL, or "embedded"."""
+    return settings.chroma_url or EMBEDDED
+
+
+def _built_in(manifest: dict[str, Any]) -> str:
+    return manifest.get("store") or EMBEDDED
+
+
+def _describe(location: str, settings: Settings) -> str:
+    if location == EMBEDDED:
+        return f"the embedded store in {settings.store_dir}"
+    return f"the Chroma server at {location}"
+
+
+def _elsewhere(settings: Settings, manifest: dict[str, Any]) -> StoreMismatchError:
+    """The index was built in another store than the one this process uses."""
+    built_in = _built_in(manifest)
+    here = store_location(settings)
+    why = (
+        "PRIVACY_QA_CHROMA_URL is set" if settings.chroma_url else "PRIVACY_QA_CHROMA_URL is unset"
+    )
+    use_built = (
+        "unset PRIVACY_QA_CHROMA_URL"
+        if built_in == EMBEDDED
+        else f"set PRIVACY_QA_CHROMA_URL={built_in}"
+    )
+    return StoreMismatchError(
+        f"The index in {settings.data_dir} was built in {_describe(built_in, settings)}, but "
+        f"this process uses {_describe(here, settings)} ({why}). Run `privacy-qa ingest` to "
+        f"build the index there, or {use_built} to use the one that was built."
+    )
 
 
 # ------------------------------------------------------------------ manifest and markers
@@ -156,15 +196,23 @@ def ingest_lock(settings: Settings) -> Iterator[None]:
 def check_store(settings: Settings, model_id: str | None = None) -> dict[str, Any]:
     """Return the manifest if the store exists and matches the settings; raise otherwise."""
     manifest = read_manifest(settings)
-    if manifest is None or not (settings.chroma_url or settings.store_dir.exists()):
-        raise StoreMissingError(
-            f"No index found in {settings.data_dir}: run `privacy-qa ingest` first."
-        )
+    missing = StoreMissingError(
+        f"No index found in {settings.data_dir}: run `privacy-qa ingest` first."
+    )
+    if manifest is None:
+        raise missing
     if manifest.get("version") != MANIFEST_VERSION:
         raise StoreMismatchError(
             f"The index in {settings.data_dir} was built by an older privacy-qa. "
             "Reindex with `privacy-qa ingest`."
         )
+    # Built in a server, asked without one: the embedded store cannot hold that index. A
+    # server under another URL may be the same one by another name (each machine its own
+    # host name for it): open_store asks it whether it holds the live collection.
+    if _built_in(manifest) != EMBEDDED and not settings.chroma_url:
+        raise _elsewhere(settings, manifest)
+    if not (settings.chroma_url or settings.store_dir.exists()):
+        raise missing
     built_with = manifest["fingerprint"]
     wanted = fingerprint(settings, model_id)
     if built_with != wanted:
@@ -301,6 +349,7 @@ def open_store(
     """
     from langchain_chroma import Chroma
 
+    manifest = None
     if collection is None:
         manifest = read_manifest(settings)
         if manifest is None:
@@ -316,6 +365,8 @@ def open_store(
             lost = _lost_server(settings, exc)
             if lost is not None:  # not a broken store: the server went away meanwhile
                 raise lost from exc
+            if manifest is not None and _built_in(manifest) != store_location(settings):
+                raise _elsewhere(settings, manifest) from exc  # another store, not a broken one
             raise StoreCorruptError(
                 f"The index in {settings.data_dir} names collection {collection!r}, which the "
                 f"vector store does not hold ({exc}). Run `privacy-qa ingest --rebuild`."
@@ -591,7 +642,32 @@ def _rebuild_reason(settings: Settings, manifest: dict[str, Any] | None, rebuild
         return "requested with --rebuild"
     if manifest is not None and manifest["fingerprint"] != fingerprint(settings):
         return "embedding model or chunking settings changed"
+    if manifest is not None and not _holds_live(settings, manifest):
+        before = _describe(_built_in(manifest), settings)
+        now = _describe(store_location(settings), settings)
+        return f"the vector store changed: {before} -> {now}"
     return ""
+
+
+def _holds_live(settings: Settings, manifest: dict[str, Any]) -> bool:
+    """Whether the store of ``settings`` is the one holding the manifest's collection.
+
+    The same location is trusted without asking (a no-op ingest opens no store). A server
+    under another URL is asked: it may be the same server by another host name, or the
+    server of a manifest written before the store was recorded.
+    """
+    here = store_location(settings)
+    if _built_in(manifest) == here:
+        return True
+    if here == EMBEDDED:
+        return False
+    from chromadb.errors import NotFoundError
+
+    try:
+        _client(settings).get_collection(manifest["collection"])
+    except NotFoundError:
+        return False
+    return True
 
 
 def _survey(settings: Settings, rebuild: bool):
@@ -689,6 +765,7 @@ def _run(
         resumable = (
             pending
             and pending.get("fingerprint") == wanted
+            and pending.get("store", EMBEDDED) == store_location(settings)
             and pending.get("collection") not in (None, live)
         )
         target = pending["collection"] if resumable else _new_collection_name()
@@ -715,7 +792,12 @@ def _run(
     # From here on the store changes: mark the run so a kill is noticed and finished later.
     _write_json_atomically(
         _pending_path(settings),
-        {"collection": target, "fingerprint": wanted, "pid": os.getpid()},
+        {
+            "collection": target,
+            "store": store_location(settings),
+            "fingerprint": wanted,
+            "pid": os.getpid(),
+        },
     )
     embeddings = embeddings or _default_embeddings(settings)
     chunks = _chunk(documents, embeddings, settings)
@@ -798,6 +880,7 @@ def _run(
         {
             "version": MANIFEST_VERSION,
             "collection": target,
+            "store": store_location(settings),
             "fingerprint": wanted,
             "indexed_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "documents": report.documents,
