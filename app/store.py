@@ -386,17 +386,59 @@ def open_store(
 
 
 def load_all_chunks(store) -> list[Document]:
-    """Every chunk in the store, for lexical (BM25) search and index status."""
+    """Every chunk in the store, each once, for lexical (BM25) search and index status.
+
+    Read a page at a time (see :func:`_pages`), and pages are offsets, not a snapshot:
+    chunks another process deletes meanwhile (an ingest removing stale chunks just after
+    publishing, while a reader opens the new index) move the later ones to lower offsets,
+    and the next page starts past some of them. The collection's count tells: if it
+    changed during the read, the ids are listed again (ids only, cheap) until a listing saw
+    no change, the chunks the pages missed are fetched by id and those deleted since are
+    left out. (Adds and deletes that cancel out leave the count alone, but only between
+    an ingest's adds and its publishing the manifest, and a reader whose read overlaps a
+    publish reloads at its next question anyway.)
+    """
     from langchain_core.documents import Document
 
-    return [
-        Document(id=id_, page_content=text, metadata=meta or {})
-        for got in _pages(store, ["documents", "metadatas"])
-        for id_, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-    ]
+    def read(got) -> None:
+        for id_, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+            chunks[id_] = Document(id=id_, page_content=text, metadata=meta or {})
+
+    chunks: dict[str, Document] = {}
+    before = _count(store)
+    for got in _pages(store, ["documents", "metadatas"]):
+        read(got)
+    if _count(store) == before:
+        return list(chunks.values())
+    log.info("the collection changed while it was read; checking which chunks it holds")
+    ids = _settled_ids(store)
+    missing = [id_ for id_ in ids if id_ not in chunks]
+    for i in range(0, len(missing), GET_PAGE):
+        read(store.get(ids=missing[i : i + GET_PAGE], include=["documents", "metadatas"]))
+    return [chunks[id_] for id_ in ids if id_ in chunks]  # one deleted meanwhile is gone
 
 
 GET_PAGE = 5000
+SETTLE_ATTEMPTS = 10
+
+
+def _count(store) -> int:
+    return store._collection.count()  # langchain-chroma has no public count
+
+
+def _settled_ids(store) -> list[str]:
+    """The ids of the collection from a listing during which its count did not change
+    (or the last of SETTLE_ATTEMPTS listings, if deletes kept going all along)."""
+    for _ in range(SETTLE_ATTEMPTS):
+        before = _count(store)
+        ids = list(dict.fromkeys(_all_ids(store)))
+        if _count(store) == before:
+            return ids
+    log.warning(
+        "the collection kept changing while it was read; lexical search may miss a few "
+        "chunks until the index is reopened"
+    )
+    return ids
 
 
 def _pages(store, include: list[str]) -> Iterator[dict[str, Any]]:
