@@ -6,7 +6,7 @@
     .venv/bin/python bench/bench_scale.py report --work /tmp/scale --plot docs/scale.png
 
 Every measurement runs in a child process of its own, so its peak memory (ru_maxrss) is
-its own. ``ingest`` writes a synthetic corpus (bench/synthetic_scale.py) of N documents into
+its own. ``ingest`` writes a synthetic corpus (bench/synthetic.py) of N documents into
 WORK/corpus-N, ingests it into WORK/data-N with the default settings and then, in the
 same process, times the pure embedding of the same chunks (``embed_documents`` in the
 ingest's batch size): the ratio of the two is what chunking, hashing, the record manager
@@ -31,7 +31,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from synthetic_scale import DATA, PREFIXES, SUFFIXES, write_corpus  # noqa: E402
+from synthetic import DATA, PREFIXES, SUFFIXES, write_corpus  # noqa: E402
 
 from app.config import load_settings  # noqa: E402
 
