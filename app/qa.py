@@ -12,7 +12,7 @@ from app.config import Settings
 from app.embeddings import EmbeddingBackend, make_embeddings
 from app.errors import EmptyQuestionError, QuestionTooLongError, StoreMissingError
 from app.retrieval import HybridRetriever, StaleIndexError
-from app.store import check_store, load_all_chunks, open_store
+from app.store import check_store, load_all_chunks, open_store, server_errors
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,9 @@ class QA:
         # The stamp first: if an ingest lands while we load, the next refresh reloads.
         self._stamp = self._manifest_stamp()
         self.manifest = check_store(self.settings, self.embeddings.model_id)
-        self.store = open_store(self.settings, self.embeddings, fresh=fresh)
-        chunks = load_all_chunks(self.store)
+        with server_errors(self.settings):
+            self.store = open_store(self.settings, self.embeddings, fresh=fresh)
+            chunks = load_all_chunks(self.store)
         if not chunks:
             raise StoreMissingError(
                 f"The index in {self.settings.data_dir} is empty: run `privacy-qa ingest` first."
@@ -102,15 +103,20 @@ class QA:
         started = time.perf_counter()
         notes = AnswerNotes()
         with self._capture_endpoints() as endpoints:
-            try:
-                hits, timings = self.retriever.search(question, self.settings.top_k)
-            except StaleIndexError:
-                # An ingest deletes stale chunks only after publishing the new manifest,
-                # so a view opened now holds the new text; what may still vanish from it
-                # is stale, and the retry leaves that out instead of failing.
-                log.info("the index changed during the search; reopening it")
-                self._open(fresh=True)
-                hits, timings = self.retriever.search(question, self.settings.top_k, strict=False)
+            # A Chroma server (PRIVACY_QA_CHROMA_URL) that dies after the index was opened
+            # fails the search with a message naming it; the next question tries again.
+            with server_errors(self.settings):
+                try:
+                    hits, timings = self.retriever.search(question, self.settings.top_k)
+                except StaleIndexError:
+                    # An ingest deletes stale chunks only after publishing the new manifest,
+                    # so a view opened now holds the new text; what may still vanish from
+                    # it is stale, and the retry leaves that out instead of failing.
+                    log.info("the index changed during the search; reopening it")
+                    self._open(fresh=True)
+                    hits, timings = self.retriever.search(
+                        question, self.settings.top_k, strict=False
+                    )
             t0 = time.perf_counter()
             best = max((hit.dense for hit in hits), default=0.0)
             coverage = max((hit.coverage for hit in hits), default=0.0)

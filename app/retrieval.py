@@ -214,17 +214,12 @@ class HybridRetriever:
         lexical_scores = self._lexical.get_scores(question_terms) if self._lexical else []
         lexical_order = self._lexical.top(lexical_scores, pool) if self._lexical else []
 
-        fused: dict[str, float] = {}
-        for rank, (doc, _) in enumerate(dense_ranked):
-            fused[doc.id] = fused.get(doc.id, 0.0) + 1.0 / (RRF_K + rank + 1)
-        for rank, i in enumerate(lexical_order):
-            chunk_id = self.chunks[i].id
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+        fused = rrf([doc.id for doc, _ in dense_ranked], [self.chunks[i].id for i in lexical_order])
 
         weights = self.term_weights(set(question_terms))
         docs = {doc.id: doc for doc, _ in dense_ranked}
         hits = []
-        for chunk_id, score in sorted(fused.items(), key=lambda item: -item[1]):
+        for chunk_id, score in fused:
             if len(hits) == k:
                 break
             i = self._by_id.get(chunk_id)
@@ -250,6 +245,20 @@ class HybridRetriever:
         if not len(got["ids"]):
             return None
         return list(got["embeddings"][0])
+
+
+def rrf(*rankings: list[str]) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion of rankings (ids, best first): each id scores the sum of
+    ``1 / (RRF_K + rank)`` over the rankings that hold it (rank 1 is the best).
+
+    Best first; equal scores keep the order in which the ids first appear (the first
+    ranking's before the second's), so the dense ranking breaks ties.
+    """
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, key in enumerate(ranking, 1):
+            fused[key] = fused.get(key, 0.0) + 1.0 / (RRF_K + rank)
+    return sorted(fused.items(), key=lambda item: -item[1])  # stable: ties keep that order
 
 
 def _cosine(a: list[float], b: list[float]) -> float:

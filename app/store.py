@@ -7,7 +7,8 @@ Layout under ``settings.data_dir``::
                      (with ``chroma_url`` set, the collections live in that Chroma server)
     records.sqlite   LangChain record manager: which chunk ids each document produced
                      (or the SQL database at ``record_db_url``)
-    manifest.json    the live index: its collection, settings fingerprint, file hashes
+    manifest.json    the live index: its collection, the store holding it, settings
+                     fingerprint, file hashes
     ingest.pending   present while an ingest writes (what it writes into); gone when done
     ingest.lock      held (flock) by the running ingest, so two never interleave
 
@@ -74,6 +75,45 @@ def fingerprint(settings: Settings, model_id: str | None = None) -> dict[str, An
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap_tokens": settings.chunk_overlap_tokens,
     }
+
+
+#: ``store`` of a manifest whose collection is in data_dir/chroma (also what a manifest
+#: written before the field existed means).
+EMBEDDED = "embedded"
+
+
+def store_location(settings: Settings) -> str:
+    """Which store this process reads and writes: the Chroma server's URL, or "embedded"."""
+    return settings.chroma_url or EMBEDDED
+
+
+def _built_in(manifest: dict[str, Any]) -> str:
+    return manifest.get("store") or EMBEDDED
+
+
+def _describe(location: str, settings: Settings) -> str:
+    if location == EMBEDDED:
+        return f"the embedded store in {settings.store_dir}"
+    return f"the Chroma server at {location}"
+
+
+def _elsewhere(settings: Settings, manifest: dict[str, Any]) -> StoreMismatchError:
+    """The index was built in another store than the one this process uses."""
+    built_in = _built_in(manifest)
+    here = store_location(settings)
+    why = (
+        "PRIVACY_QA_CHROMA_URL is set" if settings.chroma_url else "PRIVACY_QA_CHROMA_URL is unset"
+    )
+    use_built = (
+        "unset PRIVACY_QA_CHROMA_URL"
+        if built_in == EMBEDDED
+        else f"set PRIVACY_QA_CHROMA_URL={built_in}"
+    )
+    return StoreMismatchError(
+        f"The index in {settings.data_dir} was built in {_describe(built_in, settings)}, but "
+        f"this process uses {_describe(here, settings)} ({why}). Run `privacy-qa ingest` to "
+        f"build the index there, or {use_built} to use the one that was built."
+    )
 
 
 # ------------------------------------------------------------------ manifest and markers
@@ -155,15 +195,23 @@ def ingest_lock(settings: Settings) -> Iterator[None]:
 def check_store(settings: Settings, model_id: str | None = None) -> dict[str, Any]:
     """Return the manifest if the store exists and matches the settings; raise otherwise."""
     manifest = read_manifest(settings)
-    if manifest is None or not (settings.chroma_url or settings.store_dir.exists()):
-        raise StoreMissingError(
-            f"No index found in {settings.data_dir}: run `privacy-qa ingest` first."
-        )
+    missing = StoreMissingError(
+        f"No index found in {settings.data_dir}: run `privacy-qa ingest` first."
+    )
+    if manifest is None:
+        raise missing
     if manifest.get("version") != MANIFEST_VERSION:
         raise StoreMismatchError(
             f"The index in {settings.data_dir} was built by an older privacy-qa. "
             "Reindex with `privacy-qa ingest`."
         )
+    # Built in a server, asked without one: the embedded store cannot hold that index. A
+    # server under another URL may be the same one by another name (each machine its own
+    # host name for it): open_store asks it whether it holds the live collection.
+    if _built_in(manifest) != EMBEDDED and not settings.chroma_url:
+        raise _elsewhere(settings, manifest)
+    if not (settings.chroma_url or settings.store_dir.exists()):
+        raise missing
     built_with = manifest["fingerprint"]
     wanted = fingerprint(settings, model_id)
     if built_with != wanted:
@@ -225,11 +273,7 @@ def _http_client(settings: Settings):
     timeout = settings.chroma_timeout_s
 
     def unavailable(exc: Exception) -> StoreUnavailableError:
-        return StoreUnavailableError(
-            f"Cannot reach the Chroma server at {url} ({exc.__class__.__name__}: {exc}). "
-            "Start it (`chroma run --path DIR --host HOST --port PORT`), check "
-            "PRIVACY_QA_CHROMA_URL, or unset it to use the local store in the data dir."
-        )
+        return _unavailable(url, exc)
 
     try:
         httpx.get(f"{url}/api/v2/heartbeat", timeout=timeout).raise_for_status()
@@ -253,6 +297,42 @@ def _http_client(settings: Settings):
     return client
 
 
+def _unavailable(url: str, exc: Exception) -> StoreUnavailableError:
+    return StoreUnavailableError(
+        f"Cannot reach the Chroma server at {url} ({exc.__class__.__name__}: {exc}). "
+        "Start it (`chroma run --path DIR --host HOST --port PORT`) or check "
+        "PRIVACY_QA_CHROMA_URL, then try again."
+    )
+
+
+def _lost_server(settings: Settings, exc: BaseException) -> StoreUnavailableError | None:
+    """The error to raise for ``exc`` if it says the Chroma server went away, else None."""
+    if not settings.chroma_url:
+        return None
+    import httpx
+
+    # chromadb's HTTP client lets httpx's errors through as they are: refused or reset
+    # connections, connect timeouts, a response cut short by the server dying. (The
+    # OpenAI client wraps its own transport errors in openai's exceptions, so an httpx
+    # error here comes from Chroma.)
+    if isinstance(exc, httpx.TransportError):
+        return _unavailable(settings.chroma_url, exc)
+    return None
+
+
+@contextmanager
+def server_errors(settings: Settings) -> Iterator[None]:
+    """Raise StoreUnavailableError, naming the URL and the fix, when the Chroma server of
+    ``settings`` is lost inside the block (it was up when the store was opened)."""
+    try:
+        yield
+    except Exception as exc:
+        lost = _lost_server(settings, exc)
+        if lost is None:
+            raise
+        raise lost from exc
+
+
 def open_store(
     settings: Settings,
     embeddings: EmbeddingBackend,
@@ -268,6 +348,7 @@ def open_store(
     """
     from langchain_chroma import Chroma
 
+    manifest = None
     if collection is None:
         manifest = read_manifest(settings)
         if manifest is None:
@@ -280,6 +361,11 @@ def open_store(
         try:
             client.get_collection(collection)
         except Exception as exc:  # chromadb.errors.NotFoundError, or a broken dir
+            lost = _lost_server(settings, exc)
+            if lost is not None:  # not a broken store: the server went away meanwhile
+                raise lost from exc
+            if manifest is not None and _built_in(manifest) != store_location(settings):
+                raise _elsewhere(settings, manifest) from exc  # another store, not a broken one
             raise StoreCorruptError(
                 f"The index in {settings.data_dir} names collection {collection!r}, which the "
                 f"vector store does not hold ({exc}). Run `privacy-qa ingest --rebuild`."
@@ -299,17 +385,59 @@ def open_store(
 
 
 def load_all_chunks(store) -> list[Document]:
-    """Every chunk in the store, for lexical (BM25) search and index status."""
+    """Every chunk in the store, each once, for lexical (BM25) search and index status.
+
+    Read a page at a time (see :func:`_pages`), and pages are offsets, not a snapshot:
+    chunks another process deletes meanwhile (an ingest removing stale chunks just after
+    publishing, while a reader opens the new index) move the later ones to lower offsets,
+    and the next page starts past some of them. The collection's count tells: if it
+    changed during the read, the ids are listed again (ids only, cheap) until a listing saw
+    no change, the chunks the pages missed are fetched by id and those deleted since are
+    left out. (Adds and deletes that cancel out leave the count alone, but only between
+    an ingest's adds and its publishing the manifest, and a reader whose read overlaps a
+    publish reloads at its next question anyway.)
+    """
     from langchain_core.documents import Document
 
-    return [
-        Document(id=id_, page_content=text, metadata=meta or {})
-        for got in _pages(store, ["documents", "metadatas"])
-        for id_, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-    ]
+    def read(got) -> None:
+        for id_, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+            chunks[id_] = Document(id=id_, page_content=text, metadata=meta or {})
+
+    chunks: dict[str, Document] = {}
+    before = _count(store)
+    for got in _pages(store, ["documents", "metadatas"]):
+        read(got)
+    if _count(store) == before:
+        return list(chunks.values())
+    log.info("the collection changed while it was read; checking which chunks it holds")
+    ids = _settled_ids(store)
+    missing = [id_ for id_ in ids if id_ not in chunks]
+    for i in range(0, len(missing), GET_PAGE):
+        read(store.get(ids=missing[i : i + GET_PAGE], include=["documents", "metadatas"]))
+    return [chunks[id_] for id_ in ids if id_ in chunks]  # one deleted meanwhile is gone
 
 
 GET_PAGE = 5000
+SETTLE_ATTEMPTS = 10
+
+
+def _count(store) -> int:
+    return store._collection.count()  # langchain-chroma has no public count
+
+
+def _settled_ids(store) -> list[str]:
+    """The ids of the collection from a listing during which its count did not change
+    (or the last of SETTLE_ATTEMPTS listings, if deletes kept going all along)."""
+    for _ in range(SETTLE_ATTEMPTS):
+        before = _count(store)
+        ids = list(dict.fromkeys(_all_ids(store)))
+        if _count(store) == before:
+            return ids
+    log.warning(
+        "the collection kept changing while it was read; lexical search may miss a few "
+        "chunks until the index is reopened"
+    )
+    return ids
 
 
 def _pages(store, include: list[str]) -> Iterator[dict[str, Any]]:
@@ -574,10 +702,12 @@ def ingest(
             "there (existing files are left alone)."
         )
     if dry_run:
-        report = _plan(settings, embeddings, rebuild)
+        with server_errors(settings):
+            report = _plan(settings, embeddings, rebuild)
     else:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        with ingest_lock(settings):
+        # A server lost mid-way leaves the pending marker: the next ingest finishes the job.
+        with ingest_lock(settings), server_errors(settings):
             report = _run(settings, embeddings, rebuild, on_progress)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
@@ -600,7 +730,32 @@ def _rebuild_reason(settings: Settings, manifest: dict[str, Any] | None, rebuild
         return "requested with --rebuild"
     if manifest is not None and manifest["fingerprint"] != fingerprint(settings):
         return "embedding model or chunking settings changed"
+    if manifest is not None and not _holds_live(settings, manifest):
+        before = _describe(_built_in(manifest), settings)
+        now = _describe(store_location(settings), settings)
+        return f"the vector store changed: {before} -> {now}"
     return ""
+
+
+def _holds_live(settings: Settings, manifest: dict[str, Any]) -> bool:
+    """Whether the store of ``settings`` is the one holding the manifest's collection.
+
+    The same location is trusted without asking (a no-op ingest opens no store). A server
+    under another URL is asked: it may be the same server by another host name, or the
+    server of a manifest written before the store was recorded.
+    """
+    here = store_location(settings)
+    if _built_in(manifest) == here:
+        return True
+    if here == EMBEDDED:
+        return False
+    from chromadb.errors import NotFoundError
+
+    try:
+        _client(settings).get_collection(manifest["collection"])
+    except NotFoundError:
+        return False
+    return True
 
 
 def _survey(settings: Settings, rebuild: bool):
@@ -700,6 +855,7 @@ def _run(
         resumable = (
             pending
             and pending.get("fingerprint") == wanted
+            and pending.get("store", EMBEDDED) == store_location(settings)
             and pending.get("collection") not in (None, live)
         )
         target = pending["collection"] if resumable else _new_collection_name()
@@ -726,10 +882,18 @@ def _run(
     # From here on the store changes: mark the run so a kill is noticed and finished later.
     _write_json_atomically(
         _pending_path(settings),
-        {"collection": target, "fingerprint": wanted, "pid": os.getpid()},
+        {
+            "collection": target,
+            "store": store_location(settings),
+            "fingerprint": wanted,
+            "pid": os.getpid(),
+        },
     )
     embeddings = embeddings or _default_embeddings(settings)
-    chunks = _chunk(documents, embeddings, settings)
+    # Shortest first: the model pads each batch to its longest text, so batches of texts of
+    # about one length embed fewer padding tokens (about 17% fewer on the synthetic corpus
+    # of bench/, where short sections sit between long ones; docs/benchmarks.md).
+    chunks = sorted(_chunk(documents, embeddings, settings), key=lambda c: len(c.page_content))
 
     try:
         client = _client(settings)
@@ -809,6 +973,7 @@ def _run(
         {
             "version": MANIFEST_VERSION,
             "collection": target,
+            "store": store_location(settings),
             "fingerprint": wanted,
             "indexed_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "documents": report.documents,

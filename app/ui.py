@@ -136,7 +136,11 @@ def _embeddings_key(settings: Settings) -> str:
 def _embedding_backend(key: str, _settings: Settings):
     from app.embeddings import make_embeddings
 
-    return make_embeddings(_settings)  # cheap: the model itself loads lazily
+    # The local model runs in a child process, which starts loading it at once: on the
+    # other core, while this process imports Chroma and opens the index (app/model_process.py).
+    backend = make_embeddings(_settings, separate_process=True)
+    backend.start_loading()
+    return backend
 
 
 def embedding_backend(settings: Settings):
@@ -457,11 +461,15 @@ def starters() -> None:
 def load(settings: Settings):
     """The QA facade with its model loaded, from the cache or loaded now.
 
-    The same order as :func:`preload`, so while that runs this thread only waits for its
-    results and never imports the same packages at the same time.
+    The model starts loading first (in its own process), the index opens meanwhile, then
+    this waits for the model. :func:`preload` runs this in the background; a page run that
+    calls it meanwhile waits for the same cached results and never imports the same
+    packages at the same time.
     """
+    embedding_backend(settings)
+    qa = open_qa(settings)
     load_model(settings)
-    return open_qa(settings)
+    return qa
 
 
 def main() -> None:
@@ -550,8 +558,9 @@ def start_preload(settings: Settings) -> threading.Thread:
     ``privacy-qa ui`` calls this while the server starts, the page on its first run. A
     page that needs the model meanwhile waits for this load instead of starting another.
     """
-    # Both the model and Chroma import numpy, and numpy's import can fail half-way when two
-    # threads run it at once: import it here, before the loading thread exists.
+    # Chroma (in the loading thread) and Streamlit (in the server's) both import numpy, and
+    # numpy's import can fail half-way when two threads run it at once: import it here,
+    # before the loading thread exists.
     import numpy  # noqa: F401
 
     key = _settings_key(settings)

@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synthetic import generate  # noqa: E402
+from synthetic import corpus_paths, edit_one, write_corpus  # noqa: E402
 
 from app.config import load_settings  # noqa: E402
 from app.embeddings import LocalMiniLM  # noqa: E402
@@ -51,7 +51,7 @@ def wall_and_cpu(args: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 def noop_vs_import(runs: int, tmp: Path) -> list[tuple[str, float, float]]:
     corpus = tmp / "noop-corpus"
-    generate(corpus, 20)
+    write_corpus(corpus, 20)
     settings = load_settings(data_dir=tmp / "noop-data", corpus_dir=corpus)
     ingest(settings)
     env = {
@@ -79,14 +79,13 @@ def noop_vs_import(runs: int, tmp: Path) -> list[tuple[str, float, float]]:
 
 def change_vs_rebuild(docs: int, tmp: Path, embeddings) -> list[tuple[str, float, int]]:
     corpus = tmp / "corpus"
-    paths = generate(corpus, docs)
+    paths = corpus_paths(write_corpus(corpus, docs))
     settings = load_settings(data_dir=tmp / "data", corpus_dir=corpus)
     rebuild = ingest(settings, embeddings, rebuild=True)
     rows = [("full rebuild", rebuild.seconds, rebuild.chunks_added)]
     changes = []
     for path in paths[:: max(1, len(paths) // 3)][:3]:
-        text = path.read_text()
-        path.write_text(text.replace("as confirmed by", "as attested by", 1))
+        edit_one(path)  # one word of its first paragraph
         report = ingest(settings, embeddings)
         assert report.updated == 1, report
         changes.append((report.seconds, report.chunks_added))

@@ -6,7 +6,7 @@
     .venv/bin/python bench/bench_scale.py report --work /tmp/scale --plot docs/scale.png
 
 Every measurement runs in a child process of its own, so its peak memory (ru_maxrss) is
-its own. ``ingest`` writes a synthetic corpus (bench/synthetic_scale.py) of N documents into
+its own. ``ingest`` writes a synthetic corpus (bench/synthetic.py) of N documents into
 WORK/corpus-N, ingests it into WORK/data-N with the default settings and then, in the
 same process, times the pure embedding of the same chunks (``embed_documents`` in the
 ingest's batch size): the ratio of the two is what chunking, hashing, the record manager
@@ -31,7 +31,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from synthetic_scale import DATA, PREFIXES, SUFFIXES, write_corpus  # noqa: E402
+from synthetic import DATA, PREFIXES, SUFFIXES, write_corpus  # noqa: E402
 
 from app.config import load_settings  # noqa: E402
 
@@ -308,9 +308,10 @@ def cmd_compare(args) -> None:
     _, _, results = _paths(args.work, args.sizes[0])
     opened = {}
     embeddings = None
+    index = "data" if args.real else "latency"
     for docs in args.sizes:
         settings = load_settings(
-            data_dir=args.work / f"latency-{docs}", corpus_dir=_corpus(args.work, docs)
+            data_dir=args.work / f"{index}-{docs}", corpus_dir=_corpus(args.work, docs)
         )
         embeddings = embeddings or make_embeddings(settings)
         opened[docs] = QA(settings, embeddings)
@@ -325,7 +326,12 @@ def cmd_compare(args) -> None:
             answer = qa.ask(question)
             for stage in stages:
                 timings[docs][stage].append(answer.timings_ms[stage])
-    result = {"questions": len(asked), "machine": machine(), "sizes": {}}
+    result = {
+        "questions": len(asked),
+        "machine": machine(),
+        "index": "real" if args.real else "borrowed vectors (latency only)",
+        "sizes": {},
+    }
     for docs, qa in opened.items():
         row = {"chunks": len(qa.retriever.chunks)}
         for stage in stages:
@@ -337,7 +343,7 @@ def cmd_compare(args) -> None:
         row["after_embed_p50_ms"] = round(percentile(after_embed, 0.5), 2)
         row["after_embed_p95_ms"] = round(percentile(after_embed, 0.95), 2)
         result["sizes"][docs] = row
-    _save(results / "compare.json", result)
+    _save(results / ("compare-real.json" if args.real else "compare.json"), result)
 
 
 # --------------------------------------------------------------------- run and report
@@ -535,6 +541,12 @@ def main() -> None:
                 type=lambda s: [int(x) for x in s.split(",")],
                 default=[100, 1000],
                 help="comma-separated corpus sizes in documents (about 11 chunks each)",
+            )
+        if name == "compare":
+            p.add_argument(
+                "--real",
+                action="store_true",
+                help="compare the really ingested indexes WORK/data-N, not WORK/latency-N",
             )
         if name in ("serve", "run", "compare"):
             p.add_argument("--questions", type=int, default=60, help="questions to time")

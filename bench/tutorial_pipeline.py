@@ -15,7 +15,7 @@ Retrieval quality on the in-scope questions (those with ``sources``), over the t
                 occur in the retrieved chunks' text: what an answer could quote at best
 Latency: the tutorial's ``similarity_search`` (embed + search) next to our search
 (embed + dense + BM25 + fusion) and our whole ``ask`` (search + compose).
-``--synthetic-docs N`` also times both ingests on N synthetic documents (bench/synthetic_scale.py).
+``--synthetic-docs N`` also times both ingests on N synthetic documents (bench/synthetic.py).
 """
 
 from __future__ import annotations
@@ -32,11 +32,20 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from _evalset import ROOT, load_items  # noqa: E402
-
 from app.config import load_settings  # noqa: E402
 from app.corpus import corpus_files, load_document  # noqa: E402
 from app.embeddings import make_embeddings  # noqa: E402
+
+ROOT = BENCH.parent
+
+
+def load_items(split: str) -> list[dict]:
+    """The eval questions of ``split`` as dicts (id, question, sources, facts, ...)."""
+    from dataclasses import asdict
+
+    from app.evals import DEFAULT_DATASET, load_dataset
+
+    return [asdict(item) for item in load_dataset(ROOT / DEFAULT_DATASET, split)]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -146,7 +155,7 @@ def main() -> None:
 
         synthetic = None
         if args.synthetic_docs:
-            from synthetic_scale import write_corpus
+            from synthetic import write_corpus
 
             corpus = write_corpus(tmp / "synthetic", args.synthetic_docs)
             syn_settings = load_settings(data_dir=tmp / "syn-ours", corpus_dir=corpus)

@@ -8,7 +8,9 @@ the slow ones use the real index and the real CLI in a subprocess.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import subprocess
 import sys
 
@@ -342,6 +344,51 @@ def test_failures_fall_back_to_the_extractive_answer_with_a_notice(
     assert "quotes the documents instead" in notes.notices[0]
     assert reason in notes.notices[0]
     assert len(fake.received) == len(script)  # bounded: never more than the retries allow
+
+
+# A question carrying PHI, and a model that repeats it in a sentence its source does not
+# support (the citation check flags that sentence).
+PHI_QUESTION = "Patient Zebulon Quartermaine, MRN 48213: how long are his API inputs kept?"
+PHI_WORDS = ("Zebulon", "Quartermaine", "48213")
+UNSUPPORTED = "Quartermaine's inputs sit in the Reykjavik vault for 48213 days [1]."
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        [],  # answered: one sentence supported, one flagged as unsupported
+        # A server error that echoes the prompt back, then the fallback to quotes.
+        [Scripted(status=400, body=json.dumps({"error": {"message": PHI_QUESTION}}).encode())],
+        [Scripted(body=json.dumps({"choices": [{"delta": UNSUPPORTED}]}).encode())],
+    ],
+    ids=["answered", "error-echoing-the-question", "unreadable-response"],
+)
+def test_no_question_or_answer_text_reaches_the_logs_even_at_debug(
+    tmp_path, corpus, fake, caplog, script
+):
+    """The product promises no question and no answer in the logs: with every logger at
+    DEBUG (`privacy-qa -vv`), the app's and its libraries' records hold counts, ids and
+    endpoints only."""
+    _, retriever = corpus
+    hits = hits_for(corpus, RETENTION, ENCRYPTION)
+    fake.reply = "OpenAI may retain API inputs and outputs for up to 30 days [1]. " + UNSUPPORTED
+    fake.script(*script)
+    caplog.set_level(logging.DEBUG)  # the root logger: every library's records too
+    answerer = ChatAnswerer(chat_settings(tmp_path, fake))
+    pieces, notes, (text, _) = run_stream(answerer, PHI_QUESTION, hits, retriever)
+
+    assert caplog.records  # something was logged (requests, the check, the fallback)
+    logged = caplog.text  # messages with their arguments, and any tracebacks
+    for word in PHI_WORDS:
+        assert word not in logged
+    # The answer's sentences without the markers and flags the check adds.
+    plain = re.sub(r"\s*(\[\d+\]|\(unverified:[^)]*\))", "", text)
+    answer_sentences = [s.rstrip(".") for s in re.split(r"(?<=[.!?])\s+", plain)]
+    assert len(answer_sentences) >= 2
+    for sentence in answer_sentences:
+        assert sentence not in logged
+    for notice in notes.notices:  # the notices quote the answer; they are for the reader
+        assert notice not in logged
 
 
 def test_an_answer_with_no_supported_sentence_falls_back(tmp_path, corpus, fake):

@@ -261,3 +261,41 @@ def test_reloads_when_the_index_changes_under_a_running_qa(tmp_path, embeddings)
     assert {d.source for d in load_corpus(corpus).documents} == {
         c.metadata["source"] for c in qa.retriever.chunks
     }
+
+
+def test_an_older_manifest_without_a_store_means_the_embedded_one(tmp_path, embeddings):
+    from app.store import read_manifest
+
+    settings = make_settings(tmp_path, copy_corpus(tmp_path / "corpus"))
+    first = ingest(settings, embeddings)
+    manifest = read_manifest(settings)
+    assert manifest["store"] == "embedded"
+    del manifest["store"]
+    settings.manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+
+    assert not QA(settings, embeddings).ask("What is SOC 2?").abstained
+    report = ingest(settings, embeddings)  # a no-op, not a rebuild
+    assert not report.rebuilt and report.chunks_unchanged == first.chunks
+
+
+def test_an_interrupted_rebuild_is_resumed_only_in_the_store_it_was_filling(tmp_path, embeddings):
+    """A pending marker names the collection and the store it was being filled in; after
+    a switch of store the new ingest starts its own generation instead."""
+    from app.store import fingerprint, read_manifest
+
+    settings = make_settings(tmp_path, copy_corpus(tmp_path / "corpus"))
+    settings.data_dir.mkdir(parents=True)
+    (settings.data_dir / "ingest.pending").write_text(
+        json.dumps(
+            {
+                "collection": "privacy_qa_20000101000000_abcdef",
+                "store": "http://127.0.0.1:9",
+                "fingerprint": fingerprint(settings),
+                "pid": 1,
+            }
+        ),
+        encoding="utf-8",
+    )
+    report = ingest(settings, embeddings)
+    assert report.recovered and report.documents == 2
+    assert read_manifest(settings)["collection"] != "privacy_qa_20000101000000_abcdef"

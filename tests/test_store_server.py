@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -214,3 +215,240 @@ def test_cli_says_clearly_when_the_server_is_down(tmp_path, chroma_server, embed
     from app.store import read_manifest
 
     assert DELETED in read_manifest(settings)["files"]
+
+
+@pytest.mark.slow
+def test_a_server_lost_after_the_index_was_opened(tmp_path, chroma_server, embeddings):
+    """The server dies while a reader has the index open: each question fails at once with
+    StoreUnavailableError naming the URL, and the same reader answers again once the
+    server is back."""
+    from app.qa import QA
+    from app.store import ingest
+
+    corpus = copy_corpus(tmp_path / "corpus")
+    settings = make_settings(tmp_path, corpus, chroma_url=chroma_server.url, chroma_timeout_s=2)
+    ingest(settings, embeddings)
+    qa = QA(settings, embeddings)
+    question = "How long does OpenAI retain API data?"
+    assert not qa.ask(question).abstained
+
+    chroma_server.process.kill()  # no shutdown: the connections just go
+    chroma_server.process.wait()
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailableError) as caught:
+        qa.ask(question)
+    assert time.monotonic() - started < settings.chroma_timeout_s
+    message = str(caught.value)
+    assert f"Cannot reach the Chroma server at {chroma_server.url}" in message
+    assert "chroma run" in message and "PRIVACY_QA_CHROMA_URL" in message
+
+    chroma_server.start()  # the same port and files
+    answer = qa.ask(question)
+    assert not answer.abstained and any("30 days" in c.quote for c in answer.citations)
+
+
+@pytest.mark.slow
+def test_a_server_lost_during_an_ingest_is_finished_by_the_next(
+    tmp_path, chroma_server, embeddings
+):
+    from app.store import ingest, read_manifest
+
+    corpus = copy_corpus(tmp_path / "corpus")
+    settings = make_settings(tmp_path, corpus, chroma_url=chroma_server.url, chroma_timeout_s=2)
+
+    def kill_the_server(done: int, total: int) -> None:
+        # Called once a batch is embedded, before it is written to the server.
+        if chroma_server.process.poll() is None:
+            chroma_server.process.kill()
+            chroma_server.process.wait()
+
+    with pytest.raises(StoreUnavailableError, match=chroma_server.url.replace(".", r"\.")):
+        ingest(settings, embeddings, on_progress=kill_the_server)
+    assert read_manifest(settings) is None  # nothing published
+    assert (settings.data_dir / "ingest.pending").exists()
+
+    chroma_server.start()
+    report = ingest(settings, embeddings)
+    assert report.recovered and report.documents == 2 and report.chunks > 10
+    live = read_manifest(settings)["collection"]
+    assert server_collection(chroma_server.url, live).count() == report.chunks
+
+
+@pytest.mark.slow
+def test_cli_ask_says_clearly_when_the_server_dies_mid_session(tmp_path, chroma_server, embeddings):
+    """`privacy-qa ask --jsonl -` keeps one QA open over many questions: the questions
+    after the server died get the message, and the exit code is 2."""
+    from app.store import ingest
+
+    corpus = copy_corpus(tmp_path / "corpus")
+    settings = make_settings(tmp_path, corpus, chroma_url=chroma_server.url)
+    ingest(settings, embeddings)
+    env = {
+        **os.environ,
+        "PRIVACY_QA_DATA_DIR": str(settings.data_dir),
+        "PRIVACY_QA_CORPUS_DIR": str(corpus),
+        "PRIVACY_QA_CHROMA_URL": chroma_server.url,
+        "PRIVACY_QA_CHROMA_TIMEOUT_S": "2",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "ask", "--jsonl", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        question = "How long does OpenAI retain API data?"
+        process.stdin.write(json.dumps({"id": "before", "question": question}) + "\n")
+        process.stdin.flush()
+        first = json.loads(process.stdout.readline())  # the index is open, the model loaded
+        assert first["id"] == "before" and not first["abstained"], first
+
+        chroma_server.process.kill()
+        chroma_server.process.wait()
+        process.stdin.write(json.dumps({"id": "after", "question": question}) + "\n")
+        started = time.monotonic()
+        out, err = process.communicate(timeout=120)
+        elapsed = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 2, err
+    (second,) = [json.loads(line) for line in out.splitlines()]
+    assert second["id"] == "after"
+    assert f"Cannot reach the Chroma server at {chroma_server.url}" in second["error"]
+    assert "Traceback" not in out + err and "internal error" not in out + err
+    assert elapsed < 30  # the answer came at once, not after a hang (the process exits too)
+
+
+# ------------------------------------------------------------ which store holds the index
+
+
+def ask_cli(settings, question: str) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "PRIVACY_QA_DATA_DIR": str(settings.data_dir),
+        "PRIVACY_QA_CORPUS_DIR": str(settings.corpus_dir),
+    }
+    env.pop("PRIVACY_QA_CHROMA_URL", None)
+    if settings.chroma_url:
+        env["PRIVACY_QA_CHROMA_URL"] = settings.chroma_url
+    return subprocess.run(
+        [sys.executable, "-m", "app", "ask", question],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_switching_between_the_embedded_store_and_a_server(tmp_path, chroma_server, embeddings):
+    """The manifest names the store holding the index. A reader of another store is told
+    to ingest (or to point at the right one); ingest into another store rebuilds there and
+    says so, without --rebuild."""
+    from app.errors import StoreMismatchError
+    from app.qa import QA
+    from app.store import ingest, read_manifest
+
+    corpus = copy_corpus(tmp_path / "corpus")
+    embedded = make_settings(tmp_path, corpus)
+    server = make_settings(tmp_path, corpus, chroma_url=chroma_server.url)
+    question = "How long does OpenAI retain API data?"
+
+    first = ingest(embedded, embeddings)
+    assert read_manifest(embedded)["store"] == "embedded"
+
+    # Asked through the server, which does not hold the index.
+    with pytest.raises(StoreMismatchError) as caught:
+        QA(server, embeddings)
+    message = str(caught.value)
+    assert f"built in the embedded store in {embedded.store_dir}" in message
+    assert f"uses the Chroma server at {chroma_server.url}" in message
+    assert "Run `privacy-qa ingest`" in message and "unset PRIVACY_QA_CHROMA_URL" in message
+
+    plan = ingest(server, embeddings, dry_run=True)
+    assert plan.rebuilt and plan.chunks_added == first.chunks
+    assert plan.rebuild_reason == (
+        f"the vector store changed: the embedded store in {embedded.store_dir} -> "
+        f"the Chroma server at {chroma_server.url}"
+    )
+    moved = ingest(server, embeddings)
+    assert moved.rebuilt and moved.rebuild_reason == plan.rebuild_reason
+    assert (moved.added, moved.chunks_added, moved.chunks) == (2, first.chunks, first.chunks)
+    manifest = read_manifest(server)
+    assert manifest["store"] == chroma_server.url
+    assert server_collection(chroma_server.url, manifest["collection"]).count() == first.chunks
+    assert not QA(server, embeddings).ask(question).abstained
+    assert not ingest(server, embeddings).rebuilt  # and now it stays there
+
+    # Back without the server: the embedded store holds an older generation only.
+    with pytest.raises(StoreMismatchError, match=f"PRIVACY_QA_CHROMA_URL={chroma_server.url}"):
+        QA(embedded, embeddings)
+    result = ask_cli(embedded, question)
+    assert result.returncode == 2, result.stderr
+    assert "was built in the Chroma server at" in result.stderr
+    assert "Run `privacy-qa ingest` to build the index there" in result.stderr
+    back = ingest(embedded, embeddings)
+    assert back.rebuilt and "-> the embedded store" in back.rebuild_reason
+    assert read_manifest(embedded)["store"] == "embedded"
+    assert not QA(embedded, embeddings).ask(question).abstained
+
+
+@pytest.mark.slow
+def test_switching_between_two_servers(tmp_path, chroma_server, embeddings):
+    from app.errors import StoreMismatchError
+    from app.qa import QA
+    from app.store import ingest, read_manifest
+
+    other = ChromaServer(tmp_path / "other-server").start()
+    try:
+        corpus = copy_corpus(tmp_path / "corpus")
+        first = make_settings(tmp_path, corpus, chroma_url=chroma_server.url)
+        second = make_settings(tmp_path, corpus, chroma_url=other.url)
+        ingest(first, embeddings)
+
+        with pytest.raises(StoreMismatchError, match=f"the Chroma server at {chroma_server.url}"):
+            QA(second, embeddings)
+        report = ingest(second, embeddings)
+        assert report.rebuilt and report.rebuild_reason == (
+            f"the vector store changed: the Chroma server at {chroma_server.url} -> "
+            f"the Chroma server at {other.url}"
+        )
+        assert read_manifest(second)["store"] == other.url
+        assert not QA(second, embeddings).ask("What is SOC 2?").abstained
+        # The first server still holds the old generation, not the live one.
+        with pytest.raises(StoreMismatchError, match=f"PRIVACY_QA_CHROMA_URL={other.url}"):
+            QA(first, embeddings)
+    finally:
+        other.stop()
+
+
+@pytest.mark.slow
+def test_the_same_server_by_another_name_and_manifests_without_a_store(
+    tmp_path, chroma_server, embeddings
+):
+    """Machines may name one server differently (localhost, 127.0.0.1, a DNS name): a
+    server that holds the live collection is the index's store whatever its URL. A manifest
+    written before the store was recorded means the embedded store, or the server that
+    holds its collection."""
+    from app.qa import QA
+    from app.store import ingest, read_manifest
+
+    corpus = copy_corpus(tmp_path / "corpus")
+    settings = make_settings(tmp_path, corpus, chroma_url=chroma_server.url)
+    alias = make_settings(tmp_path, corpus, chroma_url=f"http://localhost:{chroma_server.port}")
+    first = ingest(settings, embeddings)
+    assert not QA(alias, embeddings).ask("What is SOC 2?").abstained
+    again = ingest(alias, embeddings)
+    assert not again.rebuilt and again.chunks_added == again.chunks_deleted == 0
+
+    # An older manifest (no "store") of an index in a server keeps working there.
+    manifest = read_manifest(settings)
+    del manifest["store"]
+    settings.manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    assert not QA(settings, embeddings).ask("What is SOC 2?").abstained
+    report = ingest(settings, embeddings)
+    assert not report.rebuilt and report.chunks == first.chunks

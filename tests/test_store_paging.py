@@ -1,0 +1,98 @@
+"""Reading a whole collection page by page while another process deletes from it: a real
+embedded Chroma store; the deletes happen between the reader's page requests, as an
+ingest removing stale chunks right after publishing would make them."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.documents import Document
+
+from app.store import load_all_chunks, open_store
+
+from .conftest import make_settings
+
+CHUNKS = 40
+PAGE = 7  # so the collection takes six pages
+
+
+class TinyEmbeddings:
+    """Two-dimensional vectors: paging does not care what the vectors are."""
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [[float(len(text)), 1.0] for text in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return [float(len(text)), 1.0]
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setattr("app.store.GET_PAGE", PAGE)
+    settings = make_settings(tmp_path)
+    store = open_store(settings, TinyEmbeddings(), collection="privacy_qa_paging", create=True)
+    store.add_documents(
+        [
+            Document(id=f"c{i:02d}", page_content=f"chunk {i}", metadata={"source": "a.md"})
+            for i in range(CHUNKS)
+        ]
+    )
+    return store
+
+
+def delete_while_reading(monkeypatch, store, plan: dict[int, list[str]]) -> list[int]:
+    """After the n-th ``get`` of the store returns, delete ``plan[n]`` (if any)."""
+    real_get = store.get
+    calls = [0]
+
+    def get(*args, **kwargs):
+        got = real_get(*args, **kwargs)
+        calls[0] += 1
+        if calls[0] in plan:
+            store.delete(ids=plan[calls[0]])  # through the store: the same Chroma files
+        return got
+
+    monkeypatch.setattr(store, "get", get)
+    return calls
+
+
+def ids_of(chunks: list[Document]) -> list[str]:
+    return [chunk.id for chunk in chunks]
+
+
+def test_unchanged_collection_is_read_in_pages_once(monkeypatch, store):
+    calls = delete_while_reading(monkeypatch, store, {})
+    chunks = load_all_chunks(store)
+    assert ids_of(chunks) == [f"c{i:02d}" for i in range(CHUNKS)]
+    assert chunks[3].page_content == "chunk 3" and chunks[3].metadata == {"source": "a.md"}
+    assert calls[0] == CHUNKS // PAGE + 2  # six pages and the empty one: no second listing
+
+
+def test_deletes_between_pages_skip_no_chunk(monkeypatch, store):
+    """Deleting three chunks of the first page moves every later chunk three places down:
+    read by offset alone, the second page would start three chunks late."""
+    deleted = ["c00", "c01", "c02"]
+    delete_while_reading(monkeypatch, store, {1: deleted})
+    chunks = load_all_chunks(store)
+    expected = [f"c{i:02d}" for i in range(CHUNKS) if f"c{i:02d}" not in deleted]
+    assert ids_of(chunks) == expected  # every chunk left, each once, in store order
+    assert all(chunk.page_content == f"chunk {int(chunk.id[1:])}" for chunk in chunks)
+
+
+def test_deletes_that_go_on_during_the_check_are_waited_out(monkeypatch, store):
+    """One chunk deleted after each of the first nine requests (pages and listings alike),
+    from the front and from pages already read: the result is what the store holds once
+    the deletes stopped."""
+    plan = {n: [f"c{(n - 1) * 4:02d}"] for n in range(1, 10)}
+    delete_while_reading(monkeypatch, store, plan)
+    chunks = load_all_chunks(store)
+    remaining = store._collection.get(include=[])["ids"]
+    assert len(remaining) == CHUNKS - 9
+    assert ids_of(chunks) == remaining
+
+
+def test_a_chunk_deleted_after_it_was_read_is_left_out(monkeypatch, store):
+    # The last page's chunk c38 is deleted once the pages were read: not in the result.
+    delete_while_reading(monkeypatch, store, {6: ["c38"], 7: ["c01"]})
+    chunks = load_all_chunks(store)
+    assert "c38" not in ids_of(chunks) and "c01" not in ids_of(chunks)
+    assert len(chunks) == len(set(ids_of(chunks))) == CHUNKS - 2
