@@ -2,8 +2,9 @@
 
     python -m tests.reader_child DATA_DIR CORPUS_DIR STOP_FILE QUESTION
 
-Prints one JSON line per answer: {"t", "abstained", "quotes": [[source, quote], ...]},
-or {"t", "error": "..."} if asking raised. Used by test_store_faults.py.
+Prints one JSON line per answer: {"t0", "t", "abstained", "quotes": [[source, quote], ...]}
+(t0 when the question was asked, t when it was answered), or {"t0", "t", "error": "..."} if
+asking raised. Used by test_store_faults.py.
 """
 
 from __future__ import annotations
@@ -23,15 +24,17 @@ def main() -> None:
     qa.warm_up()
     print(json.dumps({"ready": True}), flush=True)
     while not Path(stop_file).exists():
+        asked = time.time()
         try:
             answer = qa.ask(question)
             line = {
+                "t0": asked,
                 "t": time.time(),
                 "abstained": answer.abstained,
                 "quotes": [[c.source, c.quote] for c in answer.citations],
             }
         except Exception as exc:  # the test asserts there are none
-            line = {"t": time.time(), "error": f"{exc.__class__.__name__}: {exc}"}
+            line = {"t0": asked, "t": time.time(), "error": f"{exc.__class__.__name__}: {exc}"}
         print(json.dumps(line), flush=True)
         time.sleep(0.02)
 
