@@ -153,5 +153,10 @@ def serve(conn: Connection) -> None:
 
 
 if __name__ == "__main__":
+    import signal
+
+    # Ctrl-C in the terminal reaches the whole process group: the page stops, and this
+    # process follows when its socket closes, without a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     serve(Connection(int(sys.argv[1])))
