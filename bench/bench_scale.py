@@ -121,6 +121,7 @@ def cmd_ingest(args) -> None:
         texts = [chunk.page_content for chunk in chunks]
         if 0 < args.embed_sample < len(texts):
             texts = random.Random(1).sample(texts, args.embed_sample)
+        texts.sort(key=len)  # in the ingest's order (app/store.py embeds shortest first)
         t0 = time.perf_counter()
         for i in range(0, len(texts), BATCH_SIZE):
             embeddings.embed_documents(texts[i : i + BATCH_SIZE])
