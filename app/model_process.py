@@ -3,9 +3,9 @@
 Why: the page's process must import Streamlit and Chroma as well as torch and the model,
 and Python imports hold the GIL, so in one process they run one after another on one
 core. With the model in a child process it loads on the other core while the page's
-process starts its server and opens the index, and the first answer comes about when the
-model is ready (figures in docs/benchmarks.md). The CLI keeps the model in its own
-process: it has nothing else that slow to import.
+process starts its server and opens the index, instead of after them (figures in
+docs/benchmarks.md). The CLI keeps the model in its own process: it has nothing else
+that slow to import.
 
 The parent sends a list of texts over a socket pair (``multiprocessing.connection``) and
 gets their vectors back; a lock makes concurrent callers (page sessions, Reindex) take
