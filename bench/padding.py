@@ -2,10 +2,10 @@
 
     .venv/bin/python bench/padding.py [--docs 40,200]
 
-sentence-transformers sorts each ``embed_documents`` call by length and pads every
-sub-batch of 32 to its longest text. Ingest calls it once per batch of 64 chunks
-(app/store.py BATCH_SIZE), so the order of the chunks decides how much padding is computed.
-For synthetic corpora (bench/synthetic.py) this prints the padded tokens of our chunks in
+The model (app/minilm.py, like sentence-transformers) sorts each ``embed_documents`` call by
+length and pads every sub-batch of 32 to its longest text. Ingest calls it once per batch of
+64 chunks (app/store.py BATCH_SIZE), so the order of the chunks decides how much padding is
+computed. For synthetic corpora (bench/synthetic.py) this prints the padded tokens of our chunks in
 file order and shortest first, and of the LangChain tutorial's chunks
 (RecursiveCharacterTextSplitter(1000, 200)) embedded in one call, as Chroma.from_documents
 does. Counts use the model's tokenizer, capped at its 256-token input.
@@ -28,7 +28,7 @@ from app.corpus import corpus_files, load_corpus, load_document  # noqa: E402
 from app.embeddings import LocalMiniLM  # noqa: E402
 from app.store import BATCH_SIZE, _chunk  # noqa: E402
 
-SUB_BATCH = 32  # LocalMiniLM's batch_size for sentence-transformers
+SUB_BATCH = 32  # app/minilm.py BATCH_SIZE
 
 
 def padded_tokens(lengths: list[int], call_size: int) -> int:

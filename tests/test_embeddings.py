@@ -56,3 +56,34 @@ def test_factory_errors_name_their_fix(tmp_path, monkeypatch, name, message):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(ConfigError, match=message):
         make_embeddings(make_settings(tmp_path, embeddings=name))
+
+
+@pytest.mark.slow
+def test_bundled_model_gives_the_vectors_of_sentence_transformers():
+    """app/minilm.py runs the model with transformers alone; its vectors must be those of
+    the model's reference pipeline, sentence-transformers, including past the 256-token
+    limit (truncated alike) and in batches of mixed lengths."""
+    from sentence_transformers import SentenceTransformer
+
+    from app import minilm
+
+    texts = [
+        "Is data encrypted at rest?",
+        "OpenAI offers a Business Associate Agreement for the API. " * 40,  # > 256 tokens
+        "ZDR",
+        *(
+            f"Retention of API inputs and outputs, case {i}: " + "thirty days " * i
+            for i in range(40)
+        ),
+    ]
+    ours = minilm.encode(minilm.load_model(), texts)
+    reference = SentenceTransformer(str(minilm.model_path()), device="cpu").encode(
+        texts, normalize_embeddings=True
+    )
+    assert len(ours) == len(texts)
+    worst = max(
+        abs(a - b)
+        for mine, theirs in zip(ours, reference, strict=True)
+        for a, b in zip(mine, theirs, strict=True)
+    )
+    assert worst < 1e-5

@@ -103,6 +103,7 @@ def test_noop_ingest_loads_neither_model_nor_chroma(indexed_settings):
     heavy = (
         "torch",
         "sentence_transformers",
+        "transformers",
         "chromadb",
         "langchain_core",
         "numpy",
