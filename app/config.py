@@ -394,6 +394,11 @@ class Settings:
         return self.data_dir / "manifest.json"
 
     @property
+    def hash_cache_path(self) -> Path:
+        """JSON file caching the corpus files' hashes by their stat (app/manifest.py)."""
+        return self.data_dir / "file-hashes.json"
+
+    @property
     def record_db_path(self) -> Path:
         """SQLite file of LangChain's record manager (which chunk came from which document)."""
         return self.data_dir / "records.sqlite"

@@ -11,8 +11,6 @@ and content, so an unchanged chunk keeps its id across runs.
 
 from __future__ import annotations
 
-import hashlib
-import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +19,6 @@ TYPE_CHECKING = False  # typing costs ~3 ms to import; a no-op ingest needs none
 if TYPE_CHECKING:
     from langchain_core.documents import Document
 
-log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf")
 # Bump when chunking changes in a way that must invalidate existing stores.
@@ -208,7 +205,11 @@ def corpus_files(corpus_dir: Path) -> list[tuple[str, Path]]:
 
 def load_corpus(corpus_dir: Path, only: set[str] | None = None) -> LoadResult:
     """Load every file under ``corpus_dir`` (or just the sources in ``only``); files that
-    cannot be read or are of an unsupported type are skipped with a reason, never fatal."""
+    cannot be read or are of an unsupported type are skipped with a reason, never fatal.
+
+    Nothing is logged here: the callers report the skipped files (the command line warns,
+    the page lists them), and this module stays free of logging for a no-op ingest.
+    """
     documents: list[SourceDocument] = []
     skipped: list[tuple[str, str]] = []
     for source, path in corpus_files(corpus_dir):
@@ -222,7 +223,6 @@ def load_corpus(corpus_dir: Path, only: set[str] | None = None) -> LoadResult:
                 continue
             except (OSError, ValueError) as exc:
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        log.info("skipped %s: %s", source, reason)
         skipped.append((source, reason))
     return LoadResult(documents, skipped)
 
@@ -266,6 +266,8 @@ def split_sections(doc: SourceDocument) -> list[Section]:
 
 def chunk_id(source: str, start: int, content: str) -> str:
     """Stable id: same file, same place, same content -> same id."""
+    import hashlib  # here, not at the top: a no-op ingest imports this module, not hashlib
+
     return hashlib.sha256(f"{source}\x00{start}\x00{content}".encode()).hexdigest()[:32]
 
 

@@ -30,8 +30,6 @@ How it stays safe:
 from __future__ import annotations
 
 import fcntl
-import hashlib
-import json
 import logging
 import os
 import time
@@ -40,7 +38,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from app.config import Settings
-from app.corpus import CHUNKER_VERSION, corpus_files
 from app.errors import (
     ConfigError,
     IngestLockedError,
@@ -49,6 +46,21 @@ from app.errors import (
     StoreMissingError,
     StoreUnavailableError,
     UserError,
+)
+from app.manifest import (
+    EMBEDDED,
+    MANIFEST_VERSION,
+    IngestReport,
+    built_in,
+    describe,
+    fingerprint,
+    is_noop,
+    noop_report,
+    pending_path,
+    read_manifest,
+    store_location,
+    survey,
+    write_json_atomically,
 )
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import; a no-op ingest needs none of it
@@ -62,101 +74,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 COLLECTION_PREFIX = "privacy_qa"
-# Version 2: one collection per generation, file hashes, pending marker.
-MANIFEST_VERSION = 2
 BATCH_SIZE = 64
-
-
-def fingerprint(settings: Settings, model_id: str | None = None) -> dict[str, Any]:
-    """What must match between the store and the current settings for answers to be right."""
-    return {
-        "embeddings": model_id or settings.embeddings,
-        "chunker": CHUNKER_VERSION,
-        "chunk_tokens": settings.chunk_tokens,
-        "chunk_overlap_tokens": settings.chunk_overlap_tokens,
-    }
-
-
-#: ``store`` of a manifest whose collection is in data_dir/chroma (also what a manifest
-#: written before the field existed means).
-EMBEDDED = "embedded"
-
-
-def store_location(settings: Settings) -> str:
-    """Which store this process reads and writes: the Chroma server's URL, or "embedded"."""
-    return settings.chroma_url or EMBEDDED
-
-
-def _built_in(manifest: dict[str, Any]) -> str:
-    return manifest.get("store") or EMBEDDED
-
-
-def _describe(location: str, settings: Settings) -> str:
-    if location == EMBEDDED:
-        return f"the embedded store in {settings.store_dir}"
-    return f"the Chroma server at {location}"
 
 
 def _elsewhere(settings: Settings, manifest: dict[str, Any]) -> StoreMismatchError:
     """The index was built in another store than the one this process uses."""
-    built_in = _built_in(manifest)
+    built = built_in(manifest)
     here = store_location(settings)
     why = (
         "PRIVACY_QA_CHROMA_URL is set" if settings.chroma_url else "PRIVACY_QA_CHROMA_URL is unset"
     )
     use_built = (
-        "unset PRIVACY_QA_CHROMA_URL"
-        if built_in == EMBEDDED
-        else f"set PRIVACY_QA_CHROMA_URL={built_in}"
+        "unset PRIVACY_QA_CHROMA_URL" if built == EMBEDDED else f"set PRIVACY_QA_CHROMA_URL={built}"
     )
     return StoreMismatchError(
-        f"The index in {settings.data_dir} was built in {_describe(built_in, settings)}, but "
-        f"this process uses {_describe(here, settings)} ({why}). Run `privacy-qa ingest` to "
+        f"The index in {settings.data_dir} was built in {describe(built, settings)}, but "
+        f"this process uses {describe(here, settings)} ({why}). Run `privacy-qa ingest` to "
         f"build the index there, or {use_built} to use the one that was built."
     )
-
-
-# ------------------------------------------------------------------ manifest and markers
-
-
-def read_manifest(settings: Settings) -> dict[str, Any] | None:
-    """The live index's manifest, or None if there is none. Raises StoreCorruptError."""
-    path = settings.manifest_path
-    if not path.exists():
-        return None
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(manifest, dict) or "fingerprint" not in manifest:
-            raise ValueError("no fingerprint")
-    except (OSError, ValueError) as exc:
-        raise StoreCorruptError(
-            f"The index manifest {path} is unreadable ({exc}). "
-            "Run `privacy-qa ingest --rebuild` to build the index again."
-        ) from exc
-    return manifest
-
-
-def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as out:
-        out.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
-        out.flush()
-        os.fsync(out.fileno())
-    tmp.replace(path)  # atomic: readers see the old or the new file, never half of one
-
-
-def _pending_path(settings: Settings) -> Path:
-    return settings.data_dir / "ingest.pending"
-
-
-def _read_pending(settings: Settings) -> dict[str, Any] | None:
-    try:
-        pending = json.loads(_pending_path(settings).read_text(encoding="utf-8"))
-        return pending if isinstance(pending, dict) else {}
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
-        return {}  # a marker cut short by a kill still says "interrupted"
 
 
 @contextmanager
@@ -208,7 +143,7 @@ def check_store(settings: Settings, model_id: str | None = None) -> dict[str, An
     # Built in a server, asked without one: the embedded store cannot hold that index. A
     # server under another URL may be the same one by another name (each machine its own
     # host name for it): open_store asks it whether it holds the live collection.
-    if _built_in(manifest) != EMBEDDED and not settings.chroma_url:
+    if built_in(manifest) != EMBEDDED and not settings.chroma_url:
         raise _elsewhere(settings, manifest)
     if not (settings.chroma_url or settings.store_dir.exists()):
         raise missing
@@ -227,7 +162,7 @@ def check_store(settings: Settings, model_id: str | None = None) -> dict[str, An
     return manifest
 
 
-def _client(settings: Settings, *, fresh: bool = False):
+def chroma_client(settings: Settings, *, fresh: bool = False):
     """The Chroma client for the data dir, telemetry off.
 
     Chroma shares one client per path within a process, and that client keeps its vector
@@ -344,7 +279,7 @@ def open_store(
     """Open a collection as a LangChain vector store: the live one unless ``collection``.
 
     Only ingest passes ``create=True``; a reader never creates an empty collection.
-    ``fresh``: see :func:`_client`; a reader passes it when an ingest changed the index.
+    ``fresh``: see :func:`chroma_client`; a reader passes it when an ingest changed the index.
     """
     from langchain_chroma import Chroma
 
@@ -356,7 +291,7 @@ def open_store(
                 f"No index found in {settings.data_dir}: run `privacy-qa ingest` first."
             )
         collection = manifest["collection"]
-    client = _client(settings, fresh=fresh)
+    client = chroma_client(settings, fresh=fresh)
     if not create:
         try:
             client.get_collection(collection)
@@ -364,7 +299,7 @@ def open_store(
             lost = _lost_server(settings, exc)
             if lost is not None:  # not a broken store: the server went away meanwhile
                 raise lost from exc
-            if manifest is not None and _built_in(manifest) != store_location(settings):
+            if manifest is not None and built_in(manifest) != store_location(settings):
                 raise _elsewhere(settings, manifest) from exc  # another store, not a broken one
             raise StoreCorruptError(
                 f"The index in {settings.data_dir} names collection {collection!r}, which the "
@@ -477,146 +412,6 @@ def _has_records(settings: Settings) -> bool:
     return bool(settings.record_db_url) or settings.record_db_path.exists()
 
 
-# ------------------------------------------------------------------ what changed
-
-
-def hash_files(corpus_dir: Path) -> dict[str, str]:
-    """sha256 of every file under the corpus dir, by source name.
-
-    Unsupported and unreadable files are included (an unreadable one hashes to ""), so
-    adding, fixing or removing them counts as a change and they are reported as skipped.
-    """
-    hashes = {}
-    for source, path in corpus_files(corpus_dir):
-        try:
-            hashes[source] = hashlib.sha256(path.read_bytes()).hexdigest()
-        except OSError:
-            hashes[source] = ""
-    return hashes
-
-
-# Plain classes rather than dataclasses here and in app/corpus.py: importing dataclasses
-# (and the inspect module it pulls in) costs every no-op ingest ~7 ms (docs/benchmarks.md).
-
-
-class Changes:
-    """Files of the corpus compared with the ones the live index was built from."""
-
-    def __init__(
-        self,
-        added: list[str] | None = None,
-        updated: list[str] | None = None,
-        deleted: list[str] | None = None,
-        unchanged: list[str] | None = None,
-    ) -> None:
-        self.added = added or []
-        self.updated = updated or []
-        self.deleted = deleted or []
-        self.unchanged = unchanged or []
-
-    def __repr__(self) -> str:
-        return f"Changes({vars(self)})"
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.added or self.updated or self.deleted)
-
-    @classmethod
-    def between(cls, before: dict[str, str], now: dict[str, str]) -> Changes:
-        return cls(
-            added=sorted(now.keys() - before.keys()),
-            updated=sorted(s for s in now.keys() & before.keys() if now[s] != before[s]),
-            deleted=sorted(before.keys() - now.keys()),
-            unchanged=sorted(s for s in now.keys() & before.keys() if now[s] == before[s]),
-        )
-
-
-class IndexStatus:
-    """What the live index holds, for the UI's sidebar."""
-
-    def __init__(
-        self,
-        exists: bool,
-        documents: int = 0,
-        chunks: int = 0,
-        embeddings: str = "",
-        indexed_at: str | None = None,
-        changes: Changes | None = None,
-        interrupted: bool = False,  # an ingest was killed and has not been finished since
-    ) -> None:
-        self.exists, self.documents, self.chunks = exists, documents, chunks
-        self.embeddings, self.indexed_at = embeddings, indexed_at
-        self.changes = changes or Changes()
-        self.interrupted = interrupted
-
-    def __repr__(self) -> str:
-        return f"IndexStatus({vars(self)})"
-
-
-def index_status(settings: Settings) -> IndexStatus:
-    """What the live index holds and which files changed since; cheap (hashes files only)."""
-    manifest = read_manifest(settings)
-    now = hash_files(settings.corpus_dir) if settings.corpus_dir.is_dir() else {}
-    interrupted = _read_pending(settings) is not None
-    if manifest is None or manifest.get("version") != MANIFEST_VERSION:
-        return IndexStatus(
-            exists=False, changes=Changes(added=sorted(now)), interrupted=interrupted
-        )
-    return IndexStatus(
-        exists=True,
-        documents=manifest["documents"],
-        chunks=manifest["chunks"],
-        embeddings=manifest["fingerprint"]["embeddings"],
-        indexed_at=manifest.get("indexed_at"),
-        changes=Changes.between(manifest.get("files", {}), now),
-        interrupted=interrupted,
-    )
-
-
-# ------------------------------------------------------------------------- ingest
-
-
-class IngestReport:
-    """What an ingest changed (with ``dry_run``: would change). ``added`` to ``unchanged``
-    count documents (files); ``documents`` and ``chunks`` are the index afterwards."""
-
-    def __init__(
-        self,
-        *,
-        added: int = 0,
-        updated: int = 0,
-        deleted: int = 0,
-        unchanged: int = 0,
-        documents: int = 0,
-        chunks: int = 0,
-        chunks_added: int = 0,
-        chunks_deleted: int = 0,
-        chunks_unchanged: int = 0,
-        skipped: list[dict[str, str]] | None = None,
-        rebuilt: bool = False,
-        rebuild_reason: str = "",
-        recovered: bool = False,  # finished the work of an interrupted ingest
-        dry_run: bool = False,
-        seconds: float = 0.0,
-        changes: Changes | None = None,
-    ) -> None:
-        self.added, self.updated, self.deleted, self.unchanged = added, updated, deleted, unchanged
-        self.documents, self.chunks = documents, chunks
-        self.chunks_added, self.chunks_deleted = chunks_added, chunks_deleted
-        self.chunks_unchanged = chunks_unchanged
-        self.skipped = skipped or []
-        self.rebuilt, self.rebuild_reason, self.recovered = rebuilt, rebuild_reason, recovered
-        self.dry_run, self.seconds = dry_run, seconds
-        self.changes = changes or Changes()
-
-    def __repr__(self) -> str:
-        return f"IngestReport({self.to_dict()})"
-
-    def to_dict(self) -> dict[str, Any]:
-        """Every field, ``changes`` as a dict of its lists (the ``ingest --json`` object)."""
-        return {**vars(self), "changes": dict(vars(self.changes))}
-
-
 class _CountingEmbeddings:
     """Wraps a backend to report progress as the indexing API embeds batches."""
 
@@ -661,6 +456,7 @@ def _looks_like_ours(settings: Settings) -> bool:
     if not data_dir.exists() or settings.manifest_path.exists():
         return True
     ours = {"chroma", "records.sqlite", "ingest.lock", "ingest.pending", "tiktoken"}
+    ours.add(settings.hash_cache_path.name)
     return all(entry.name in ours or entry.name.endswith(".tmp") for entry in data_dir.iterdir())
 
 
@@ -713,95 +509,19 @@ def ingest(
     return report
 
 
-def _previous(settings: Settings, rebuild: bool) -> dict[str, Any] | None:
-    try:
-        manifest = read_manifest(settings)
-    except StoreCorruptError:
-        if not rebuild:
-            raise
-        return None
-    if manifest is not None and manifest.get("version") != MANIFEST_VERSION:
-        return None  # an older format: rebuilt like a first ingest
-    return manifest
-
-
-def _rebuild_reason(settings: Settings, manifest: dict[str, Any] | None, rebuild: bool) -> str:
-    if rebuild:
-        return "requested with --rebuild"
-    if manifest is not None and manifest["fingerprint"] != fingerprint(settings):
-        return "embedding model or chunking settings changed"
-    if manifest is not None and not _holds_live(settings, manifest):
-        before = _describe(_built_in(manifest), settings)
-        now = _describe(store_location(settings), settings)
-        return f"the vector store changed: {before} -> {now}"
-    return ""
-
-
-def _holds_live(settings: Settings, manifest: dict[str, Any]) -> bool:
-    """Whether the store of ``settings`` is the one holding the manifest's collection.
-
-    The same location is trusted without asking (a no-op ingest opens no store). A server
-    under another URL is asked: it may be the same server by another host name, or the
-    server of a manifest written before the store was recorded.
-    """
-    here = store_location(settings)
-    if _built_in(manifest) == here:
-        return True
-    if here == EMBEDDED:
-        return False
-    from chromadb.errors import NotFoundError
-
-    try:
-        _client(settings).get_collection(manifest["collection"])
-    except NotFoundError:
-        return False
-    return True
-
-
-def _survey(settings: Settings, rebuild: bool):
-    """Where ingest starts, for a real run and a dry run alike: the live manifest, the
-    corpus file hashes, what changed, why a rebuild is due ("" if not), the pending marker."""
-    manifest = _previous(settings, rebuild)
-    files = hash_files(settings.corpus_dir)
-    changes = Changes.between(manifest.get("files", {}) if manifest else {}, files)
-    reason = _rebuild_reason(settings, manifest, rebuild)
-    return manifest, files, changes, reason, _read_pending(settings)
-
-
 def _default_embeddings(settings: Settings) -> EmbeddingBackend:
     from app.embeddings import make_embeddings  # only once something must be embedded
 
     return make_embeddings(settings)
 
 
-def _is_noop(settings, manifest, reason: str, changes: Changes, pending) -> bool:
-    return (
-        manifest is not None
-        and not reason
-        and not changes.changed
-        and pending is None
-        and (bool(settings.chroma_url) or settings.store_dir.is_dir())
-    )
-
-
-def _noop_report(manifest: dict[str, Any], changes: Changes) -> IngestReport:
-    return IngestReport(
-        unchanged=len(changes.unchanged),
-        documents=manifest["documents"],
-        chunks=manifest["chunks"],
-        chunks_unchanged=manifest["chunks"],
-        skipped=manifest.get("skipped", []),
-        changes=changes,
-    )
-
-
 def _plan(settings: Settings, embeddings: EmbeddingBackend | None, rebuild: bool) -> IngestReport:
     """What ``ingest`` would do, counted exactly, without writing anything."""
     from app.corpus import load_corpus
 
-    manifest, files, changes, reason, pending = _survey(settings, rebuild)
-    if _is_noop(settings, manifest, reason, changes, pending):
-        report = _noop_report(manifest, changes)
+    manifest, files, changes, reason, pending = survey(settings, rebuild, remember=False)
+    if is_noop(settings, manifest, reason, changes, pending):
+        report = noop_report(manifest, changes)
         report.dry_run = True
         return report
     embeddings = embeddings or _default_embeddings(settings)
@@ -837,10 +557,10 @@ def _run(
     rebuild: bool,
     on_progress: Callable[[int, int], None] | None,
 ) -> IngestReport:
-    manifest, files, changes, reason, pending = _survey(settings, rebuild)
-    if _is_noop(settings, manifest, reason, changes, pending):
+    manifest, files, changes, reason, pending = survey(settings, rebuild)
+    if is_noop(settings, manifest, reason, changes, pending):
         log.info("nothing changed since %s", manifest.get("indexed_at"))
-        return _noop_report(manifest, changes)
+        return noop_report(manifest, changes)
     # Imported only now: a no-op ingest must not pay for langchain (about a second).
     from datetime import UTC, datetime
 
@@ -878,10 +598,10 @@ def _run(
         )
 
     if settings.chroma_url:
-        _client(settings)  # a server that is down fails now, before the model loads
+        chroma_client(settings)  # a server that is down fails now, before the model loads
     # From here on the store changes: mark the run so a kill is noticed and finished later.
-    _write_json_atomically(
-        _pending_path(settings),
+    write_json_atomically(
+        pending_path(settings),
         {
             "collection": target,
             "store": store_location(settings),
@@ -896,7 +616,7 @@ def _run(
     chunks = sorted(_chunk(documents, embeddings, settings), key=lambda c: len(c.page_content))
 
     try:
-        client = _client(settings)
+        client = chroma_client(settings)
     except StoreCorruptError:
         if not rebuild:
             raise
@@ -904,7 +624,7 @@ def _run(
         # Its records describe the store set aside (a shared record_db_url is left alone).
         if not settings.record_db_url and settings.record_db_path.exists():
             _move_aside(settings.record_db_path)
-        client = _client(settings, fresh=True)  # not the cached client of the broken dir
+        client = chroma_client(settings, fresh=True)  # not the cached client of the broken dir
     _drop_stale_collections(settings, client, keep={live, target})
     records = _record_manager(settings, target)
     ids = [chunk.id for chunk in chunks]
@@ -968,7 +688,7 @@ def _run(
     )
     # Publish: from here on readers use the new chunks (and may still see stale ones,
     # briefly). A kill from here on leaves the pending marker, so the next run sweeps.
-    _write_json_atomically(
+    write_json_atomically(
         settings.manifest_path,
         {
             "version": MANIFEST_VERSION,
@@ -988,7 +708,7 @@ def _run(
     if unrecorded:
         log.info("removing %d chunks left by an interrupted ingest", len(unrecorded))
         store.delete(ids=unrecorded)
-    _pending_path(settings).unlink(missing_ok=True)
+    pending_path(settings).unlink(missing_ok=True)
     return report
 
 

@@ -186,7 +186,7 @@ def run_ingest(settings: Settings, on_progress):
 
 def _render_status(settings: Settings):
     """Draw the index status; return it (``None`` if it cannot be read)."""
-    from app.store import index_status
+    from app.manifest import index_status
 
     try:
         status = index_status(settings)

@@ -154,21 +154,20 @@ def cmd_latency_index(args) -> None:
 
     from app.corpus import load_corpus
     from app.embeddings import make_embeddings
-    from app.store import (
+    from app.manifest import (
         MANIFEST_VERSION,
-        _chunk,
-        _client,
-        _write_json_atomically,
         fingerprint,
         hash_files,
         read_manifest,
+        write_json_atomically,
     )
+    from app.store import _chunk, chroma_client
 
     _, pool_data, _ = _paths(args.work, args.pool)
     pool_settings = load_settings(data_dir=pool_data, corpus_dir=_corpus(args.work, args.pool))
     pool_manifest = read_manifest(pool_settings)
     got = (
-        _client(pool_settings)
+        chroma_client(pool_settings)
         .get_collection(pool_manifest["collection"])
         .get(include=["embeddings"])
     )
@@ -188,7 +187,7 @@ def cmd_latency_index(args) -> None:
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
 
     data.mkdir(parents=True, exist_ok=True)
-    client = _client(settings)
+    client = chroma_client(settings)
     name = f"privacy_qa_latency_{args.docs}"
     if name in [c.name for c in client.list_collections()]:
         client.delete_collection(name)
@@ -204,7 +203,7 @@ def cmd_latency_index(args) -> None:
             metadatas=[c.metadata for c in part],
         )
     print(f"stored {len(chunks)} chunks in {time.perf_counter() - t0:.0f} s", flush=True)
-    _write_json_atomically(
+    write_json_atomically(
         settings.manifest_path,
         {
             "version": MANIFEST_VERSION,

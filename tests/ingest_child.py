@@ -73,7 +73,7 @@ def main() -> None:
 
         Chroma.delete = delete
     elif name in ("manifest", "after-manifest"):
-        original_write = app.store._write_json_atomically
+        original_write = app.store.write_json_atomically
 
         def write(path, data):
             if path.name == "manifest.json" and name == "manifest":
@@ -82,7 +82,7 @@ def main() -> None:
             if path.name == "manifest.json" and name == "after-manifest":
                 hit()
 
-        app.store._write_json_atomically = write
+        app.store.write_json_atomically = write
 
     settings = load_settings(data_dir=data_dir, corpus_dir=corpus_dir)
     report = app.store.ingest(settings, rebuild="--rebuild" in flags)

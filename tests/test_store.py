@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
+from app import manifest
 from app.corpus import load_corpus
 from app.errors import StoreCorruptError, StoreMismatchError, StoreMissingError, UserError
+from app.manifest import index_status
 from app.qa import QA
-from app.store import check_store, index_status, ingest, load_all_chunks, open_store
+from app.store import check_store, ingest, load_all_chunks, open_store
 
 from .conftest import ROOT, copy_corpus, make_settings
 
@@ -99,7 +102,8 @@ def test_a_changed_file_that_becomes_unreadable_loses_its_chunks(tmp_path, embed
 
 def test_noop_ingest_loads_neither_model_nor_chroma(indexed_settings):
     """Checked in a fresh interpreter, through the command line: a no-op ingest only
-    hashes files, and imports nothing heavy (nor what the CLI used to be built on)."""
+    hashes files, and imports nothing heavy (nor what the CLI used to be built on). Once
+    the file-hash cache knows the files, it hashes nothing either."""
     heavy = (
         "torch",
         "sentence_transformers",
@@ -118,6 +122,8 @@ def test_noop_ingest_loads_neither_model_nor_chroma(indexed_settings):
         "datetime",
         "html.parser",
         "shutil",
+        "logging",
+        "hashlib",
     )
     code = (
         "import sys, json\n"
@@ -129,13 +135,29 @@ def test_noop_ingest_loads_neither_model_nor_chroma(indexed_settings):
         "    assert exit.code == 0, exit.code\n"
         f"print(json.dumps([m for m in {heavy!r} if m in sys.modules]))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
-    )
-    assert out.returncode == 0, out.stderr
-    report, loaded = map(json.loads, out.stdout.splitlines())
-    assert (report["unchanged"], report["chunks_added"]) == (2, 0)
-    assert loaded == []
+    # Files changed in the last SETTLE_NS are never cached: wait until the corpus is older.
+    newest = max(p.stat().st_ctime_ns for p in indexed_settings.corpus_dir.iterdir())
+    time.sleep(max(0.0, (newest + manifest.SETTLE_NS - time.time_ns()) / 1e9 + 0.05))
+    for run in ("fills the cache", "uses the cache"):
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+        )
+        assert out.returncode == 0, out.stderr
+        report, loaded = map(json.loads, out.stdout.splitlines())
+        assert (report["unchanged"], report["chunks_added"]) == (2, 0)
+        # The first run reads and hashes what the cache does not know yet.
+        assert set(loaded) <= (set() if run == "uses the cache" else {"hashlib"})
+
+
+def test_noop_dry_run_leaves_the_hash_cache_alone(indexed_settings, monkeypatch):
+    monkeypatch.setattr(manifest, "SETTLE_NS", 0)  # cache the files at once
+    cache = indexed_settings.hash_cache_path
+    cache.unlink(missing_ok=True)  # only a cache: the next run writes it again
+    report = manifest.unchanged_report(indexed_settings, dry_run=True)
+    assert report is not None and report.dry_run and report.unchanged == 2
+    assert not cache.exists()
+    assert manifest.unchanged_report(indexed_settings) is not None
+    assert cache.exists()
 
 
 def test_dry_run_counts_exactly_and_writes_nothing(tmp_path, embeddings):
@@ -265,7 +287,7 @@ def test_reloads_when_the_index_changes_under_a_running_qa(tmp_path, embeddings)
 
 
 def test_an_older_manifest_without_a_store_means_the_embedded_one(tmp_path, embeddings):
-    from app.store import read_manifest
+    from app.manifest import read_manifest
 
     settings = make_settings(tmp_path, copy_corpus(tmp_path / "corpus"))
     first = ingest(settings, embeddings)
@@ -282,7 +304,7 @@ def test_an_older_manifest_without_a_store_means_the_embedded_one(tmp_path, embe
 def test_an_interrupted_rebuild_is_resumed_only_in_the_store_it_was_filling(tmp_path, embeddings):
     """A pending marker names the collection and the store it was being filled in; after
     a switch of store the new ingest starts its own generation instead."""
-    from app.store import fingerprint, read_manifest
+    from app.manifest import fingerprint, read_manifest
 
     settings = make_settings(tmp_path, copy_corpus(tmp_path / "corpus"))
     settings.data_dir.mkdir(parents=True)

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from app.corpus import load_corpus
+from app.manifest import read_manifest
 from app.qa import QA
-from app.store import _chunk, _record_manager, ingest, load_all_chunks, open_store, read_manifest
+from app.store import _chunk, _record_manager, ingest, load_all_chunks, open_store
 
 from .conftest import ROOT, copy_corpus, make_settings
 

@@ -109,7 +109,7 @@ def test_record_db_defaults_to_the_sqlite_file_in_the_data_dir(tmp_path):
 
 def test_a_server_that_never_answers_fails_within_the_timeout(tmp_path):
     """A port that accepts connections but never replies (a hung server): no hang."""
-    from app.store import _client
+    from app.store import chroma_client
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -117,7 +117,7 @@ def test_a_server_that_never_answers_fails_within_the_timeout(tmp_path):
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         settings = make_settings(tmp_path, chroma_url=url, chroma_timeout_s=0.5)
         with pytest.raises(StoreUnavailableError, match=url.replace(".", r"\.")):
-            _client(settings)
+            chroma_client(settings)
 
 
 # ---------------------------------------------------------------- against a server
@@ -127,8 +127,9 @@ def test_a_server_that_never_answers_fails_within_the_timeout(tmp_path):
 def test_ingest_change_and_ask_against_a_chroma_server(
     tmp_path, chroma_server, embeddings, monkeypatch
 ):
+    from app.manifest import read_manifest
     from app.qa import QA
-    from app.store import ingest, load_all_chunks, open_store, read_manifest
+    from app.store import ingest, load_all_chunks, open_store
 
     # Reads of the whole collection go page by page (one get fails beyond ~30k chunks in
     # Chroma's SQLite); small pages make this corpus take several.
@@ -212,7 +213,7 @@ def test_cli_says_clearly_when_the_server_is_down(tmp_path, chroma_server, embed
         assert f"Cannot reach the Chroma server at {chroma_server.url}" in result.stderr
         assert "Traceback" not in result.stderr + result.stdout
     # The failed ingest changed nothing: the manifest still lists the deleted file.
-    from app.store import read_manifest
+    from app.manifest import read_manifest
 
     assert DELETED in read_manifest(settings)["files"]
 
@@ -251,7 +252,8 @@ def test_a_server_lost_after_the_index_was_opened(tmp_path, chroma_server, embed
 def test_a_server_lost_during_an_ingest_is_finished_by_the_next(
     tmp_path, chroma_server, embeddings
 ):
-    from app.store import ingest, read_manifest
+    from app.manifest import read_manifest
+    from app.store import ingest
 
     corpus = copy_corpus(tmp_path / "corpus")
     settings = make_settings(tmp_path, corpus, chroma_url=chroma_server.url, chroma_timeout_s=2)
@@ -350,8 +352,9 @@ def test_switching_between_the_embedded_store_and_a_server(tmp_path, chroma_serv
     to ingest (or to point at the right one); ingest into another store rebuilds there and
     says so, without --rebuild."""
     from app.errors import StoreMismatchError
+    from app.manifest import read_manifest
     from app.qa import QA
-    from app.store import ingest, read_manifest
+    from app.store import ingest
 
     corpus = copy_corpus(tmp_path / "corpus")
     embedded = make_settings(tmp_path, corpus)
@@ -400,8 +403,9 @@ def test_switching_between_the_embedded_store_and_a_server(tmp_path, chroma_serv
 @pytest.mark.slow
 def test_switching_between_two_servers(tmp_path, chroma_server, embeddings):
     from app.errors import StoreMismatchError
+    from app.manifest import read_manifest
     from app.qa import QA
-    from app.store import ingest, read_manifest
+    from app.store import ingest
 
     other = ChromaServer(tmp_path / "other-server").start()
     try:
@@ -434,8 +438,9 @@ def test_the_same_server_by_another_name_and_manifests_without_a_store(
     server that holds the live collection is the index's store whatever its URL. A manifest
     written before the store was recorded means the embedded store, or the server that
     holds its collection."""
+    from app.manifest import read_manifest
     from app.qa import QA
-    from app.store import ingest, read_manifest
+    from app.store import ingest
 
     corpus = copy_corpus(tmp_path / "corpus")
     settings = make_settings(tmp_path, corpus, chroma_url=chroma_server.url)

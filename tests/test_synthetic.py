@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.store import Changes, hash_files
+from app.manifest import Changes, hash_files
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
