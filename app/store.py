@@ -8,7 +8,8 @@ Layout under ``settings.data_dir``::
     records.sqlite   LangChain record manager: which chunk ids each document produced
                      (or the SQL database at ``record_db_url``)
     manifest.json    the live index: its collection, the store holding it, settings
-                     fingerprint, file hashes
+                     fingerprint, file hashes (app/manifest.py)
+    file-hashes.json a cache of the corpus files' hashes by their stat (app/manifest.py)
     ingest.pending   present while an ingest writes (what it writes into); gone when done
     ingest.lock      held (flock) by the running ingest, so two never interleave
 
@@ -24,7 +25,8 @@ How it stays safe:
 * ``ingest.pending`` marks an interrupted run: the next ingest then re-checks every file
   and every stored chunk (``cleanup="full"`` plus a sweep of chunks no record claims)
   instead of trusting the file hashes.
-* A no-op ingest only hashes files: no model, no Chroma.
+* A no-op ingest only hashes files (or only stats them, once their hashes are cached): no
+  model, no Chroma. ``privacy-qa ingest`` answers it from app/manifest.py alone.
 """
 
 from __future__ import annotations
