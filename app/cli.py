@@ -469,8 +469,14 @@ def _command(subparsers, name: str, run) -> argparse.ArgumentParser:
     return parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command line: global options, then one sub-parser per command."""
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The command line: global options, then one sub-parser per command.
+
+    Given ``argv``, only the commands named in it get their sub-parser (all of them if it
+    names none, as for ``--help`` or a typo): each costs ~0.5 ms, mostly argparse looking up
+    translations of its own strings, and a no-op ingest is meant to cost little more than
+    starting Python (docs/benchmarks.md).
+    """
     parser = _Parser(
         prog="privacy-qa",
         description=(
@@ -507,8 +513,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"privacy-qa {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+    named = [name for name in COMMANDS if argv is None or name in argv]
+    for name in named or COMMANDS:
+        run, add_options = COMMANDS[name]
+        add_options(_command(commands, name, run))
+    return parser
 
-    ingest = _command(commands, "ingest", ingest_command)
+
+def _ingest_options(ingest: argparse.ArgumentParser) -> None:
     ingest.add_argument("--json", action="store_true", help="Print the result as one JSON object.")
     ingest.add_argument(
         "--dry-run", action="store_true", help="Report what would change; write nothing."
@@ -517,7 +529,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--rebuild", action="store_true", help="Start from an empty index and embed everything."
     )
 
-    ask = _command(commands, "ask", ask_command)
+
+def _ask_options(ask: argparse.ArgumentParser) -> None:
     ask.add_argument("question", nargs="?", metavar="QUESTION", help="The question (quote it).")
     ask.add_argument("--json", action="store_true", help="Print the answer as one JSON object.")
     ask.add_argument(
@@ -528,7 +541,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Prints one JSON line each.",
     )
 
-    ui = _command(commands, "ui", ui_command)
+
+def _ui_options(ui: argparse.ArgumentParser) -> None:
     ui.add_argument(
         "--port", type=int, default=8501, help="Port of the page on 127.0.0.1 [default: 8501]."
     )
@@ -539,7 +553,8 @@ def build_parser() -> argparse.ArgumentParser:
         "questions may contain PHI [default: 127.0.0.1].",
     )
 
-    evaluate = _command(commands, "eval", eval_command)
+
+def _eval_options(evaluate: argparse.ArgumentParser) -> None:
     evaluate.add_argument(
         "--split",
         choices=["dev", "test", "all"],
@@ -594,11 +609,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Index the corpus into a temporary dir first instead of using DATA_DIR's index.",
     )
-    return parser
+
+
+# Each command: the function that runs it (its docstring is the help) and its options.
+COMMANDS = {
+    "ingest": (ingest_command, _ingest_options),
+    "ask": (ask_command, _ask_options),
+    "ui": (ui_command, _ui_options),
+    "eval": (eval_command, _eval_options),
+}
 
 
 def _run(argv: list[str] | None) -> int:
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):  # no command: show what there is
         parser.print_help()

@@ -246,6 +246,22 @@ def test_version_and_help(cli):
         assert all(option in out for option in expected), (command, out)
 
 
+def test_the_parser_holds_the_commands_named_or_all():
+    """Only the commands named on the command line get a sub-parser (a no-op ingest builds
+    one, not four), which must not change what any command line means."""
+    from app.cli import COMMANDS, build_parser, ingest_command
+
+    def commands(argv):
+        return build_parser(argv)._subparsers._group_actions[0].choices.keys()
+
+    assert list(commands(["ingest", "--json"])) == ["ingest"]
+    assert list(commands(["--help"])) == list(COMMANDS) == list(commands(["nope"]))
+    # A directory called "ask": both are built, and the command is still ingest.
+    argv = ["--data-dir", "ask", "ingest", "--dry-run"]
+    args = build_parser(argv).parse_args(argv)
+    assert args.run is ingest_command and args.dry_run and args.data_dir == Path("ask")
+
+
 def test_without_a_command_the_help_is_shown(cli):
     code, out, _ = cli()
     assert code == 2 and "Typical use:" in out
