@@ -215,8 +215,10 @@ class IndexStatus:
         indexed_at: str | None = None,
         changes: Changes | None = None,
         interrupted: bool = False,  # an ingest was killed and has not been finished since
+        store: str = EMBEDDED,  # where its vectors are: "embedded" or a Chroma server's URL
     ) -> None:
         self.exists, self.documents, self.chunks = exists, documents, chunks
+        self.store = store
         self.embeddings, self.indexed_at = embeddings, indexed_at
         self.changes = changes or Changes()
         self.interrupted = interrupted
@@ -242,6 +244,7 @@ def index_status(settings: Settings) -> IndexStatus:
         indexed_at=manifest.get("indexed_at"),
         changes=Changes.between(manifest.get("files", {}), now),
         interrupted=interrupted,
+        store=built_in(manifest),
     )
 
 

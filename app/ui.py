@@ -186,7 +186,7 @@ def run_ingest(settings: Settings, on_progress):
 
 def _render_status(settings: Settings):
     """Draw the index status; return it (``None`` if it cannot be read)."""
-    from app.manifest import index_status
+    from app.manifest import EMBEDDED, index_status
 
     try:
         status = index_status(settings)
@@ -199,8 +199,14 @@ def _render_status(settings: Settings):
         st.info("No index yet: press **Reindex** to build it from the corpus dir.")
         return status
     st.markdown(f"**{status.documents}** documents · **{status.chunks}** chunks")
+    store = (
+        f"embedded, in {settings.store_dir}"
+        if status.store == EMBEDDED
+        else f"the Chroma server at {status.store}"
+    )
     st.caption(
         f"Embedding model: {escape_markdown(status.embeddings)}  \n"
+        f"Vector store: {escape_markdown(store)}  \n"
         f"Indexed: {escape_markdown(status.indexed_at or 'unknown')}"
     )
     changes = status.changes

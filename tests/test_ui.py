@@ -214,6 +214,9 @@ def test_reindex_builds_then_updates_the_index_and_answers_use_it(page, tmp_path
     assert status.state == "complete"
     assert status.label.startswith("Reindexed") and "2 added, 0 updated, 0 deleted" in status.label
     assert any("**2** documents" in m.value for m in at.sidebar.markdown)
+    store = escape_markdown(f"embedded, in {tmp_path / 'data' / 'chroma'}")
+    captions = [c.value for c in at.sidebar.caption]
+    assert any(f"Vector store: {store}" in c for c in captions), captions
     assert at.sidebar.get("progress")[0].value == 100
     assert not at.chat_input[0].disabled
 
