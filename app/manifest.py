@@ -48,10 +48,12 @@ def store_location(settings: Settings) -> str:
 
 
 def built_in(manifest: dict[str, Any]) -> str:
+    """The store holding a manifest's index: "embedded" or a Chroma server's URL."""
     return manifest.get("store") or EMBEDDED
 
 
 def describe(location: str, settings: Settings) -> str:
+    """A store location in words, for messages."""
     if location == EMBEDDED:
         return f"the embedded store in {settings.store_dir}"
     return f"the Chroma server at {location}"
@@ -381,6 +383,11 @@ def unchanged_report(settings: Settings, *, dry_run: bool = False) -> IngestRepo
     """
     if not settings.corpus_dir.is_dir():
         return None  # app.store.ingest says what is wrong
+    manifest = read_manifest(settings)
+    if manifest is None or built_in(manifest) != store_location(settings):
+        # A first ingest, or a server to ask whether it holds the index: app.store.ingest
+        # does that, with its handling of a server that is down.
+        return None
     manifest, _files, changes, reason, pending = survey(settings, False, remember=not dry_run)
     if not is_noop(settings, manifest, reason, changes, pending):
         return None
