@@ -131,7 +131,15 @@ def shared() -> ModelProcess:
 
 
 def serve(conn: Connection) -> None:
-    """The child's loop: load the model, say ready, embed each list of texts received."""
+    """The child's loop: load the model, say ready, embed each list of texts received.
+    Returns when the parent has gone away (Ctrl-C may stop it before the model is loaded)."""
+    try:
+        _serve(conn)
+    except (BrokenPipeError, ConnectionResetError):  # nobody left to answer
+        return
+
+
+def _serve(conn: Connection) -> None:
     from app import minilm  # not app.embeddings: LangChain would only slow the start
 
     try:

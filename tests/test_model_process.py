@@ -80,3 +80,24 @@ def test_the_child_exits_when_its_parent_dies(tmp_path):
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def test_a_child_whose_parent_left_during_the_load_exits_quietly():
+    """Ctrl-C right after `privacy-qa ui` starts: the page stops while the model loads. The
+    child finds nobody to tell it is ready, and exits without a traceback."""
+    import socket
+
+    parent_end, child_end = socket.socketpair()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "app.model_process", str(child_end.fileno())],
+        pass_fds=(child_end.fileno(),),
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    child_end.close()
+    parent_end.close()  # gone before the model is loaded
+    _, stderr = child.communicate(timeout=120)
+    assert child.returncode == 0, stderr
+    assert "Traceback" not in stderr
