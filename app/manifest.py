@@ -136,7 +136,7 @@ def hash_files(
             stat = path.stat()
             signature = [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
             entry = known.get(source)
-            if entry is not None and entry[:4] == signature:
+            if isinstance(entry, list) and len(entry) == 5 and entry[:4] == signature:
                 hashes[source] = entry[4]
             else:
                 hashes[source] = _sha256(path.read_bytes())

@@ -79,7 +79,7 @@ def test_recent_files_are_never_cached(corpus, tmp_path):
 def test_a_broken_cache_is_ignored_and_replaced(corpus, tmp_path, monkeypatch):
     monkeypatch.setattr(manifest, "SETTLE_NS", 0)
     cache = tmp_path / "file-hashes.json"
-    for broken in ('{"corpus/a.md": [1, 2', "[]", "\x00\xff"):
+    for broken in ('{"corpus/a.md": [1, 2', "[]", "\x00\xff", '{"corpus/a.md": 5}'):
         cache.write_text(broken, encoding="utf-8")
         assert hash_files(corpus, cache)["corpus/a.md"] == sha256("alpha")
         assert set(json.loads(cache.read_text(encoding="utf-8"))) == {"corpus/a.md", "corpus/b.md"}
