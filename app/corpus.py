@@ -208,7 +208,8 @@ def load_corpus(corpus_dir: Path, only: set[str] | None = None) -> LoadResult:
     cannot be read or are of an unsupported type are skipped with a reason, never fatal.
 
     Nothing is logged here: the callers report the skipped files (the command line warns,
-    the page lists them), and this module stays free of logging for a no-op ingest.
+    the page's Reindex lists them, the manifest records them), and this module stays free
+    of logging for a no-op ingest.
     """
     documents: list[SourceDocument] = []
     skipped: list[tuple[str, str]] = []
