@@ -58,15 +58,16 @@ MODEL_LOAD = (
 )
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time so far of a process and its live child processes (the page's
-    model process), all threads (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            total += cpu_seconds(int(child))
-    return total
+def _own_cpu(pid: int) -> tuple[str, float]:
+    """A live process's name and its user + system CPU seconds so far, all threads (Linux
+    /proc); ("", 0.0) if it has ended."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return "", 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    name = stat[stat.index("(") + 1 : stat.rindex(")")]
+    return name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _descendants(pid: int) -> list[int]:
@@ -81,19 +82,16 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds so far of a process and its live descendants (the page's model process)."""
+    return sum(_own_cpu(p)[1] for p in [pid, *_descendants(pid)])
+
+
 def browser_cpu_seconds() -> float:
     """CPU seconds so far of the browser's live processes (chromium, under Playwright's
     driver, itself a child of this process). A process that has ended is not counted."""
-    total = 0.0
-    for pid in _descendants(os.getpid()):
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        if "chrom" in stat[stat.index("(") + 1 : stat.rindex(")")].lower():
-            fields = stat.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+    owned = (_own_cpu(p) for p in _descendants(os.getpid()))
+    return sum(cpu for name, cpu in owned if "chrom" in name.lower())
 
 
 def free_port() -> int:
