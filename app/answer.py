@@ -84,6 +84,9 @@ class Answerer(ABC):
     """Composes an answer from the retrieved hits. Abstention is decided before it runs."""
 
     name: str
+    # Whether stream() yields the text in pieces as it is produced (a chat model), rather
+    # than all at once; the chat page streams only what does.
+    streams: bool = False
 
     @abstractmethod
     def compose(

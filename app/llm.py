@@ -400,6 +400,7 @@ class ChatAnswerer(Answerer):
     """A chat model through langchain-openai's ``ChatOpenAI`` on Chat Completions only."""
 
     name = "openai"
+    streams = True
 
     def __init__(self, settings: Settings, http: OpenAIHTTP | None = None):
         from langchain_openai import ChatOpenAI

@@ -411,8 +411,14 @@ def _ask(qa, question: str, keep: Callable[[dict], None]) -> None:
 
     streamed = st.empty()
     try:
-        with streamed.container():
-            st.write_stream(pieces())
+        if qa.answerer.streams:
+            with streamed.container():
+                st.write_stream(pieces())
+        else:
+            # All the text comes at once: nothing to stream. (st.write_stream would also
+            # import pandas and pyarrow on its first call, to check its argument is no
+            # dataframe: 0.2-0.3 s before the first answer appears; docs/benchmarks.md.)
+            final.append(qa.ask(question))
     except PrivacyQAError as exc:
         streamed.empty()
         problem(str(exc), st.error)

@@ -6,7 +6,10 @@ all these tests; each test points the page at its own data dir through PRIVACY_Q
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -165,6 +168,33 @@ def test_abstained_answer_offers_closest_sources_not_an_answer(page, indexed_set
     assert not any("<mark>" in t for t in texts)  # nothing is presented as a quote
     assert all(t.startswith('<div class="pqa-source"><strong>') for t in offered)
     assert not any(re.match(r'<div class="pqa-source"><strong>\[\d', t) for t in offered)
+
+
+@pytest.mark.slow
+def test_a_local_answer_imports_no_dataframe_library(indexed_settings):
+    """st.write_stream imports pandas and pyarrow on its first call (to check that what it
+    is given is no dataframe): 0.2-0.3 s before the first answer appears. The extractive
+    answerer gives its text at once, so the page must not pay that. In a fresh interpreter:
+    this one may have imported them already."""
+    script = (
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        f"at = AppTest.from_file({UI!r}, default_timeout={TIMEOUT})\n"
+        "at.run()\n"
+        "at.chat_input[0].set_value('How long does OpenAI retain API data?').run()\n"
+        "assert not at.exception, at.exception\n"
+        "print(any('30 days' in m.value for m in at.markdown), 'pandas' in sys.modules)\n"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PRIVACY_QA_")},
+        "PRIVACY_QA_DATA_DIR": str(indexed_settings.data_dir),
+        "PRIVACY_QA_CORPUS_DIR": str(indexed_settings.corpus_dir),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "False"]  # answered; no pandas
 
 
 @pytest.mark.slow
