@@ -538,14 +538,20 @@ def main() -> None:
 
 def _open(settings: Settings, keep: Callable[[dict], None] | None = None):
     """The loaded QA, or ``None`` after saying (and keeping, for the history) why not."""
+    # A still line, not st.spinner: the spinner's animation keeps the browser drawing while
+    # the model loads, and on a small machine that CPU is taken from the model's load
+    # (docs/benchmarks.md). Streamlit's own "Running" mark still shows the page is busy.
+    note = st.empty()
+    note.caption("Loading the embedding model and the index…")
     try:
-        with st.spinner("Loading the embedding model and the index…"):
-            return load(settings)
+        return load(settings)
     except UserError as exc:
         message = str(exc)
     except Exception:
         log.exception("internal error while opening the index")
         message = "The index could not be opened (an internal error; see the log)."
+    finally:
+        note.empty()
     st.warning(message)
     if keep is not None:
         keep({"role": "assistant", "error": message})
