@@ -12,7 +12,7 @@ from app.config import Settings
 from app.embeddings import EmbeddingBackend, make_embeddings
 from app.errors import EmptyQuestionError, QuestionTooLongError, StoreMissingError
 from app.retrieval import HybridRetriever, StaleIndexError
-from app.store import check_store, load_all_chunks, open_store, server_errors
+from app.store import check_store, load_all_chunks, open_collection, server_errors
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +37,13 @@ class QA:
         self._stamp = self._manifest_stamp()
         self.manifest = check_store(self.settings, self.embeddings.model_id)
         with server_errors(self.settings):
-            self.store = open_store(self.settings, self.embeddings, fresh=fresh)
-            chunks = load_all_chunks(self.store)
+            self.collection = open_collection(self.settings, fresh=fresh)
+            chunks = load_all_chunks(self.collection)
         if not chunks:
             raise StoreMissingError(
                 f"The index in {self.settings.data_dir} is empty: run `privacy-qa ingest` first."
             )
-        self.retriever = HybridRetriever(self.store, self.embeddings, chunks)
+        self.retriever = HybridRetriever(self.collection, self.embeddings, chunks)
 
     def _manifest_stamp(self) -> tuple[int, int] | None:
         # An ingest replaces manifest.json atomically (a new inode) once the index is

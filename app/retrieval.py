@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from langchain_core.documents import Document
 
 from app.embeddings import EmbeddingBackend
+from app.store import search_by_vector
 
 log = logging.getLogger(__name__)
 
@@ -126,10 +127,11 @@ class StaleIndexError(Exception):
 class HybridRetriever:
     """Dense + BM25 over all chunks of the store. Build once per process, query many times."""
 
-    def __init__(self, store, embeddings: EmbeddingBackend, chunks: list[Document]):
+    def __init__(self, collection, embeddings: EmbeddingBackend, chunks: list[Document]):
+        """``collection``: the index's chromadb collection (app.store.open_collection)."""
         from rank_bm25 import BM25Okapi
 
-        self.store = store
+        self.collection = collection
         self.embeddings = embeddings
         self.chunks = chunks
         self._by_id = {chunk.id: i for i, chunk in enumerate(chunks)}
@@ -203,7 +205,7 @@ class HybridRetriever:
         vector = self.embeddings.embed_query(question)
         t1 = time.perf_counter()
         pool = min(len(self.chunks), max(4 * k, 20))
-        dense_ranked = self.store.similarity_search_by_vector_with_relevance_scores(vector, k=pool)
+        dense_ranked = search_by_vector(self.collection, vector, pool)
         if strict and len(dense_ranked) < pool:
             # Chroma found ids whose text is gone: an ingest in another process deleted
             # chunks after this process loaded its view of the index.
@@ -241,7 +243,7 @@ class HybridRetriever:
 
     def _vector_of(self, chunk_id: str) -> list[float] | None:
         """The stored vector of a chunk, or None if an ingest deleted it meanwhile."""
-        got = self.store.get(ids=[chunk_id], include=["embeddings"])
+        got = self.collection.get(ids=[chunk_id], include=["embeddings"])
         if not len(got["ids"]):
             return None
         return list(got["embeddings"][0])

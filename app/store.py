@@ -76,6 +76,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 COLLECTION_PREFIX = "privacy_qa"
+COLLECTION_METADATA = {"hnsw:space": "cosine"}  # similarity by angle, as the model was trained
 BATCH_SIZE = 64
 
 
@@ -270,21 +271,18 @@ def server_errors(settings: Settings) -> Iterator[None]:
         raise lost from exc
 
 
-def open_store(
-    settings: Settings,
-    embeddings: EmbeddingBackend,
-    collection: str | None = None,
-    *,
-    create: bool = False,
-    fresh: bool = False,
+def open_collection(
+    settings: Settings, collection: str | None = None, *, create: bool = False, fresh: bool = False
 ):
-    """Open a collection as a LangChain vector store: the live one unless ``collection``.
+    """The Chroma collection of the index: the live one unless ``collection``.
+
+    Readers get the chromadb collection itself: they only list chunks and search by a
+    vector, and LangChain's wrapper would cost the chat page's start 0.5 s of imports
+    (docs/benchmarks.md). Ingest wraps it with :func:`open_store`.
 
     Only ingest passes ``create=True``; a reader never creates an empty collection.
     ``fresh``: see :func:`chroma_client`; a reader passes it when an ingest changed the index.
     """
-    from langchain_chroma import Chroma
-
     manifest = None
     if collection is None:
         manifest = read_manifest(settings)
@@ -294,35 +292,64 @@ def open_store(
             )
         collection = manifest["collection"]
     client = chroma_client(settings, fresh=fresh)
-    if not create:
-        try:
-            client.get_collection(collection)
-        except Exception as exc:  # chromadb.errors.NotFoundError, or a broken dir
-            lost = _lost_server(settings, exc)
-            if lost is not None:  # not a broken store: the server went away meanwhile
-                raise lost from exc
-            if manifest is not None and built_in(manifest) != store_location(settings):
-                raise _elsewhere(settings, manifest) from exc  # another store, not a broken one
-            raise StoreCorruptError(
-                f"The index in {settings.data_dir} names collection {collection!r}, which the "
-                f"vector store does not hold ({exc}). Run `privacy-qa ingest --rebuild`."
-            ) from exc
     try:
-        return Chroma(
-            collection_name=collection,
-            embedding_function=embeddings,
-            client=client,
-            collection_metadata={"hnsw:space": "cosine"},
-        )
-    except Exception as exc:
+        if create:
+            return client.get_or_create_collection(collection, metadata=COLLECTION_METADATA)
+        return client.get_collection(collection)
+    except Exception as exc:  # chromadb.errors.NotFoundError, or a broken dir
+        lost = _lost_server(settings, exc)
+        if lost is not None:  # not a broken store: the server went away meanwhile
+            raise lost from exc
+        if manifest is not None and built_in(manifest) != store_location(settings):
+            raise _elsewhere(settings, manifest) from exc  # another store, not a broken one
+        if create:
+            raise StoreCorruptError(
+                f"Cannot open collection {collection!r} in {settings.store_dir} "
+                f"({exc.__class__.__name__}: {exc}). Run `privacy-qa ingest --rebuild`."
+            ) from exc
         raise StoreCorruptError(
-            f"Cannot open collection {collection!r} in {settings.store_dir} "
-            f"({exc.__class__.__name__}: {exc}). Run `privacy-qa ingest --rebuild`."
+            f"The index in {settings.data_dir} names collection {collection!r}, which the "
+            f"vector store does not hold ({exc}). Run `privacy-qa ingest --rebuild`."
         ) from exc
 
 
-def load_all_chunks(store) -> list[Document]:
-    """Every chunk in the store, each once, for lexical (BM25) search and index status.
+def open_store(settings: Settings, embeddings: EmbeddingBackend, collection):
+    """A collection (from :func:`open_collection`) as a LangChain vector store, for the
+    indexing API."""
+    from langchain_chroma import Chroma
+
+    return Chroma(
+        collection_name=collection.name,
+        embedding_function=embeddings,
+        client=chroma_client(settings),
+        collection_metadata=COLLECTION_METADATA,
+    )
+
+
+def search_by_vector(collection, vector: list[float], k: int) -> list[tuple[Document, float]]:
+    """The ``k`` chunks nearest to ``vector`` with their cosine distances, nearest first,
+    as langchain-chroma's ``similarity_search_by_vector_with_relevance_scores`` gives them:
+    a chunk deleted while Chroma searched (its text gone) is left out."""
+    from langchain_core.documents import Document
+
+    got = collection.query(
+        query_embeddings=[vector], n_results=k, include=["documents", "metadatas", "distances"]
+    )
+    return [
+        (Document(id=id_, page_content=text, metadata=meta or {}), distance)
+        for id_, text, meta, distance in zip(
+            got["ids"][0],
+            got["documents"][0],
+            got["metadatas"][0],
+            got["distances"][0],
+            strict=True,
+        )
+        if text is not None
+    ]
+
+
+def load_all_chunks(collection) -> list[Document]:
+    """Every chunk in the collection, each once, for lexical (BM25) search and index status.
 
     Read a page at a time (see :func:`_pages`), and pages are offsets, not a snapshot:
     chunks another process deletes meanwhile (an ingest removing stale chunks just after
@@ -341,16 +368,16 @@ def load_all_chunks(store) -> list[Document]:
             chunks[id_] = Document(id=id_, page_content=text, metadata=meta or {})
 
     chunks: dict[str, Document] = {}
-    before = _count(store)
-    for got in _pages(store, ["documents", "metadatas"]):
+    before = collection.count()
+    for got in _pages(collection, ["documents", "metadatas"]):
         read(got)
-    if _count(store) == before:
+    if collection.count() == before:
         return list(chunks.values())
     log.info("the collection changed while it was read; checking which chunks it holds")
-    ids = _settled_ids(store)
+    ids = _settled_ids(collection)
     missing = [id_ for id_ in ids if id_ not in chunks]
     for i in range(0, len(missing), GET_PAGE):
-        read(store.get(ids=missing[i : i + GET_PAGE], include=["documents", "metadatas"]))
+        read(collection.get(ids=missing[i : i + GET_PAGE], include=["documents", "metadatas"]))
     return [chunks[id_] for id_ in ids if id_ in chunks]  # one deleted meanwhile is gone
 
 
@@ -358,17 +385,13 @@ GET_PAGE = 5000
 SETTLE_ATTEMPTS = 10
 
 
-def _count(store) -> int:
-    return store._collection.count()  # langchain-chroma has no public count
-
-
-def _settled_ids(store) -> list[str]:
+def _settled_ids(collection) -> list[str]:
     """The ids of the collection from a listing during which its count did not change
     (or the last of SETTLE_ATTEMPTS listings, if deletes kept going all along)."""
     for _ in range(SETTLE_ATTEMPTS):
-        before = _count(store)
-        ids = list(dict.fromkeys(_all_ids(store)))
-        if _count(store) == before:
+        before = collection.count()
+        ids = list(dict.fromkeys(_all_ids(collection)))
+        if collection.count() == before:
             return ids
     log.warning(
         "the collection kept changing while it was read; lexical search may miss a few "
@@ -377,20 +400,20 @@ def _settled_ids(store) -> list[str]:
     return ids
 
 
-def _pages(store, include: list[str]) -> Iterator[dict[str, Any]]:
+def _pages(collection, include: list[str]) -> Iterator[dict[str, Any]]:
     """The whole collection, a page at a time: one ``get`` of everything fails beyond about
     30k chunks ("too many SQL variables" in Chroma's SQLite)."""
     offset = 0
     while True:
-        got = store.get(include=include, limit=GET_PAGE, offset=offset)
+        got = collection.get(include=include, limit=GET_PAGE, offset=offset)
         if not got["ids"]:
             return
         yield got
         offset += len(got["ids"])
 
 
-def _all_ids(store) -> list[str]:
-    return [id_ for got in _pages(store, []) for id_ in got["ids"]]
+def _all_ids(collection) -> list[str]:
+    return [id_ for got in _pages(collection, []) for id_ in got["ids"]]
 
 
 def _record_manager(settings: Settings, collection: str):
@@ -642,11 +665,10 @@ def _run(
         if on_progress:
             on_progress(done, to_embed)
 
-    store = open_store(
-        settings, _CountingEmbeddings(embeddings, on_batch), collection=target, create=True
-    )
+    collection = open_collection(settings, target, create=True)
+    store = open_store(settings, _CountingEmbeddings(embeddings, on_batch), collection)
     if full_pass:
-        _forget_missing(store, records)
+        _forget_missing(collection, records)
     # The indexing API adds what is new and records it, but cleans nothing up here
     # (cleanup=None): its cleanup would delete a changed file's old chunks before readers
     # switch to the new manifest, and a reader whose view predates the new chunks would
@@ -666,11 +688,11 @@ def _run(
     # a full pass; otherwise the added, changed and deleted ones) is stale.
     scope = None if full_pass else sorted(touched)
     stale = _stale_keys(records, scope, started_at)
-    unrecorded = _unrecorded_ids(store, records) if full_pass else []
+    unrecorded = _unrecorded_ids(collection, records) if full_pass else []
 
     fresh = live is None or bool(reason)
     documents_now = len(files) - len(skipped)
-    chunks_now = client.get_collection(target).count() - len(stale) - len(unrecorded)
+    chunks_now = collection.count() - len(stale) - len(unrecorded)
     added = result["num_added"] + result["num_updated"]
     report = IngestReport(
         added=documents_now if fresh else len(changes.added),
@@ -724,10 +746,10 @@ def _stale_keys(records, scope: list[str] | None, before: float) -> list[str]:
     return keys
 
 
-def _forget_missing(store, records) -> None:
-    """Drop records of chunks the store lacks (a run killed between deleting vectors and
+def _forget_missing(collection, records) -> None:
+    """Drop records of chunks the collection lacks (a run killed between deleting vectors and
     their records), so the indexing API embeds them again instead of skipping them."""
-    present = set(_all_ids(store))
+    present = set(_all_ids(collection))
     missing = [key for key in records.list_keys() if key not in present]
     if missing:
         log.info("re-adding %d chunks an interrupted ingest deleted", len(missing))
@@ -735,10 +757,10 @@ def _forget_missing(store, records) -> None:
             records.delete_keys(missing[i : i + 500])
 
 
-def _unrecorded_ids(store, records) -> list[str]:
+def _unrecorded_ids(collection, records) -> list[str]:
     """Chunks no record claims: written by a run killed before it recorded them."""
     recorded = set(records.list_keys())
-    return [id_ for id_ in _all_ids(store) if id_ not in recorded]
+    return [id_ for id_ in _all_ids(collection) if id_ not in recorded]
 
 
 def _drop_stale_collections(settings: Settings, client, keep: set[str | None]) -> None:

@@ -193,8 +193,8 @@ def retriever() -> HybridRetriever:
         chunk("a2", "a.md", 200, "Data sent to the API is not used for training."),
         chunk("c1", "c.md", 0, "SOC 2 Type II report from OpenAI."),
     ]
-    # Neither store nor embeddings is touched by what is tested here.
-    return HybridRetriever(store=None, embeddings=None, chunks=chunks)
+    # Neither collection nor embeddings is touched by what is tested here.
+    return HybridRetriever(collection=None, embeddings=None, chunks=chunks)
 
 
 def test_next_chunk_follows_reading_order_within_a_file(retriever):
@@ -222,7 +222,7 @@ def test_unknown_names_are_names_no_chunk_contains(retriever):
 
 
 def test_an_empty_retriever_has_no_terms():
-    empty = HybridRetriever(store=None, embeddings=None, chunks=[])
+    empty = HybridRetriever(collection=None, embeddings=None, chunks=[])
     assert empty.idf("data") == 0.0
     assert empty.term_weights({"data"}) == {}
     assert empty.unknown_names("Does Google keep data?") == ["Google"]

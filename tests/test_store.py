@@ -15,7 +15,7 @@ from app.corpus import load_corpus
 from app.errors import StoreCorruptError, StoreMismatchError, StoreMissingError, UserError
 from app.manifest import index_status
 from app.qa import QA
-from app.store import check_store, ingest, load_all_chunks, open_store
+from app.store import check_store, ingest, load_all_chunks, open_collection
 
 from .conftest import ROOT, copy_corpus, make_settings
 
@@ -42,7 +42,7 @@ class CountingEmbeddings:
 
 
 def stored(settings, embeddings):
-    return load_all_chunks(open_store(settings, embeddings))
+    return load_all_chunks(open_collection(settings))
 
 
 def test_ingest_builds_store_and_manifest(indexed_settings, embeddings):
@@ -214,7 +214,7 @@ def test_other_settings_are_refused_then_rebuilt_into_a_new_generation(tmp_path,
     # The previous generation is dropped by the next ingest, not while readers may use it.
     ingest(other, embeddings, rebuild=True)
     with pytest.raises(StoreCorruptError):
-        open_store(other, embeddings, collection=old_collection)
+        open_collection(other, old_collection)
 
 
 def test_empty_corpus_is_an_error_and_keeps_the_index(tmp_path, embeddings):

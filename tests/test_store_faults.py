@@ -16,7 +16,7 @@ import pytest
 from app.corpus import load_corpus
 from app.manifest import read_manifest
 from app.qa import QA
-from app.store import _chunk, _record_manager, ingest, load_all_chunks, open_store
+from app.store import _chunk, _record_manager, ingest, load_all_chunks, open_collection
 
 from .conftest import ROOT, copy_corpus, make_settings
 
@@ -54,7 +54,7 @@ def expected_ids(settings, embeddings) -> set[str]:
 
 
 def assert_store_matches_corpus(settings, embeddings) -> None:
-    chunks = load_all_chunks(open_store(settings, embeddings))
+    chunks = load_all_chunks(open_collection(settings))
     ids = [c.id for c in chunks]
     assert len(ids) == len(set(ids)), "duplicate chunks"
     assert set(ids) == expected_ids(settings, embeddings)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from langchain_core.documents import Document
 
-from app.store import load_all_chunks, open_store
+from app.store import load_all_chunks, open_collection, open_store
 
 from .conftest import make_settings
 
@@ -29,14 +29,14 @@ class TinyEmbeddings:
 def store(tmp_path, monkeypatch):
     monkeypatch.setattr("app.store.GET_PAGE", PAGE)
     settings = make_settings(tmp_path)
-    store = open_store(settings, TinyEmbeddings(), collection="privacy_qa_paging", create=True)
-    store.add_documents(
+    collection = open_collection(settings, "privacy_qa_paging", create=True)
+    open_store(settings, TinyEmbeddings(), collection).add_documents(
         [
             Document(id=f"c{i:02d}", page_content=f"chunk {i}", metadata={"source": "a.md"})
             for i in range(CHUNKS)
         ]
     )
-    return store
+    return collection
 
 
 def delete_while_reading(monkeypatch, store, plan: dict[int, list[str]]) -> list[int]:
@@ -85,7 +85,7 @@ def test_deletes_that_go_on_during_the_check_are_waited_out(monkeypatch, store):
     plan = {n: [f"c{(n - 1) * 4:02d}"] for n in range(1, 10)}
     delete_while_reading(monkeypatch, store, plan)
     chunks = load_all_chunks(store)
-    remaining = store._collection.get(include=[])["ids"]
+    remaining = store.get(include=[])["ids"]
     assert len(remaining) == CHUNKS - 9
     assert ids_of(chunks) == remaining
 

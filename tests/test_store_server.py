@@ -129,7 +129,7 @@ def test_ingest_change_and_ask_against_a_chroma_server(
 ):
     from app.manifest import read_manifest
     from app.qa import QA
-    from app.store import ingest, load_all_chunks, open_store
+    from app.store import ingest, load_all_chunks, open_collection
 
     # Reads of the whole collection go page by page (one get fails beyond ~30k chunks in
     # Chroma's SQLite); small pages make this corpus take several.
@@ -149,7 +149,7 @@ def test_ingest_change_and_ask_against_a_chroma_server(
     assert records.exists()
     live = read_manifest(settings)["collection"]
     assert server_collection(chroma_server.url, live).count() == first.chunks
-    chunks = load_all_chunks(open_store(settings, embeddings))
+    chunks = load_all_chunks(open_collection(settings))
     assert len({chunk.id for chunk in chunks}) == len(chunks) == first.chunks
 
     qa = QA(settings, embeddings)
