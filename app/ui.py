@@ -200,14 +200,18 @@ def _render_status(settings: Settings):
         return status
     st.markdown(f"**{status.documents}** documents · **{status.chunks}** chunks")
     store = (
-        f"embedded, in {settings.store_dir}"
+        f"embedded, in <code>{html.escape(str(settings.store_dir))}</code>"
         if status.store == EMBEDDED
-        else f"the Chroma server at {status.store}"
+        else f"the Chroma server at <code>{html.escape(status.store)}</code>"
     )
-    st.caption(
-        f"Embedding model: {escape_markdown(status.embeddings)}  \n"
-        f"Vector store: {escape_markdown(store)}  \n"
-        f"Indexed: {escape_markdown(status.indexed_at or 'unknown')}"
+    # HTML like the source cards (escaped the same way): drawn on the first run, it makes
+    # the browser fetch its HTML renderer and code font then, while the model loads,
+    # instead of when the first answer arrives (docs/benchmarks.md).
+    st.markdown(
+        f'<small class="pqa-status">Embedding model: <code>{html.escape(status.embeddings)}'
+        f"</code><br>Vector store: {store}<br>"
+        f"Indexed: {html.escape(status.indexed_at or 'unknown')}</small>",
+        unsafe_allow_html=True,
     )
     changes = status.changes
     if changes.changed:

@@ -246,9 +246,9 @@ def test_reindex_builds_then_updates_the_index_and_answers_use_it(page, tmp_path
     assert status.state == "complete"
     assert status.label.startswith("Reindexed") and "2 added, 0 updated, 0 deleted" in status.label
     assert any("**2** documents" in m.value for m in at.sidebar.markdown)
-    store = escape_markdown(f"embedded, in {tmp_path / 'data' / 'chroma'}")
-    captions = [c.value for c in at.sidebar.caption]
-    assert any(f"Vector store: {store}" in c for c in captions), captions
+    store = f"embedded, in <code>{tmp_path / 'data' / 'chroma'}</code>"
+    blocks = [m.value for m in at.sidebar.markdown if m.allow_html]
+    assert any(f"Vector store: {store}" in b for b in blocks), blocks
     assert at.sidebar.get("progress")[0].value == 100
     assert not at.chat_input[0].disabled
 

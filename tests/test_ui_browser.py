@@ -123,8 +123,14 @@ def test_question_in_a_real_browser_gets_a_cited_answer(server, browser):
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
     page.goto(url)
+    page.wait_for_selector('[data-testid="stChatInput"] textarea:not([disabled])', timeout=WAIT_MS)
+    before_question = len(requests)
 
     reply = ask(page, "How long does OpenAI retain API data?", 0, "30 days")
+    # What the source cards need (the HTML renderer, the code font) was fetched with the
+    # page, while the model loaded, not after the first answer arrived.
+    late = [r for r in requests[before_question:] if r.endswith((".js", ".css", ".woff2"))]
+    assert not late, late
     text = reply.inner_text()
     assert "30 days" in text and "[1]" in text
     assert "Sources" in text and "corpus/openai-api-privacy-explained.md:" in text
