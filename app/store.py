@@ -1,5 +1,7 @@
-"""The vector store (Chroma, through langchain-chroma) and the ingest that keeps it in step
-with the corpus dir.
+"""The vector store (Chroma) and the ingest that keeps it in step with the corpus dir.
+
+Ingest writes through langchain-chroma, for LangChain's indexing API; readers use the
+chromadb collection itself (:func:`open_collection`).
 
 Layout under ``settings.data_dir``::
 
