@@ -161,7 +161,7 @@ def cmd_latency_index(args) -> None:
         read_manifest,
         write_json_atomically,
     )
-    from app.store import _chunk, chroma_client
+    from app.store import COLLECTION_METADATA, _chunk, chroma_client
 
     _, pool_data, _ = _paths(args.work, args.pool)
     pool_settings = load_settings(data_dir=pool_data, corpus_dir=_corpus(args.work, args.pool))
@@ -191,7 +191,7 @@ def cmd_latency_index(args) -> None:
     name = f"privacy_qa_latency_{args.docs}"
     if name in [c.name for c in client.list_collections()]:
         client.delete_collection(name)
-    collection = client.create_collection(name, metadata={"hnsw:space": "cosine"})
+    collection = client.create_collection(name, metadata=COLLECTION_METADATA)
     t0 = time.perf_counter()
     step = 2000
     for i in range(0, len(chunks), step):
