@@ -26,7 +26,7 @@ class TinyEmbeddings:
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
+def collection(tmp_path, monkeypatch):
     monkeypatch.setattr("app.store.GET_PAGE", PAGE)
     settings = make_settings(tmp_path)
     collection = open_collection(settings, "privacy_qa_paging", create=True)
@@ -39,19 +39,19 @@ def store(tmp_path, monkeypatch):
     return collection
 
 
-def delete_while_reading(monkeypatch, store, plan: dict[int, list[str]]) -> list[int]:
-    """After the n-th ``get`` of the store returns, delete ``plan[n]`` (if any)."""
-    real_get = store.get
+def delete_while_reading(monkeypatch, collection, plan: dict[int, list[str]]) -> list[int]:
+    """After the n-th ``get`` of the collection returns, delete ``plan[n]`` (if any)."""
+    real_get = collection.get
     calls = [0]
 
     def get(*args, **kwargs):
         got = real_get(*args, **kwargs)
         calls[0] += 1
         if calls[0] in plan:
-            store.delete(ids=plan[calls[0]])  # through the store: the same Chroma files
+            collection.delete(ids=plan[calls[0]])  # the same Chroma files
         return got
 
-    monkeypatch.setattr(store, "get", get)
+    monkeypatch.setattr(collection, "get", get)
     return calls
 
 
@@ -59,40 +59,41 @@ def ids_of(chunks: list[Document]) -> list[str]:
     return [chunk.id for chunk in chunks]
 
 
-def test_unchanged_collection_is_read_in_pages_once(monkeypatch, store):
-    calls = delete_while_reading(monkeypatch, store, {})
-    chunks = load_all_chunks(store)
+def test_unchanged_collection_is_read_in_pages_once(monkeypatch, collection):
+    calls = delete_while_reading(monkeypatch, collection, {})
+    chunks = load_all_chunks(collection)
     assert ids_of(chunks) == [f"c{i:02d}" for i in range(CHUNKS)]
     assert chunks[3].page_content == "chunk 3" and chunks[3].metadata == {"source": "a.md"}
     assert calls[0] == CHUNKS // PAGE + 2  # six pages and the empty one: no second listing
 
 
-def test_deletes_between_pages_skip_no_chunk(monkeypatch, store):
+def test_deletes_between_pages_skip_no_chunk(monkeypatch, collection):
     """Deleting three chunks of the first page moves every later chunk three places down:
     read by offset alone, the second page would start three chunks late."""
     deleted = ["c00", "c01", "c02"]
-    delete_while_reading(monkeypatch, store, {1: deleted})
-    chunks = load_all_chunks(store)
+    delete_while_reading(monkeypatch, collection, {1: deleted})
+    chunks = load_all_chunks(collection)
     expected = [f"c{i:02d}" for i in range(CHUNKS) if f"c{i:02d}" not in deleted]
     assert ids_of(chunks) == expected  # every chunk left, each once, in store order
     assert all(chunk.page_content == f"chunk {int(chunk.id[1:])}" for chunk in chunks)
 
 
-def test_deletes_that_go_on_during_the_check_are_waited_out(monkeypatch, store):
+def test_deletes_that_go_on_during_the_check_are_waited_out(monkeypatch, collection):
     """One chunk deleted after each of the first nine requests (pages and listings alike),
     from the front and from pages already read: the result is what the store holds once
     the deletes stopped."""
     plan = {n: [f"c{(n - 1) * 4:02d}"] for n in range(1, 10)}
-    delete_while_reading(monkeypatch, store, plan)
-    chunks = load_all_chunks(store)
-    remaining = store.get(include=[])["ids"]
+    delete_while_reading(monkeypatch, collection, plan)
+    chunks = load_all_chunks(collection)
+    monkeypatch.undo()  # the plain get again: this read must not delete anything more
+    remaining = collection.get(include=[])["ids"]
     assert len(remaining) == CHUNKS - 9
     assert ids_of(chunks) == remaining
 
 
-def test_a_chunk_deleted_after_it_was_read_is_left_out(monkeypatch, store):
+def test_a_chunk_deleted_after_it_was_read_is_left_out(monkeypatch, collection):
     # The last page's chunk c38 is deleted once the pages were read: not in the result.
-    delete_while_reading(monkeypatch, store, {6: ["c38"], 7: ["c01"]})
-    chunks = load_all_chunks(store)
+    delete_while_reading(monkeypatch, collection, {6: ["c38"], 7: ["c01"]})
+    chunks = load_all_chunks(collection)
     assert "c38" not in ids_of(chunks) and "c01" not in ids_of(chunks)
     assert len(chunks) == len(set(ids_of(chunks))) == CHUNKS - 2
