@@ -73,7 +73,7 @@ class Answer:
 @dataclass
 class AnswerNotes:
     """What an answerer reports besides text and citations. :meth:`Answerer.stream` may
-    yield one before its final ``(text, citations)`` pair; :class:`~app.qa.QA` copies it
+    yield one before its final ``(text, citations)`` pair; :class:`~app.session.QA` copies it
     into the :class:`Answer`."""
 
     usage: dict[str, Any] | None = None

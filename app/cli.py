@@ -62,19 +62,14 @@ def ingest_command(settings: Settings, args: argparse.Namespace) -> int:
     setting rebuilds the index (and says so). Safe to interrupt: the next run finishes the
     job, and questions are answered meanwhile.
     """
-    import time
+    from app import qa
 
-    from app.manifest import unchanged_report
-
-    started = time.perf_counter()
     if not args.rebuild:
         # Answered before the machinery of a real ingest (and logging) is imported.
-        report = unchanged_report(settings, dry_run=args.dry_run)
+        report = qa.unchanged_report(settings, dry_run=args.dry_run)
         if report is not None:
-            report.seconds = round(time.perf_counter() - started, 3)
             return _print_ingest(report, settings, args)
     configure_logging(settings, args.verbose)
-    from app.store import ingest
 
     bar = ProgressBar("embedding chunks")
     show_progress = sys.stderr.isatty() and not args.json
@@ -84,7 +79,9 @@ def ingest_command(settings: Settings, args: argparse.Namespace) -> int:
             bar.update(done, total)
 
     try:
-        report = ingest(settings, rebuild=args.rebuild, dry_run=args.dry_run, on_progress=progress)
+        report = qa.ingest(
+            settings, rebuild=args.rebuild, dry_run=args.dry_run, on_progress=progress
+        )
     finally:
         bar.close()
     return _print_ingest(report, settings, args)
@@ -204,12 +201,12 @@ def ask_command(settings: Settings, args: argparse.Namespace) -> int:
     Without QUESTION or --jsonl, asks interactively until an empty line or Ctrl-D.
     """
     configure_logging(settings, args.verbose)
-    from app.qa import QA
+    from app.qa import open_qa
 
     if args.question is not None and args.jsonl is not None:
         raise UserError("Give either QUESTION or --jsonl, not both.")
     if args.question is not None:
-        qa = QA(settings)
+        qa = open_qa(settings)
         if args.json:
             echo(json.dumps(qa.ask(args.question).to_dict()))
         else:
@@ -217,8 +214,8 @@ def ask_command(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     if args.jsonl is not None:
         with args.jsonl as lines:
-            return _ask_jsonl(QA(settings), lines)
-    _ask_interactively(QA(settings), args.json)
+            return _ask_jsonl(open_qa(settings), lines)
+    _ask_interactively(open_qa(settings), args.json)
     return 0
 
 
@@ -273,13 +270,12 @@ def _ask_interactively(qa, as_json: bool) -> None:
 def ui_command(settings: Settings, args: argparse.Namespace) -> int:
     """Start the chat page (Streamlit) and print its address; Ctrl-C stops it."""
     configure_logging(settings, args.verbose)
-    from app import minilm, model_process
+    from app import qa
 
     _check_port_free(args.host, args.port)
-    if settings.embeddings == minilm.MODEL_ID:
-        # The page runs the bundled model in a child process: start it first, so the model
-        # loads on the other core while Streamlit is imported and the server starts.
-        model_process.shared().start()
+    # The page runs the bundled model in a child process: start it first, so the model
+    # loads on the other core while Streamlit is imported and the server starts.
+    qa.start_model_process(settings)
 
     from streamlit.web import bootstrap
 
@@ -332,7 +328,7 @@ def eval_command(settings: Settings, args: argparse.Namespace) -> int:
     import tempfile
 
     from app import evals
-    from app.qa import QA
+    from app.qa import open_qa
 
     items = evals.load_dataset(args.dataset, args.split)
     if args.check:
@@ -347,7 +343,7 @@ def eval_command(settings: Settings, args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="privacy-qa-eval-") as tmp:
         if args.fresh_index:
             settings = _fresh_index(settings, Path(tmp))
-        qa = QA(settings)  # no index: stops here, before anything is written
+        qa = open_qa(settings)  # no index: stops here, before anything is written
         evals.make_out_dir(out_dir)  # before the questions, so a late failure costs no run
         report = _run_eval(qa, items, args.split, args.dataset, args.judge)
     report.baseline_path = str(args.baseline)
@@ -377,12 +373,11 @@ def eval_command(settings: Settings, args: argparse.Namespace) -> int:
 
 def _fresh_index(settings: Settings, tmp: Path) -> Settings:
     """Settings whose data dir is ``tmp``, holding a new index of the corpus."""
-    from app.embeddings import make_embeddings
-    from app.store import ingest
+    from app import qa
 
     settings = settings.replace(data_dir=tmp / "data")
     echo(f"indexing {settings.corpus_dir} into a temporary dir...", err=True)
-    ingest(settings, make_embeddings(settings))
+    qa.ingest(settings, qa.embedding_backend(settings))
     return settings
 
 

@@ -1,4 +1,4 @@
-"""The eval suite: known questions with their key facts, answered by :class:`app.qa.QA`,
+"""The eval suite: known questions with their key facts, answered by :class:`app.session.QA`,
 scored, compared with a committed baseline and checked against thresholds.
 
 The data set (``evals/questions.jsonl``, one JSON object per line) has two kinds of items:
@@ -630,7 +630,7 @@ def run_eval(
     dataset: str = str(DEFAULT_DATASET),
     on_progress: Callable[[int, int], None] | None = None,
 ) -> EvalReport:
-    """Ask every item through ``qa`` (an :class:`app.qa.QA`) and score the answers.
+    """Ask every item through ``qa`` (an :class:`app.session.QA`) and score the answers.
 
     The model is warmed up and one question asked untimed first, so latencies are the
     warm per-question times a user of a running app sees.

@@ -1,170 +1,99 @@
-"""The core the CLI and the UI share: open the index once, answer many questions."""
+"""The one facade the command line and the chat page call for everything: ingest and
+index status, the embedding model, asking (:func:`open_qa`) and the eval suite.
+
+Importing it is cheap: a no-op ``privacy-qa ingest`` goes through it and must cost little
+more than starting Python (tests/test_startup.py names what it must not import). The heavy
+parts (the model, Chroma, LangChain) are imported by the functions that need them.
+"""
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import Iterator
-from contextlib import nullcontext
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from app.answer import ABSTAIN_TEXT, Answer, AnswerNotes, make_answerer
 from app.config import Settings
-from app.embeddings import EmbeddingBackend, make_embeddings
-from app.errors import EmptyQuestionError, QuestionTooLongError, StoreMissingError
-from app.retrieval import HybridRetriever, StaleIndexError
-from app.store import check_store, load_all_chunks, open_collection, server_errors
+from app.manifest import IndexStatus, IngestReport
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from app.embeddings import EmbeddingBackend
+    from app.session import QA
 
 
-class QA:
-    """Question answering over the index in ``settings.data_dir``.
+# ------------------------------------------------------------------------------ the index
 
-    Construction checks the index (present, built with these settings) and loads the
-    chunks for lexical search; the embedding model loads on the first question, or at
-    once with ``warm_up()``. When an ingest replaces the index, the next question picks
-    up the new one (see :meth:`refresh`).
+
+def unchanged_report(settings: Settings, *, dry_run: bool = False) -> IngestReport | None:
+    """The report of a no-op ingest if nothing changed since the last one, else None.
+
+    Cheap (the files are only hashed, or stat'ed once their hashes are cached): the
+    command line asks it before it configures logging or loads anything.
     """
+    from app.manifest import unchanged_report as check
 
-    def __init__(self, settings: Settings, embeddings: EmbeddingBackend | None = None):
-        self.settings = settings
-        self.embeddings = embeddings or make_embeddings(settings)
-        self.answerer = make_answerer(settings)
-        self._open(fresh=False)
+    started = time.perf_counter()
+    report = check(settings, dry_run=dry_run)
+    if report is not None:
+        report.seconds = round(time.perf_counter() - started, 3)
+    return report
 
-    def _open(self, fresh: bool) -> None:
-        # The stamp first: if an ingest lands while we load, the next refresh reloads.
-        self._stamp = self._manifest_stamp()
-        self.manifest = check_store(self.settings, self.embeddings.model_id)
-        with server_errors(self.settings):
-            self.collection = open_collection(self.settings, fresh=fresh)
-            chunks = load_all_chunks(self.collection)
-        if not chunks:
-            raise StoreMissingError(
-                f"The index in {self.settings.data_dir} is empty: run `privacy-qa ingest` first."
-            )
-        self.retriever = HybridRetriever(self.collection, self.embeddings, chunks)
 
-    def _manifest_stamp(self) -> tuple[int, int] | None:
-        # An ingest replaces manifest.json atomically (a new inode) once the index is
-        # complete, so a stat is enough to notice it: no parsing per question.
-        try:
-            stat = self.settings.manifest_path.stat()
-        except FileNotFoundError:
-            return None
-        return stat.st_ino, stat.st_mtime_ns
+def ingest(
+    settings: Settings,
+    embeddings: EmbeddingBackend | None = None,
+    *,
+    rebuild: bool = False,
+    dry_run: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> IngestReport:
+    """Make the index match the corpus dir (incremental, crash-safe); return what changed.
 
-    def refresh(self) -> bool:
-        """Reload the index if an ingest changed it since it was opened; say whether."""
-        if self._manifest_stamp() == self._stamp:
-            return False
-        log.info("the index changed on disk; reloading it")
-        self._open(fresh=True)
-        return True
+    ``embeddings``: a loaded backend to share (the page's); made from the settings only
+    if something must be embedded. ``on_progress(done, total)`` follows the embedding.
+    """
+    if not rebuild:
+        report = unchanged_report(settings, dry_run=dry_run)
+        if report is not None:
+            return report
+    from app.store import ingest as run
 
-    def warm_up(self) -> None:
-        self.embeddings.warm_up()
+    return run(settings, embeddings, rebuild=rebuild, dry_run=dry_run, on_progress=on_progress)
 
-    def validate(self, question: str) -> str:
-        """The question, stripped; raise a user error if it is empty or too long."""
-        question = (question or "").strip()
-        if not question:
-            raise EmptyQuestionError("The question is empty: type a question about the documents.")
-        limit = self.settings.max_question_chars
-        if len(question) > limit:
-            raise QuestionTooLongError(
-                f"The question is {len(question)} characters long; the limit is {limit}. "
-                "Ask something shorter."
-            )
-        tokens = self.embeddings.count_tokens(question)
-        if tokens > self.embeddings.max_input_tokens:
-            raise QuestionTooLongError(
-                f"The question is {tokens} tokens long and the embedding model reads only "
-                f"{self.embeddings.max_input_tokens}: ask something shorter."
-            )
-        return question
 
-    def ask(self, question: str) -> Answer:
-        """Answer ``question`` (validated first; raises a UserError for bad input)."""
-        for event in self.stream(question):
-            if isinstance(event, Answer):
-                return event
-        raise AssertionError("stream() ended without an Answer")  # pragma: no cover
+def index_status(settings: Settings) -> IndexStatus:
+    """What the live index holds and which files changed since; cheap."""
+    from app.manifest import index_status as status
 
-    def stream(self, question: str) -> Iterator[str | Answer]:
-        """Yield answer text as it is produced, then the final :class:`Answer`.
+    return status(settings)
 
-        The final Answer's text is authoritative (it may differ from what was streamed);
-        an abstained answer yields only the Answer. Validation errors raise before
-        anything is yielded.
-        """
-        question = self.validate(question)
-        self.refresh()
-        started = time.perf_counter()
-        notes = AnswerNotes()
-        with self._capture_endpoints() as endpoints:
-            # A Chroma server (PRIVACY_QA_CHROMA_URL) that dies after the index was opened
-            # fails the search with a message naming it; the next question tries again.
-            with server_errors(self.settings):
-                try:
-                    hits, timings = self.retriever.search(question, self.settings.top_k)
-                except StaleIndexError:
-                    # An ingest deletes stale chunks only after publishing the new manifest,
-                    # so a view opened now holds the new text; what may still vanish from
-                    # it is stale, and the retry leaves that out instead of failing.
-                    log.info("the index changed during the search; reopening it")
-                    self._open(fresh=True)
-                    hits, timings = self.retriever.search(
-                        question, self.settings.top_k, strict=False
-                    )
-            t0 = time.perf_counter()
-            best = max((hit.dense for hit in hits), default=0.0)
-            coverage = max((hit.coverage for hit in hits), default=0.0)
-            unknown = self.retriever.unknown_names(question)
-            text, citations = "", []
-            # All signals must agree: dense alone scores other vendors' near-identical
-            # topics high, and word overlap alone is fooled by common words; a name the
-            # documents never mention ("Google Cloud") means they are about something
-            # else (see docs/abstention.md).
-            if (
-                best >= self.settings.min_relevance
-                and coverage >= self.settings.min_coverage
-                and not unknown
-            ):
-                for event in self.answerer.stream(question, hits, self.retriever):
-                    if isinstance(event, tuple):
-                        text, citations = event
-                    elif isinstance(event, AnswerNotes):
-                        notes = event
-                    else:
-                        yield event
-        abstained = not citations
-        # A count, not the names: they come from the question, which may hold PHI.
-        log.debug(
-            "best similarity %.3f, coverage %.2f, unknown names: %d, abstained=%s",
-            best,
-            coverage,
-            len(unknown),
-            abstained,
-        )
-        timings["compose"] = (time.perf_counter() - t0) * 1000
-        timings["total"] = (time.perf_counter() - started) * 1000
-        yield Answer(
-            question=question,
-            answer=ABSTAIN_TEXT if abstained else text,
-            abstained=abstained,
-            citations=citations,
-            timings_ms=timings,
-            hits=hits,
-            endpoints=list(dict.fromkeys(endpoints)),
-            usage=notes.usage,
-            notices=notes.notices,
-        )
 
-    def _capture_endpoints(self):
-        """Records the remote endpoints called while answering (none in the offline default)."""
-        if not self.settings.uses_openai:
-            return nullcontext([])
-        from app.openai_http import capture_endpoints
+# ------------------------------------------------------------------------------ the model
 
-        return capture_endpoints()
+
+def embedding_backend(settings: Settings, *, separate_process: bool = False) -> EmbeddingBackend:
+    """The embedding backend the settings name; ``separate_process`` runs the bundled
+    model in a child process (the page does, so it loads while the page starts)."""
+    from app.embeddings import make_embeddings
+
+    return make_embeddings(settings, separate_process=separate_process)
+
+
+def start_model_process(settings: Settings) -> None:
+    """Start loading the bundled model in the page's child process now, if the settings use
+    it: ``privacy-qa ui`` calls this before importing Streamlit, so the model loads on the
+    other core while the server starts (app/model_process.py)."""
+    from app import minilm, model_process
+
+    if settings.embeddings == minilm.MODEL_ID:
+        model_process.shared().start()
+
+
+# ---------------------------------------------------------------------------- questions
+
+
+def open_qa(settings: Settings, embeddings: EmbeddingBackend | None = None) -> QA:
+    """A session on the index in ``settings.data_dir``: checks the index (present, built
+    with these settings) and loads its chunks; ``ask``/``stream`` answer questions."""
+    from app.session import QA
+
+    return QA(settings, embeddings)

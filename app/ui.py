@@ -1,7 +1,7 @@
 """The chat page (Streamlit): ask, watch the answer arrive, check every cited source.
 
-Start it with ``privacy-qa ui`` (or ``streamlit run app/ui.py``). Thin: ``app.qa.QA``
-answers and ``app.store`` reports on and updates the index; this module only draws.
+Start it with ``privacy-qa ui`` (or ``streamlit run app/ui.py``). Thin: the facade ``app.qa``
+answers and reports on and updates the index; this module only draws.
 
 Privacy: the chat history lives in the browser session's memory; no question or answer
 is written to disk or to the logs. Document text is always rendered as text: it is
@@ -134,11 +134,11 @@ def _embeddings_key(settings: Settings) -> str:
 
 @st.cache_resource(show_spinner=False)
 def _embedding_backend(key: str, _settings: Settings):
-    from app.embeddings import make_embeddings
+    from app import qa
 
     # The local model runs in a child process, which starts loading it at once: on the
     # other core, while this process imports Chroma and opens the index (app/model_process.py).
-    backend = make_embeddings(_settings, separate_process=True)
+    backend = qa.embedding_backend(_settings, separate_process=True)
     backend.start_loading()
     return backend
 
@@ -162,9 +162,9 @@ def load_model(settings: Settings):
 
 @st.cache_resource(show_spinner=False)
 def _qa(key: str, _settings: Settings):
-    from app.qa import QA
+    from app.qa import open_qa
 
-    return QA(_settings, embedding_backend(_settings))
+    return open_qa(_settings, embedding_backend(_settings))
 
 
 def open_qa(settings: Settings):
@@ -179,17 +179,17 @@ def open_qa(settings: Settings):
 
 def run_ingest(settings: Settings, on_progress):
     """The same incremental ingest as ``privacy-qa ingest``, sharing the loaded model."""
-    from app.store import ingest
+    from app import qa
 
-    return ingest(settings, embedding_backend(settings), on_progress=on_progress)
+    return qa.ingest(settings, embedding_backend(settings), on_progress=on_progress)
 
 
 def _render_status(settings: Settings):
     """Draw the index status; return it (``None`` if it cannot be read)."""
-    from app.manifest import EMBEDDED, index_status
+    from app import qa
 
     try:
-        status = index_status(settings)
+        status = qa.index_status(settings)
     except UserError as exc:
         st.warning(str(exc))
         return None
@@ -201,7 +201,7 @@ def _render_status(settings: Settings):
     st.markdown(f"**{status.documents}** documents · **{status.chunks}** chunks")
     store = (
         f"embedded, in <code>{html.escape(str(settings.store_dir))}</code>"
-        if status.store == EMBEDDED
+        if status.store == "embedded"
         else f"the Chroma server at <code>{html.escape(status.store)}</code>"
     )
     # HTML like the source cards (escaped the same way): drawn on the first run, it makes

@@ -10,7 +10,7 @@ its own. ``ingest`` writes a synthetic corpus (bench/synthetic.py) of N document
 WORK/corpus-N, ingests it into WORK/data-N with the default settings and then, in the
 same process, times the pure embedding of the same chunks (``embed_documents`` in the
 ingest's batch size): the ratio of the two is what chunking, hashing, the record manager
-and Chroma add. ``serve`` opens the index like `privacy-qa ask` does (app.qa.QA), asks
+and Chroma add. ``serve`` opens the index like `privacy-qa ask` does (app.session.QA), asks
 seeded synthetic questions and records embed/search/compose latency and peak memory.
 Results are JSON files in WORK/results; ``report`` prints the tables and draws the plot.
 """
@@ -242,7 +242,7 @@ def questions(count: int, seed: int = 11) -> list[str]:
 
 def cmd_serve(args) -> None:
     from app.embeddings import make_embeddings
-    from app.qa import QA
+    from app.session import QA
 
     corpus, data, results = _paths(args.work, args.docs)
     kind = "serve"
@@ -303,7 +303,7 @@ def cmd_compare(args) -> None:
     """All sizes open in one process, questions interleaved: the fair latency comparison on
     a shared machine (load changes hit every size alike)."""
     from app.embeddings import make_embeddings
-    from app.qa import QA
+    from app.session import QA
 
     _, _, results = _paths(args.work, args.sizes[0])
     opened = {}

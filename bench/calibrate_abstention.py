@@ -17,7 +17,7 @@ from pathlib import Path
 
 from app.config import load_settings
 from app.evals import load_dataset
-from app.qa import QA
+from app.session import QA
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,7 +5,7 @@
 The tutorial pipeline (LangChain's RAG tutorial, minus the LLM): the corpus files as
 Documents, RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200),
 ``Chroma.from_documents`` with the same local MiniLM embeddings, ``similarity_search``.
-Ours: ``app.store.ingest`` and ``app.qa.QA`` with the default settings. Both build their
+Ours: ``app.store.ingest`` and ``app.session.QA`` with the default settings. Both build their
 index in a temp dir with the model already loaded, then get every question of
 evals/questions.jsonl.
 
@@ -101,7 +101,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from app.qa import QA
+    from app.session import QA
     from app.store import ingest
 
     items = load_items("all")

@@ -44,6 +44,6 @@ def indexed_settings(tmp_path_factory, embeddings) -> Settings:
 
 @pytest.fixture(scope="session")
 def qa(indexed_settings, embeddings):
-    from app.qa import QA
+    from app.session import QA
 
     return QA(indexed_settings, embeddings)

@@ -18,7 +18,7 @@ from pathlib import Path
 def main() -> None:
     data_dir, corpus_dir, stop_file, question = sys.argv[1:]
     from app.config import load_settings
-    from app.qa import QA
+    from app.session import QA
 
     qa = QA(load_settings(data_dir=data_dir, corpus_dir=corpus_dir))
     qa.warm_up()

@@ -213,8 +213,9 @@ def cli(capsys, monkeypatch, tmp_path):
 
 @pytest.fixture
 def fake_ingest(monkeypatch):
-    """Replace the core's ingest; it records its settings and reports progress 1..3 of 3."""
-    from app import store
+    """Replace the facade's ingest; it records its settings and reports progress 1..3 of 3."""
+    from app import qa
+    from app.manifest import IngestReport
 
     calls = []
 
@@ -222,9 +223,9 @@ def fake_ingest(monkeypatch):
         calls.append(settings)
         for done in (1, 2, 3):
             on_progress(done, 3)
-        return store.IngestReport(added=1, documents=1, chunks=3, chunks_added=3)
+        return IngestReport(added=1, documents=1, chunks=3, chunks_added=3)
 
-    monkeypatch.setattr(store, "ingest", ingest)
+    monkeypatch.setattr(qa, "ingest", ingest)
     return calls
 
 
@@ -332,7 +333,7 @@ def test_question_and_jsonl_together_is_a_user_error(cli):
     ],
 )
 def test_errors_become_messages_and_exit_codes(cli, monkeypatch, raised, code, message):
-    from app import store
+    from app import qa
     from app.errors import PrivacyQAError, UserError
 
     raised = {"user": UserError("fix this"), "app": PrivacyQAError("it failed")}.get(raised, raised)
@@ -340,6 +341,6 @@ def test_errors_become_messages_and_exit_codes(cli, monkeypatch, raised, code, m
     def ingest(settings, **_):
         raise raised
 
-    monkeypatch.setattr(store, "ingest", ingest)
+    monkeypatch.setattr(qa, "ingest", ingest)
     got, out, err = cli("ingest")
     assert (got, out) == (code, "") and message in err and "Traceback" not in err

@@ -436,7 +436,7 @@ def test_make_answerer_picks_the_chat_model_and_needs_a_key(tmp_path, fake, monk
 
 @pytest.mark.slow
 def test_qa_stream_with_the_chat_model_over_the_real_index(tmp_path, indexed_settings, embeddings):
-    from app.qa import QA
+    from app.session import QA
 
     with FakeOpenAI(reply=quote_first_source) as fake:
         settings = indexed_settings.replace(
@@ -460,7 +460,7 @@ def test_an_injection_file_in_the_corpus_stays_data(tmp_path, embeddings):
     """A corpus file telling the model to ignore its instructions reaches the model only
     inside a numbered source block, under a system message that says sources are data; and
     a model that obeyed it anyway could not pass the citation check."""
-    from app.qa import QA
+    from app.session import QA
     from app.store import ingest
 
     corpus = copy_corpus(tmp_path / "corpus")

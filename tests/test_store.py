@@ -14,7 +14,7 @@ from app import manifest
 from app.corpus import load_corpus
 from app.errors import StoreCorruptError, StoreMismatchError, StoreMissingError, UserError
 from app.manifest import index_status
-from app.qa import QA
+from app.session import QA
 from app.store import check_store, ingest, load_all_chunks, open_collection
 
 from .conftest import ROOT, copy_corpus, make_settings

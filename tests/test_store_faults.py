@@ -15,7 +15,7 @@ import pytest
 
 from app.corpus import load_corpus
 from app.manifest import read_manifest
-from app.qa import QA
+from app.session import QA
 from app.store import _chunk, _record_manager, ingest, load_all_chunks, open_collection
 
 from .conftest import ROOT, copy_corpus, make_settings

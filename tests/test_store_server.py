@@ -128,7 +128,7 @@ def test_ingest_change_and_ask_against_a_chroma_server(
     tmp_path, chroma_server, embeddings, monkeypatch
 ):
     from app.manifest import read_manifest
-    from app.qa import QA
+    from app.session import QA
     from app.store import ingest, load_all_chunks, open_collection
 
     # Reads of the whole collection go page by page (one get fails beyond ~30k chunks in
@@ -223,7 +223,7 @@ def test_a_server_lost_after_the_index_was_opened(tmp_path, chroma_server, embed
     """The server dies while a reader has the index open: each question fails at once with
     StoreUnavailableError naming the URL, and the same reader answers again once the
     server is back."""
-    from app.qa import QA
+    from app.session import QA
     from app.store import ingest
 
     corpus = copy_corpus(tmp_path / "corpus")
@@ -353,7 +353,7 @@ def test_switching_between_the_embedded_store_and_a_server(tmp_path, chroma_serv
     says so, without --rebuild."""
     from app.errors import StoreMismatchError
     from app.manifest import read_manifest
-    from app.qa import QA
+    from app.session import QA
     from app.store import ingest
 
     corpus = copy_corpus(tmp_path / "corpus")
@@ -404,7 +404,7 @@ def test_switching_between_the_embedded_store_and_a_server(tmp_path, chroma_serv
 def test_switching_between_two_servers(tmp_path, chroma_server, embeddings):
     from app.errors import StoreMismatchError
     from app.manifest import read_manifest
-    from app.qa import QA
+    from app.session import QA
     from app.store import ingest
 
     other = ChromaServer(tmp_path / "other-server").start()
@@ -439,7 +439,7 @@ def test_the_same_server_by_another_name_and_manifests_without_a_store(
     written before the store was recorded means the embedded store, or the server that
     holds its collection."""
     from app.manifest import read_manifest
-    from app.qa import QA
+    from app.session import QA
     from app.store import ingest
 
     corpus = copy_corpus(tmp_path / "corpus")
