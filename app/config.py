@@ -168,7 +168,8 @@ def _chroma_url(value: str) -> str:
 class Field:
     """Declares one setting in the body of :class:`Settings`: its default, its
     description, its limits (``ge`` >=, ``gt`` >, ``le`` <=), an optional ``check`` run
-    on the converted value, and the environment variables it is read from."""
+    on the converted value, the environment variables it is read from, and how the README
+    shows its default when the value itself says little (``shown``)."""
 
     def __init__(
         self,
@@ -180,9 +181,19 @@ class Field:
         le: float | None = None,
         check: Callable[[Any], Any] | None = None,
         env: tuple[str, ...] = (),
+        shown: str | None = None,
     ) -> None:
         self.default, self.description = default, description
         self.ge, self.gt, self.le, self.check, self.env = ge, gt, le, check, env
+        self.shown = shown
+
+    def shown_default(self) -> str:
+        """The default as the README's settings table shows it."""
+        if self.shown is not None:
+            return self.shown
+        if self.default is None:
+            return "unset"
+        return f"`{self.default}`"
 
     def __set_name__(self, owner: type, name: str) -> None:
         # Called when the Settings class is created: the field learns its name and type.
@@ -259,6 +270,7 @@ class Settings:
         None,
         "Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.",
         env=("OPENAI_BASE_URL", "PRIVACY_QA_OPENAI_BASE_URL"),
+        shown=f"`{DEFAULT_OPENAI_BASE_URL}`",
     )
     llm: str = Field(
         "extractive",
@@ -278,6 +290,7 @@ class Settings:
         "The chat model's context window in tokens. Unset: known OpenAI models use their "
         "published window, other models (an OpenAI-compatible server) 8192.",
         ge=256,
+        shown="per model",
     )
     llm_temperature: float = Field(0.0, "Sampling temperature of the chat model.", ge=0.0, le=2.0)
     llm_prices: dict[str, tuple[float, float]] = Field(
@@ -285,6 +298,7 @@ class Settings:
         "USD per million (prompt, completion) tokens by model name prefix, for the cost "
         "estimate shown with each answer; JSON in the environment. Defaults are OpenAI's "
         "list prices as of 2025; a model without an entry gets no estimate.",
+        shown="OpenAI list prices",
     )
     citation_min_support: float = Field(
         0.64,
@@ -330,10 +344,12 @@ class Settings:
         "the SQLite file data_dir/records.sqlite. Ingests on several machines need the same "
         "data_dir anyway (for the ingest lock and the manifest), or only one machine ingests.",
         check=str.strip,
+        shown="`sqlite:///DATA_DIR/records.sqlite`",
     )
     log_level: str = Field(
         "WARNING",
-        "Log level for the entry points: DEBUG, INFO, WARNING, ERROR or CRITICAL.",
+        "Log level for the entry points: DEBUG, INFO, WARNING, ERROR or CRITICAL "
+        "(the command line's -v means INFO, -vv DEBUG).",
         check=_log_level,
     )
 
@@ -440,6 +456,17 @@ class Settings:
 FIELDS: dict[str, Field] = {
     name: field for name, field in vars(Settings).items() if isinstance(field, Field)
 }
+
+
+def settings_table() -> str:
+    """The README's table of settings, in Markdown, made from the declarations above
+    (`python scripts/settings_table.py` writes it into README.md; a test checks it is)."""
+    lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for field in FIELDS.values():
+        names = " or ".join(f"`{var}`" for var in field.env)
+        meaning = field.description.replace("|", "\\|")
+        lines.append(f"| {names} | {field.shown_default()} | {meaning} |")
+    return "\n".join(lines) + "\n"
 
 
 def load_settings(**overrides: object) -> Settings:

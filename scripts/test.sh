@@ -13,8 +13,8 @@ if [ ! -x /usr/bin/chromium ]; then
     $sudo_cmd apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
 fi
-.venv/bin/ruff check app tests bench ingest.py
-.venv/bin/ruff format --check app tests bench ingest.py
+.venv/bin/ruff check app tests bench scripts ingest.py
+.venv/bin/ruff format --check app tests bench scripts ingest.py
 .venv/bin/python -m pytest "$@"
 
 # Quality gate: answer evals/questions.jsonl from a fresh index of corpus/ (in a temp dir,

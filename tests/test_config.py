@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -191,3 +193,13 @@ def test_every_setting_is_described_and_in_the_readme():
     for name, field in FIELDS.items():
         assert len(field.description) > 20, name
         assert any(f"`{var}`" in readme for var in field.env), f"{field.env[0]} is not in README"
+
+
+def test_the_readme_settings_table_is_the_one_made_from_the_declarations():
+    """README.md's table is written by scripts/settings_table.py, not by hand."""
+    check = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "settings_table.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
