@@ -50,11 +50,9 @@ def ingest(
 
     ``embeddings``: a loaded backend to share (the page's); made from the settings only
     if something must be embedded. ``on_progress(done, total)`` follows the embedding.
+    Takes the ingest lock first (IngestLockedError if another ingest holds it), so it does
+    not answer from :func:`unchanged_report`; the command line asks that first itself.
     """
-    if not rebuild:
-        report = unchanged_report(settings, dry_run=dry_run)
-        if report is not None:
-            return report
     from app.store import ingest as run
 
     return run(settings, embeddings, rebuild=rebuild, dry_run=dry_run, on_progress=on_progress)
