@@ -1,30 +1,35 @@
 """The chat page (Streamlit): ask, watch the answer arrive, check every cited source.
 
-Start it with ``privacy-qa ui`` (or ``streamlit run app/ui.py``). Thin: the facade ``app.qa``
-answers and reports on and updates the index; this module only draws.
+Start it with ``privacy-qa ui`` (or ``streamlit run app/ui/page.py``). Drawing only: the
+QA session of the facade ``app.qa`` answers, :mod:`app.ui.resources` keeps it and the loaded
+model, :mod:`app.ui.sidebar` draws the index's status and Reindex, :mod:`app.ui.markup`
+escapes what is shown.
 
 Privacy: the chat history lives in the browser session's memory; no question or answer
-is written to disk or to the logs. Document text is always rendered as text: it is
-HTML-escaped (or markdown-escaped) before it reaches the page, so markup or script in a
-corpus file shows up as characters and never runs.
+is written to disk or to the logs. Document text is always rendered as text (escaped by
+:mod:`app.ui.markup`), so markup or script in a corpus file shows up as characters and
+never runs.
 """
 
 from __future__ import annotations
 
-import html
 import logging
-import re
-import threading
 from collections.abc import Callable, Iterator
-from urllib.parse import urlparse
 
 import streamlit as st
 
 from app.answer import Answer, Citation
-from app.config import Settings, load_settings
+from app.config import Settings
 from app.corpus import chunk_body
 from app.errors import PrivacyQAError, UserError
 from app.retrieval import Hit
+from app.ui import resources
+from app.ui.markup import (
+    escape_markdown,
+    highlighted_html,
+    source_header_html,
+)
+from app.ui.sidebar import sidebar
 
 log = logging.getLogger(__name__)
 
@@ -43,259 +48,6 @@ STARTERS = (
 CONTEXT_CHARS = 280  # surrounding chunk text shown on each side of a quote in a source card
 CLOSEST_SOURCES = 3  # "you may want to read" offers after an abstained answer
 SHOWN_QUESTION_CHARS = 3000  # longer questions are refused anyway; show only their start
-
-
-# ---------------------------------------------------------------- rendering text safely
-
-# CommonMark lets any ASCII punctuation be backslash-escaped; escaping all of it leaves no
-# markdown, HTML, link, image, LaTeX ($) or Streamlit directive (:color[...]) syntax intact.
-_MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
-
-
-def escape_markdown(text: str) -> str:
-    """``text`` as markdown that renders exactly as these characters, nothing more."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-
-
-def _html_text(text: str) -> str:
-    # Line breaks become <br> so the result stays one line: markdown treats a line that
-    # starts with <div> as an HTML block that ends at the first blank line, and nothing in
-    # it is parsed as markdown.
-    return html.escape(text).replace("\r", "").replace("\n", "<br>")
-
-
-def safe_url(url: str | None) -> str | None:
-    """The url if it is a plain http(s) link; ``None`` for javascript:, data: and the like."""
-    if not url:
-        return None
-    parsed = urlparse(url.strip())
-    if parsed.scheme.lower() in ("http", "https") and parsed.netloc:
-        return url.strip()
-    return None
-
-
-def highlighted_html(text: str, quote: str, context: int | None = None) -> str:
-    """``text`` as escaped HTML with ``quote`` wrapped in <mark>.
-
-    With ``context``, only that many characters either side of the quote are kept. A quote
-    that is not found in the text (it always is for the extractive answerer) leaves the
-    text unmarked.
-    """
-    start = text.find(quote) if quote else -1
-    if start < 0:
-        shown = text if context is None else text[: 2 * context]
-        cut = "…" if len(shown) < len(text) else ""
-        return f'<div class="pqa-chunk">{_html_text(shown)}{cut}</div>'
-    before, after = text[:start], text[start + len(quote) :]
-    lead = tail = ""
-    if context is not None:
-        if len(before) > context:
-            before, lead = before[-context:], "…"
-        if len(after) > context:
-            after, tail = after[:context], "…"
-    return (
-        f'<div class="pqa-chunk">{lead}{_html_text(before)}'
-        f"<mark>{_html_text(quote)}</mark>{_html_text(after)}{tail}</div>"
-    )
-
-
-def source_header_html(
-    n: int | None, title: str, section: str, source: str, line: int, url: str | None
-) -> str:
-    """Title, section path, file:line and a link to the original, all escaped."""
-    marker = f"[{n}] " if n is not None else ""
-    link = safe_url(url)
-    link_html = (
-        f' · <a href="{html.escape(link, quote=True)}" target="_blank" '
-        f'rel="noopener noreferrer">original ↗</a>'
-        if link
-        else ""
-    )
-    # The section path repeats the title first; show only the part under it.
-    parts = section.split(" > ")
-    path = " › ".join(parts[1:] if len(parts) > 1 and parts[0] == title else parts)
-    return (
-        f'<div class="pqa-source"><strong>{html.escape(marker + title)}</strong><br>'
-        f"<small>{html.escape(path)}</small><br>"
-        f"<small><code>{html.escape(source)}:{line}</code>{link_html}</small></div>"
-    )
-
-
-# ---------------------------------------------------------------- cached resources
-
-
-def _settings_key(settings: Settings) -> str:
-    return settings.cache_key()  # holds no secret: a set API key shows as "**********"
-
-
-def _embeddings_key(settings: Settings) -> str:
-    return f"{settings.embeddings}|{settings.openai_base_url}"
-
-
-@st.cache_resource(show_spinner=False)
-def _embedding_backend(key: str, _settings: Settings):
-    from app import qa
-
-    # The local model runs in a child process, which starts loading it at once: on the
-    # other core, while this process imports Chroma and opens the index (app/model_process.py).
-    backend = qa.embedding_backend(_settings, separate_process=True)
-    backend.start_loading()
-    return backend
-
-
-def embedding_backend(settings: Settings):
-    """One embedding backend per process and model, shared by every session and Reindex."""
-    return _embedding_backend(_embeddings_key(settings), settings)
-
-
-@st.cache_resource(show_spinner=False)
-def _loaded_model(key: str, _settings: Settings):
-    backend = embedding_backend(_settings)
-    backend.warm_up()
-    return backend
-
-
-def load_model(settings: Settings):
-    """The backend with its model loaded: once per process, never per question."""
-    return _loaded_model(_embeddings_key(settings), settings)
-
-
-@st.cache_resource(show_spinner=False)
-def _qa(key: str, _settings: Settings):
-    from app.qa import open_qa
-
-    return open_qa(_settings, embedding_backend(_settings))
-
-
-def open_qa(settings: Settings):
-    """The QA facade for these settings. Opening the index needs the model object but not
-    its weights, so it can run while the model loads. A failure (no index yet) is not
-    cached: the next run tries again."""
-    return _qa(_settings_key(settings), settings)
-
-
-# ---------------------------------------------------------------- the index (sidebar)
-
-
-def run_ingest(settings: Settings, on_progress):
-    """The same incremental ingest as ``privacy-qa ingest``, sharing the loaded model."""
-    from app import qa
-
-    return qa.ingest(settings, embedding_backend(settings), on_progress=on_progress)
-
-
-def _render_status(settings: Settings):
-    """Draw the index status; return it (``None`` if it cannot be read)."""
-    from app import qa
-
-    try:
-        status = qa.index_status(settings)
-    except UserError as exc:
-        st.warning(str(exc))
-        return None
-    if status.interrupted:
-        st.warning("An ingest was interrupted: press **Reindex** to finish it.")
-    if not status.exists:
-        st.info("No index yet: press **Reindex** to build it from the corpus dir.")
-        return status
-    st.markdown(f"**{status.documents}** documents · **{status.chunks}** chunks")
-    store = (
-        f"embedded, in <code>{html.escape(str(settings.store_dir))}</code>"
-        if status.store == "embedded"
-        else f"the Chroma server at <code>{html.escape(status.store)}</code>"
-    )
-    # HTML like the source cards (escaped the same way): drawn on the first run, it makes
-    # the browser fetch its HTML renderer and code font then, while the model loads,
-    # instead of when the first answer arrives (docs/benchmarks.md).
-    st.markdown(
-        f'<small class="pqa-status">Embedding model: <code>{html.escape(status.embeddings)}'
-        f"</code><br>Vector store: {store}<br>"
-        f"Indexed: {html.escape(status.indexed_at or 'unknown')}</small>",
-        unsafe_allow_html=True,
-    )
-    changes = status.changes
-    if changes.changed:
-        lines = [
-            f"- {label}: " + ", ".join(escape_markdown(name) for name in names)
-            for label, names in (
-                ("added", changes.added),
-                ("updated", changes.updated),
-                ("deleted", changes.deleted),
-            )
-            if names
-        ]
-        st.warning("Files changed since then (press **Reindex**):\n" + "\n".join(lines))
-    else:
-        st.caption("Up to date with the corpus dir.")
-    return status
-
-
-def _reindex(settings: Settings) -> None:
-    with st.status("Reindexing…", expanded=True) as box:
-        bar = st.progress(0.0, text="Reading the corpus dir…")
-
-        def on_progress(done: int, total: int) -> None:
-            bar.progress(min(done / max(total, 1), 1.0), text=f"Embedding chunks: {done}/{total}")
-
-        try:
-            report = run_ingest(settings, on_progress)
-        except UserError as exc:
-            box.update(label="Reindex failed", state="error")
-            st.error(str(exc))
-            return
-        bar.progress(1.0, text=f"{report.documents} documents, {report.chunks} chunks")
-        result = _report_line(report)
-        st.session_state["last_reindex"] = result
-        for name in ("added", "updated", "deleted"):
-            for source in getattr(report.changes, name):
-                st.markdown(f"{name}: {escape_markdown(source)}")
-        for skipped in report.skipped:
-            st.warning(
-                f"Skipped {escape_markdown(skipped['source'])}: "
-                f"{escape_markdown(skipped['reason'])}"
-            )
-        box.update(label=result, state="complete", expanded=False)
-
-
-def _report_line(report) -> str:
-    """What a reindex did, in documents (the numbers a person recognises)."""
-    if report.rebuilt:
-        head = f"Rebuilt the index ({report.rebuild_reason})"
-    elif report.added or report.updated or report.deleted or report.recovered:
-        head = "Reindexed"
-    else:
-        head = "Nothing changed"
-    return (
-        f"{head} in {report.seconds:.1f} s: {report.added} added, {report.updated} updated, "
-        f"{report.deleted} deleted, {report.unchanged} unchanged"
-    )
-
-
-def sidebar(settings: Settings):
-    """Index status, Reindex and where data goes; returns the index status."""
-    with st.sidebar:
-        st.header("Index")
-        status_box = st.container()
-        if st.button("Reindex", help="Bring the index up to date with the corpus dir."):
-            _reindex(settings)
-        elif "last_reindex" in st.session_state:
-            st.caption(f"Last reindex: {st.session_state['last_reindex']}")
-        with status_box:  # drawn after a reindex, so it shows the new state
-            status = _render_status(settings)
-        st.header("Where your data goes")
-        flows = settings.data_flow()
-        if flows == ["local only"]:
-            st.success(
-                "**Local only.** Questions, documents and answers stay on this machine; "
-                "questions and answers are not written to disk or logs."
-            )
-        else:
-            st.warning(
-                "Text leaves this machine:\n"
-                + "\n".join(f"- {escape_markdown(flow)}" for flow in flows)
-            )
-        st.caption("The chat history lives only in this browser tab's session.")
-    return status
 
 
 # ---------------------------------------------------------------- answers and sources
@@ -391,7 +143,7 @@ def render_answer(answer: Answer, show_text: bool = True) -> None:
         render_citation(citation)
 
 
-def _ask(qa, question: str, keep: Callable[[dict], None]) -> None:
+def _ask(session, question: str, keep: Callable[[dict], None]) -> None:
     """Answer in the page as the text arrives; ``keep`` the reply for the history as soon
     as it is known, so a question asked meanwhile (which stops this run) loses nothing."""
 
@@ -400,14 +152,14 @@ def _ask(qa, question: str, keep: Callable[[dict], None]) -> None:
         show(message)
 
     try:
-        question = qa.validate(question)
+        question = session.validate(question)
     except UserError as exc:
         problem(str(exc), st.warning)
         return
     final: list[Answer] = []
 
     def pieces() -> Iterator[str]:
-        for event in qa.stream(question):
+        for event in session.stream(question):
             if isinstance(event, Answer):
                 final.append(event)
             else:
@@ -415,14 +167,14 @@ def _ask(qa, question: str, keep: Callable[[dict], None]) -> None:
 
     streamed = st.empty()
     try:
-        if qa.answerer.streams:
+        if session.answerer.streams:
             with streamed.container():
                 st.write_stream(pieces())
         else:
             # All the text comes at once: nothing to stream. (st.write_stream would also
             # import pandas and pyarrow on its first call, to check its argument is no
             # dataframe: 0.2-0.3 s before the first answer appears; docs/benchmarks.md.)
-            final.append(qa.ask(question))
+            final.append(session.ask(question))
     except PrivacyQAError as exc:
         streamed.empty()
         problem(str(exc), st.error)
@@ -474,24 +226,10 @@ def starters() -> None:
         )
 
 
-def load(settings: Settings):
-    """The QA facade with its model loaded, from the cache or loaded now.
-
-    The model starts loading first (in its own process), the index opens meanwhile, then
-    this waits for the model. :func:`preload` runs this in the background; a page run that
-    calls it meanwhile waits for the same cached results and never imports the same
-    packages at the same time.
-    """
-    embedding_backend(settings)
-    qa = open_qa(settings)
-    load_model(settings)
-    return qa
-
-
 def main() -> None:
     st.set_page_config(page_title=TITLE, page_icon=":lock:", layout="centered")
     try:
-        settings = load_settings()
+        settings = resources.page_settings()
     except UserError as exc:
         st.error(str(exc))
         st.stop()
@@ -522,7 +260,7 @@ def main() -> None:
         return
     if not messages and question is None:
         starters()
-    loading = start_preload(settings)
+    loading = resources.start_preload(settings)
     if question is None:
         if loading.is_alive():
             # Not waiting here keeps this run short, so a question typed meanwhile gets a
@@ -535,9 +273,9 @@ def main() -> None:
     messages.append(user_message)
     render_message(user_message)
     with st.chat_message("assistant"):
-        qa = _open(settings, messages.append)
-        if qa is not None:
-            _ask(qa, question, messages.append)
+        session = _open(settings, messages.append)
+        if session is not None:
+            _ask(session, question, messages.append)
 
 
 def _open(settings: Settings, keep: Callable[[dict], None] | None = None):
@@ -548,7 +286,7 @@ def _open(settings: Settings, keep: Callable[[dict], None] | None = None):
     note = st.empty()
     note.caption("Loading the embedding model and the index…")
     try:
-        return load(settings)
+        return resources.load(settings)
     except UserError as exc:
         message = str(exc)
     except Exception:
@@ -562,45 +300,10 @@ def _open(settings: Settings, keep: Callable[[dict], None] | None = None):
     return None
 
 
-def preload(settings: Settings) -> None:
-    """Load the model, then open the index if there is one, into the page's cache."""
-    try:
-        load(settings)
-    except PrivacyQAError as exc:  # no index yet, say: the page explains it to the visitor
-        log.info("preload: %s", exc)
-
-
-_preloads: dict[str, threading.Thread] = {}
-_preloads_lock = threading.Lock()
-
-
-def start_preload(settings: Settings) -> threading.Thread:
-    """Start :func:`preload` in a background thread, once per process and settings.
-
-    ``privacy-qa ui`` calls this while the server starts, the page on its first run. A
-    page that needs the model meanwhile waits for this load instead of starting another.
-    """
-    # Chroma (in the loading thread) and Streamlit (in the server's) both import numpy, and
-    # numpy's import can fail half-way when two threads run it at once: import it here,
-    # before the loading thread exists.
-    import numpy  # noqa: F401
-
-    key = _settings_key(settings)
-    with _preloads_lock:
-        thread = _preloads.get(key)
-        if thread is None:
-            thread = threading.Thread(
-                target=preload, args=(settings,), name="privacy-qa-preload", daemon=True
-            )
-            _preloads[key] = thread
-            thread.start()
-    return thread
-
-
 if __name__ == "__main__":
     # Streamlit executes this file afresh, as __main__, on every rerun. The page itself runs
-    # from the module app.ui, imported once per process, so its cached model and index are
-    # the ones preload() fills.
-    from app import ui
+    # from the module app.ui.page, imported once per process, so its cached model and index
+    # (app.ui.resources) are the ones preload() fills.
+    from app.ui import page
 
-    ui.main()
+    page.main()
