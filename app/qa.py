@@ -50,11 +50,9 @@ def ingest(
 
     ``embeddings``: a loaded backend to share (the page's); made from the settings only
     if something must be embedded. ``on_progress(done, total)`` follows the embedding.
+    It takes the ingest lock even when nothing changed (the page's Reindex says so when
+    another ingest runs); the command line asks :func:`unchanged_report` first.
     """
-    if not rebuild:
-        report = unchanged_report(settings, dry_run=dry_run)
-        if report is not None:
-            return report
     from app.store import ingest as run
 
     return run(settings, embeddings, rebuild=rebuild, dry_run=dry_run, on_progress=on_progress)
