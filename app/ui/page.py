@@ -24,11 +24,7 @@ from app.corpus import chunk_body
 from app.errors import PrivacyQAError, UserError
 from app.retrieval import Hit
 from app.ui import resources
-from app.ui.markup import (
-    escape_markdown,
-    highlighted_html,
-    source_header_html,
-)
+from app.ui.markup import escape_markdown, highlighted_html, source_header_html
 from app.ui.sidebar import sidebar
 
 log = logging.getLogger(__name__)
