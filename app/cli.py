@@ -270,49 +270,10 @@ def _ask_interactively(qa, as_json: bool) -> None:
 def ui_command(settings: Settings, args: argparse.Namespace) -> int:
     """Start the chat page (Streamlit) and print its address; Ctrl-C stops it."""
     configure_logging(settings, args.verbose)
-    from app import qa
+    from app.ui import server
 
-    _check_port_free(args.host, args.port)
-    # The page runs the bundled model in a child process: start it first, so the model
-    # loads on the other core while Streamlit is imported and the server starts.
-    qa.start_model_process(settings)
-
-    from streamlit.web import bootstrap
-
-    from app import ui as page
-
-    # The page builds its Settings from the environment on each run: hand it what was
-    # resolved here (--data-dir and --corpus-dir included) as absolute paths.
-    os.environ["PRIVACY_QA_DATA_DIR"] = str(settings.data_dir.resolve())
-    os.environ["PRIVACY_QA_CORPUS_DIR"] = str(settings.corpus_dir.resolve())
-    flags = {
-        "server.address": args.host,
-        "server.port": args.port,
-        "server.headless": True,  # no browser opened, no e-mail prompt
-        "browser.gatherUsageStats": False,  # as in .streamlit/config.toml, whatever the cwd
-        "server.fileWatcherType": "none",
-        "client.toolbarMode": "minimal",
-    }
-    # The server runs in this process, so the model can load while it starts.
-    page.start_preload(load_settings())
-    bootstrap.load_config_options(flag_options=flags)
-    bootstrap.run(page.__file__, False, [], flags)
+    server.serve(settings, args.host, args.port)
     return 0
-
-
-def _check_port_free(host: str, port: int) -> None:
-    import socket
-
-    with socket.socket() as probe:
-        # As the server will: a port left in TIME_WAIT by a stopped server is free.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise UserError(
-                f"Cannot listen on {host}:{port} ({exc.strerror}): another program uses it. "
-                "Stop it or pick another port with `privacy-qa ui --port N`."
-            ) from exc
 
 
 # -------------------------------------------------------------------------------- eval

@@ -12,7 +12,7 @@ Then, --repeat times and alternating:
   visible in the browser (the command starts the model process, which loads the model,
   before it imports Streamlit) (the page is opened as soon as the server answers its health
   check; the question is typed as soon as the chat input is enabled);
-- `streamlit run app/ui.py`, the same page started without `privacy-qa ui`'s early start
+- `streamlit run app/ui/page.py`, the same page started without `privacy-qa ui`'s early start
   of the model process and preloading, for comparison.
 
 Besides wall time it reads CPU seconds from /proc: the page's (with its model process), and
@@ -180,7 +180,7 @@ def main() -> None:
         )
         ui = [sys.executable, "-m", "app", "ui", "--port"]
         plain = [
-            *(sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "ui.py")),
+            *(sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "ui" / "page.py")),
             *("--server.headless", "true", "--browser.gatherUsageStats", "false"),
             *("--server.fileWatcherType", "none", "--server.address", "127.0.0.1"),
             "--server.port",

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import ROOT, make_settings
-from .test_ui import HOSTILE_QUESTIONS, make_hostile_corpus
+from .test_ui_page import HOSTILE_QUESTIONS, make_hostile_corpus
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -1,7 +1,8 @@
 """The chat page, run by Streamlit's AppTest against real indexes (real model, real Chroma).
 
-AppTest executes app/ui.py in this process, so the page's cached model is loaded once for
-all these tests; each test points the page at its own data dir through PRIVACY_QA_*.
+AppTest executes app/ui/page.py in this process, so the page's cached model is loaded once
+for all these tests; each test points the page at its own data dir through PRIVACY_QA_*
+(the page reads the environment when `privacy-qa ui` handed it no settings).
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ import sys
 
 import pytest
 
-from app.ui import escape_markdown, highlighted_html, safe_url, source_header_html
-
 from .conftest import ROOT, copy_corpus
+from .test_ui_markup import plain
 
-UI = str(ROOT / "app" / "ui.py")
+UI = str(ROOT / "app" / "ui" / "page.py")
 TIMEOUT = 300  # the first run loads the embedding model
 
 # A corpus file that tries every way of getting markup onto the page: HTML and script in
@@ -50,39 +50,6 @@ def make_hostile_corpus(target):
     return target
 
 
-# ------------------------------------------------------------------ pure helpers
-
-
-def test_escape_markdown_leaves_no_markup():
-    text = "**b** [l](javascript:x) ![i](http://x/t.png) <script>a</script> :red[s] $x$ `c`"
-    escaped = escape_markdown(text)
-    assert plain(escaped) == text
-    # Every ASCII punctuation character is escaped, so no markdown construct can start.
-    assert not re.search(r"(?<!\\)[\[\]()!<>*:$`]", escaped.replace("\\\\", ""))
-
-
-def test_highlighted_html_escapes_and_marks_the_quote():
-    chunk = "Intro <b>x</b>.\n\nThe <script>alert(1)</script> quote here. After & more."
-    out = highlighted_html(chunk, "The <script>alert(1)</script> quote here.")
-    assert "<script>" not in out and "<b>" not in out
-    assert "<mark>The &lt;script&gt;alert(1)&lt;/script&gt; quote here.</mark>" in out
-    assert "&amp; more" in out
-    assert "\n" not in out  # one line: markdown reads it as a single HTML block
-    short = highlighted_html("a" * 500 + "QUOTE" + "b" * 500, "QUOTE", context=10)
-    assert short == '<div class="pqa-chunk">…aaaaaaaaaa<mark>QUOTE</mark>bbbbbbbbbb…</div>'
-    assert "<mark>" not in highlighted_html("no quote in here", "missing")
-
-
-def test_only_http_links_are_rendered():
-    assert safe_url("https://help.openai.com/x") == "https://help.openai.com/x"
-    for bad in ("javascript:alert(1)", "data:text/html,x", "", None, "//evil", "file:///etc"):
-        assert safe_url(bad) is None
-    header = source_header_html(1, "T", "T > S", "corpus/a.md", 3, "javascript:alert(1)")
-    assert "href" not in header
-    header = source_header_html(2, "T", "T > S", "corpus/a.md", 3, 'https://x.org/"><b>')
-    assert 'href="https://x.org/&quot;&gt;&lt;b&gt;"' in header
-
-
 # ------------------------------------------------------------------ the page
 
 
@@ -106,11 +73,6 @@ def ask(at, question: str):
     at.chat_input[0].set_value(question).run()
     assert not at.exception, at.exception
     return at
-
-
-def plain(markdown: str) -> str:
-    """Markdown escapes removed: the text a reader sees."""
-    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def html_blocks(at) -> list[str]:
@@ -343,27 +305,6 @@ def test_questions_and_answers_reach_neither_logs_nor_disk(
         if path.is_file():
             content = path.read_bytes()
             assert not any(marker.encode() in content for marker in markers), path
-
-
-@pytest.mark.slow
-def test_ui_command_refuses_a_busy_port_with_a_clear_message(tmp_path):
-    import socket
-    import subprocess
-    import sys
-
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "app", "--data-dir", str(tmp_path), "ui", "--port", str(port)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    assert result.returncode == 2, result.stderr
-    assert f"Cannot listen on 127.0.0.1:{port}" in result.stderr
-    assert "--port" in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.slow
