@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.config import Settings
@@ -20,6 +18,7 @@ from app.manifest import IndexStatus, IngestReport
 if TYPE_CHECKING:
     from app.embeddings import EmbeddingBackend
     from app.evals.report import EvalReport
+    from app.evals.run import EvalOptions
     from app.session import QA
 
 
@@ -105,47 +104,20 @@ def open_qa(settings: Settings, embeddings: EmbeddingBackend | None = None) -> Q
 # ------------------------------------------------------------------------------ the eval
 
 
-@dataclass(frozen=True)
-class EvalOptions:
-    """What ``privacy-qa eval`` runs (its options, one for one).
-
-    ``dataset``, ``baseline`` and ``thresholds``: the eval files (the repository's are in
-    ``evals/``); ``out``: the report dir (None: DATA_DIR/eval-report); ``check``: metrics
-    past their thresholds are failures; ``judge``: grade with the LLM judge if a key is set;
-    ``fresh_index``: index the corpus into a temporary dir first; ``save_baseline``: record
-    the run as the split's baseline; ``on_progress(done, total)`` follows the questions and
-    ``on_note(line)`` gets the lines to show while the run goes on.
-    """
-
-    dataset: Path
-    baseline: Path
-    thresholds: Path
-    split: str = "all"
-    out: Path | None = None
-    check: bool = False
-    judge: bool = False
-    fresh_index: bool = False
-    save_baseline: bool = False
-    on_progress: Callable[[int, int], None] | None = None
-    on_note: Callable[[str], None] | None = None
-
-
 def run_eval(settings: Settings, options: EvalOptions) -> EvalReport:
     """Answer the eval questions, score them against the baseline and thresholds, write
     the report (report.json, report.md, report.png) and return it (:mod:`app.evals`)."""
     from app.evals.run import run_eval as run
 
-    return run(
-        settings,
-        dataset=options.dataset,
-        split=options.split,
-        baseline=options.baseline,
-        thresholds=options.thresholds,
-        out=options.out,
-        check=options.check,
-        judge=options.judge,
-        fresh_index=options.fresh_index,
-        save_baseline=options.save_baseline,
-        on_progress=options.on_progress,
-        on_note=options.on_note,
-    )
+    return run(settings, options)
+
+
+def __getattr__(name: str) -> type:
+    """``qa.EvalOptions``, the options of :func:`run_eval`: it is defined with the eval
+    (app/evals/run.py) and imported on first use, so that a no-op ingest, which imports
+    this module, does not import the eval package and ``dataclasses`` with it."""
+    if name == "EvalOptions":
+        from app.evals.run import EvalOptions
+
+        return EvalOptions
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

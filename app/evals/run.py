@@ -10,6 +10,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from app.config import Settings
@@ -92,49 +93,60 @@ def ask_and_score(
     return report.finish()
 
 
-def run_eval(
-    settings: Settings,
-    *,
-    dataset: Path = DEFAULT_DATASET,
-    split: str = "all",
-    baseline: Path = baselines.DEFAULT_BASELINE,
-    thresholds: Path = baselines.DEFAULT_THRESHOLDS,
-    out: Path | None = None,
-    check: bool = False,
-    judge: bool = False,
-    fresh_index: bool = False,
-    save_baseline: bool = False,
-    on_progress: Progress | None = None,
-    on_note: Note | None = None,
-) -> EvalReport:
-    """Run the eval questions of ``split`` and return the finished report, written to
-    ``out`` (default DATA_DIR/eval-report).
+@dataclass(frozen=True)
+class EvalOptions:
+    """What ``privacy-qa eval`` runs (its options, one for one; the command line reaches
+    this class as ``app.qa.EvalOptions``).
+
+    ``out``: the report dir (None: DATA_DIR/eval-report); ``check``: metrics past their
+    thresholds are failures; ``judge``: grade with the LLM judge if a key is set;
+    ``fresh_index``: index the corpus into a temporary dir first instead of using the data
+    dir's index; ``save_baseline``: record the run as the split's baseline;
+    ``on_progress(done, total)`` follows the questions and ``on_note(line)`` gets the lines
+    to show while the run goes on (a fresh index being built, the judge skipped).
+    """
+
+    dataset: Path = DEFAULT_DATASET
+    split: str = "all"
+    baseline: Path = baselines.DEFAULT_BASELINE
+    thresholds: Path = baselines.DEFAULT_THRESHOLDS
+    out: Path | None = None
+    check: bool = False
+    judge: bool = False
+    fresh_index: bool = False
+    save_baseline: bool = False
+    on_progress: Progress | None = None
+    on_note: Note | None = None
+
+
+def run_eval(settings: Settings, options: EvalOptions) -> EvalReport:
+    """Run the eval questions of ``options.split``; return the finished report, written
+    to the report dir.
 
     Everything that can be checked before the questions is (data set, thresholds, the
     report dir, the index): a mistake stops the run before anything is written.
-    ``fresh_index`` indexes the corpus into a temporary dir instead of using the data
-    dir's index. ``check``: metrics past their thresholds become ``report.failures``
-    (``report.below`` lists them either way). ``on_note`` gets the lines to show while
-    the run goes on (a fresh index being built, the judge skipped).
+    ``report.below`` lists the metrics past their thresholds; with ``check`` they are also
+    ``report.failures``.
     """
-    items = load_dataset(dataset, split)
-    limits = _thresholds(thresholds, split, check)
-    out_dir = out or settings.data_dir / "eval-report"
+    items = load_dataset(options.dataset, options.split)
+    limits = _thresholds(options.thresholds, options.split, options.check)
+    out_dir = options.out or settings.data_dir / "eval-report"
     check_out_dir(out_dir)  # a bad --out fails at once; nothing is created yet
-    note = on_note or (lambda text: None)
-    log.info("eval: %d questions of split %s", len(items), split)
+    note = options.on_note or (lambda text: None)
+    log.info("eval: %d questions of split %s", len(items), options.split)
     with tempfile.TemporaryDirectory(prefix="privacy-qa-eval-") as tmp:
-        if fresh_index:
+        if options.fresh_index:
             settings = _fresh_index(settings, Path(tmp), note)
         qa = QA(settings)  # no index: stops here, before anything is written
         make_out_dir(out_dir)  # before the questions, so a late failure costs no run
-        report = ask_and_score(qa, items, split, str(dataset), on_progress)
-        if judge:
+        dataset = str(options.dataset)
+        report = ask_and_score(qa, items, options.split, dataset, options.on_progress)
+        if options.judge:
             _judge(settings, report, note)
-    _compare(report, baseline, limits, check)
+    _compare(report, options.baseline, limits, options.check)
     report.paths = write_report(report, out_dir)
-    if save_baseline:
-        baselines.save_baseline(baseline, split, report.metrics, report.settings)
+    if options.save_baseline:
+        baselines.save_baseline(options.baseline, options.split, report.metrics, report.settings)
     return report
 
 
