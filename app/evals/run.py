@@ -16,7 +16,14 @@ from pathlib import Path
 from app.config import Settings
 from app.embeddings import make_embeddings
 from app.errors import UserError
-from app.evals import baseline as baselines
+from app.evals.baseline import (
+    DEFAULT_BASELINE,
+    DEFAULT_THRESHOLDS,
+    check_thresholds,
+    load_baseline,
+    load_thresholds,
+    save_baseline,
+)
 from app.evals.dataset import DEFAULT_DATASET, EvalDataError, EvalItem, load_dataset
 from app.evals.judge import judge_results
 from app.evals.report import EvalReport, RunSettings, check_out_dir, make_out_dir, write_report
@@ -108,8 +115,8 @@ class EvalOptions:
 
     dataset: Path = DEFAULT_DATASET
     split: str = "all"
-    baseline: Path = baselines.DEFAULT_BASELINE
-    thresholds: Path = baselines.DEFAULT_THRESHOLDS
+    baseline: Path = DEFAULT_BASELINE
+    thresholds: Path = DEFAULT_THRESHOLDS
     out: Path | None = None
     check: bool = False
     judge: bool = False
@@ -146,7 +153,7 @@ def run_eval(settings: Settings, options: EvalOptions) -> EvalReport:
     _compare(report, options.baseline, limits, options.check)
     report.paths = write_report(report, out_dir)
     if options.save_baseline:
-        baselines.save_baseline(options.baseline, options.split, report.metrics, report.settings)
+        save_baseline(options.baseline, options.split, report.metrics, report.settings)
     return report
 
 
@@ -154,9 +161,9 @@ def _thresholds(path: Path, split: str, check: bool) -> dict[str, float]:
     """The split's thresholds: required with ``check``; else shown for information when
     there are any."""
     if check:
-        return baselines.load_thresholds(path, split)
+        return load_thresholds(path, split)
     try:
-        return baselines.load_thresholds(path, split)
+        return load_thresholds(path, split)
     except EvalDataError:
         return {}
 
@@ -184,9 +191,9 @@ def _judge(settings: Settings, report: EvalReport, note: Note) -> None:
 def _compare(report: EvalReport, baseline: Path, limits: dict[str, float], check: bool) -> None:
     """Add the baseline of the report's split, the deltas and the thresholds to ``report``."""
     report.baseline_path = str(baseline)
-    base = baselines.load_baseline(baseline)
+    base = load_baseline(baseline)
     report.baseline = (base or {}).get("splits", {}).get(report.split)
     report.thresholds = limits
     report.finish()
-    report.below = baselines.check_thresholds(report.metrics, limits)
+    report.below = check_thresholds(report.metrics, limits)
     report.failures = report.below if check else []
