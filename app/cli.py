@@ -286,84 +286,43 @@ def eval_command(settings: Settings, args: argparse.Namespace) -> int:
     Needs an index: run `privacy-qa ingest` first, or pass --fresh-index.
     """
     configure_logging(settings, args.verbose)
-    import tempfile
-
-    from app import evals
-    from app.qa import open_qa
-
-    items = evals.load_dataset(args.dataset, args.split)
-    if args.check:
-        limits = evals.load_thresholds(args.thresholds, args.split)
-    else:  # shown for information when there are any; only --check enforces them
-        try:
-            limits = evals.load_thresholds(args.thresholds, args.split)
-        except evals.EvalDataError:
-            limits = {}
-    out_dir = args.out or settings.data_dir / "eval-report"
-    evals.check_out_dir(out_dir)  # a bad --out fails at once; nothing is created yet
-    with tempfile.TemporaryDirectory(prefix="privacy-qa-eval-") as tmp:
-        if args.fresh_index:
-            settings = _fresh_index(settings, Path(tmp))
-        qa = open_qa(settings)  # no index: stops here, before anything is written
-        evals.make_out_dir(out_dir)  # before the questions, so a late failure costs no run
-        report = _run_eval(qa, items, args.split, args.dataset, args.judge)
-    report.baseline_path = str(args.baseline)
-    base = evals.load_baseline(args.baseline)
-    report.baseline = (base or {}).get("splits", {}).get(args.split)
-    report.thresholds = limits
-    report.finish()
-    below = evals.check_thresholds(report.metrics, limits)
-    report.failures = below if args.check else []
-    paths = evals.write_report(report, out_dir)
-    echo(evals.format_summary(report))
-    if report.baseline is None:
-        echo(f"\n(no baseline for split {args.split} in {args.baseline}: no deltas)")
-    echo(f"\nreport: {', '.join(str(p) for p in paths)}")
-    if args.save_baseline:
-        evals.save_baseline(args.baseline, args.split, report.metrics, report.settings)
-        echo(f"saved this run as the {args.split} baseline in {args.baseline}")
-    if below and not args.check:
-        echo("below threshold (not checked without --check): " + "; ".join(below))
-    if args.check:
-        if report.failures:
-            echo("check FAILED: " + "; ".join(report.failures), err=True)
-            return CHECK_FAILED_EXIT
-        echo(f"check passed: {len(limits)} metrics within the thresholds in {args.thresholds}")
-    return 0
-
-
-def _fresh_index(settings: Settings, tmp: Path) -> Settings:
-    """Settings whose data dir is ``tmp``, holding a new index of the corpus."""
     from app import qa
 
-    settings = settings.replace(data_dir=tmp / "data")
-    echo(f"indexing {settings.corpus_dir} into a temporary dir...", err=True)
-    qa.ingest(settings, qa.embedding_backend(settings))
-    return settings
-
-
-def _run_eval(qa, items, split: str, dataset: Path, judge: bool):
-    from app import evals
-
-    settings = qa.settings
     show_progress = sys.stderr.isatty()
 
     def progress(done: int, total: int) -> None:
         if show_progress:
             echo(f"\rquestions: {done}/{total}", end="\n" if done >= total else "", err=True)
 
-    report = evals.run_eval(qa, items, split, str(dataset), on_progress=progress)
-    if judge:
-        if settings.openai_api_key is None:
-            report.judge_note = (
-                "judge: skipped (OPENAI_API_KEY is not set), faithfulness and relevancy "
-                "not measured"
-            )
-            echo(report.judge_note, err=True)
-        else:
-            graded = evals.judge_results(settings, report.results)
-            report.judge_note = f"judge: {settings.llm_model} graded {graded} answers"
-    return report
+    options = qa.EvalOptions(
+        dataset=args.dataset,
+        baseline=args.baseline,
+        thresholds=args.thresholds,
+        split=args.split,
+        out=args.out,
+        check=args.check,
+        judge=args.judge,
+        fresh_index=args.fresh_index,
+        save_baseline=args.save_baseline,
+        on_progress=progress,
+        on_note=lambda line: echo(line, err=True),
+    )
+    report = qa.run_eval(settings, options)
+    echo(report.summary())
+    if report.baseline is None:
+        echo(f"\n(no baseline for split {args.split} in {args.baseline}: no deltas)")
+    echo(f"\nreport: {', '.join(str(p) for p in report.paths)}")
+    if args.save_baseline:
+        echo(f"saved this run as the {args.split} baseline in {args.baseline}")
+    if report.below and not args.check:
+        echo("below threshold (not checked without --check): " + "; ".join(report.below))
+    if args.check:
+        if report.failures:
+            echo("check FAILED: " + "; ".join(report.failures), err=True)
+            return CHECK_FAILED_EXIT
+        count = len(report.thresholds)
+        echo(f"check passed: {count} metrics within the thresholds in {args.thresholds}")
+    return 0
 
 
 # ---------------------------------------------------------------------- parsing, main

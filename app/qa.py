@@ -17,6 +17,8 @@ from app.manifest import IndexStatus, IngestReport
 
 if TYPE_CHECKING:
     from app.embeddings import EmbeddingBackend
+    from app.evals.report import EvalReport
+    from app.evals.run import EvalOptions
     from app.session import QA
 
 
@@ -95,3 +97,25 @@ def open_qa(settings: Settings, embeddings: EmbeddingBackend | None = None) -> Q
     from app.session import QA
 
     return QA(settings, embeddings)
+
+
+# ------------------------------------------------------------------------------ the eval
+
+
+def run_eval(settings: Settings, options: EvalOptions) -> EvalReport:
+    """Answer the eval questions, score them against the baseline and thresholds, write
+    the report (report.json, report.md, report.png) and return it (:mod:`app.evals`)."""
+    from app.evals.run import run_eval as run
+
+    return run(settings, options)
+
+
+def __getattr__(name: str) -> type:
+    """``qa.EvalOptions``, the options of :func:`run_eval`: it is defined with the eval
+    (app/evals/run.py) and imported on first use, so that a no-op ingest, which imports
+    this module, does not import the eval package and ``dataclasses`` with it."""
+    if name == "EvalOptions":
+        from app.evals.run import EvalOptions
+
+        return EvalOptions
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

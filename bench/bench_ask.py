@@ -20,7 +20,7 @@ from pathlib import Path
 
 from app.config import load_settings
 from app.embeddings import make_embeddings
-from app.evals import load_dataset
+from app.evals.dataset import load_dataset
 from app.session import QA
 from app.store import ingest
 

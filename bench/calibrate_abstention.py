@@ -16,7 +16,7 @@ import argparse
 from pathlib import Path
 
 from app.config import load_settings
-from app.evals import load_dataset
+from app.evals.dataset import load_dataset
 from app.session import QA
 
 ROOT = Path(__file__).resolve().parent.parent

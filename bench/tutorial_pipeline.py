@@ -43,7 +43,7 @@ def load_items(split: str) -> list[dict]:
     """The eval questions of ``split`` as dicts (id, question, sources, facts, ...)."""
     from dataclasses import asdict
 
-    from app.evals import DEFAULT_DATASET, load_dataset
+    from app.evals.dataset import DEFAULT_DATASET, load_dataset
 
     return [asdict(item) for item in load_dataset(ROOT / DEFAULT_DATASET, split)]
 
