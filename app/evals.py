@@ -335,7 +335,7 @@ def _short(text: str, limit: int = 90) -> str:
 
 
 def score_answer(item: EvalItem, answer, source_text: Callable[[str], str | None]) -> ItemResult:
-    """Score one :class:`app.answer.Answer` for ``item``; ``source_text`` reads a source."""
+    """Score one :class:`~app.answering.types.Answer` for ``item``; ``source_text`` reads one."""
     from app.corpus import chunk_body
 
     retrieved = [

@@ -12,6 +12,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+# What asking gives back, for the front ends: a session's stream yields TextDelta pieces,
+# then the Answer with its Citations.
+from app.answering.types import Answer as Answer
+from app.answering.types import Citation as Citation
+from app.answering.types import TextDelta as TextDelta
 from app.config import Settings
 from app.manifest import IndexStatus, IngestReport
 

@@ -20,10 +20,10 @@ from urllib.parse import urlparse
 
 import streamlit as st
 
-from app.answer import Answer, Citation
 from app.config import Settings, load_settings
 from app.corpus import chunk_body
 from app.errors import PrivacyQAError, UserError
+from app.qa import Answer, Citation, TextDelta
 from app.retrieval import Hit
 
 log = logging.getLogger(__name__)
@@ -408,14 +408,14 @@ def _ask(qa, question: str, keep: Callable[[dict], None]) -> None:
 
     def pieces() -> Iterator[str]:
         for event in qa.stream(question):
-            if isinstance(event, Answer):
-                final.append(event)
+            if isinstance(event, TextDelta):
+                yield escape_markdown(event.text)
             else:
-                yield escape_markdown(event)
+                final.append(event)
 
     streamed = st.empty()
     try:
-        if qa.answerer.streams:
+        if qa.streams:
             with streamed.container():
                 st.write_stream(pieces())
         else:
