@@ -1,5 +1,6 @@
 """What the answering tests share: the real corpus chunked with the real tokenizer (no
-embedding model), hits for given passages, chat settings against the fake OpenAI server."""
+embedding model; the ``corpus`` fixture of conftest.py), hits for given passages, the events
+of an answerer's stream."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from app.corpus import chunk_body, chunk_document, load_corpus
 from app.embeddings import LocalMiniLM, prepare_offline_tiktoken
 from app.retrieval import Hit, HybridRetriever
 
-from .conftest import CORPUS, make_settings
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
 RETENTION = "OpenAI may securely retain API inputs and outputs for up to 30 days"
 ENCRYPTION = "OpenAI encrypts all data at rest (AES-256)"
@@ -66,17 +67,6 @@ def hits_for(corpus, *passages: str) -> list[Hit]:
     chunks, _ = corpus
     found = [next(c for c in chunks if passage in chunk_body(c)) for passage in passages]
     return [Hit(chunk, 1.0 / (i + 1), 0.6 - i / 10, 5.0, 0.8) for i, chunk in enumerate(found)]
-
-
-def chat_settings(tmp_path, fake, **overrides):
-    values = {
-        "llm": "openai",
-        "openai_api_key": fake.api_key,
-        "openai_base_url": fake.base_url,
-        "openai_retry_backoff_s": 0.01,
-        **overrides,
-    }
-    return make_settings(tmp_path, **values)
 
 
 def run_stream(answerer, question, hits, retriever):

@@ -26,8 +26,6 @@ from app.errors import APIKeyRejectedError, ConfigError
 from .answering_helpers import (
     ENCRYPTION,
     RETENTION,
-    chat_settings,
-    chunked_corpus,
     hits_for,
     run_stream,
 )
@@ -35,9 +33,15 @@ from .conftest import copy_corpus, make_settings
 from .openai_fake import FakeOpenAI, Scripted, count_chat_tokens, quote_first_source
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    return chunked_corpus(tmp_path_factory.mktemp("tiktoken"))
+def chat_settings(tmp_path, fake, **overrides):
+    values = {
+        "llm": "openai",
+        "openai_api_key": fake.api_key,
+        "openai_base_url": fake.base_url,
+        "openai_retry_backoff_s": 0.01,
+        **overrides,
+    }
+    return make_settings(tmp_path, **values)
 
 
 @pytest.fixture

@@ -4,18 +4,11 @@ embedding model."""
 
 from __future__ import annotations
 
-import pytest
-
 from app.answering.abstain import ABSTAIN_TEXT
 from app.answering.citation_check import check_citations, split_claims
 
-from .answering_helpers import ENCRYPTION, RETENTION, chunked_corpus, hits_for
+from .answering_helpers import ENCRYPTION, RETENTION, hits_for
 from .conftest import ROOT
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    return chunked_corpus(tmp_path_factory.mktemp("tiktoken"))
 
 
 def test_citation_check_flags_an_invented_marker_and_an_unsupported_sentence(corpus):

@@ -22,15 +22,9 @@ from .answering_helpers import (
     ENCRYPTION,
     INJECTION,
     RETENTION,
-    chunked_corpus,
     hits_for,
 )
 from .openai_fake import count_chat_tokens
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    return chunked_corpus(tmp_path_factory.mktemp("tiktoken"))
 
 
 def test_prompt_numbers_the_chunks_and_keeps_them_as_data(corpus):
