@@ -12,15 +12,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-# What asking gives back, for the front ends: a session's stream yields TextDelta pieces,
-# then the Answer with its Citations.
-from app.answering.types import Answer as Answer
-from app.answering.types import Citation as Citation
-from app.answering.types import TextDelta as TextDelta
 from app.config import Settings
 from app.manifest import IndexStatus, IngestReport
 
 if TYPE_CHECKING:
+    from app.answering.types import Answer as Answer
+    from app.answering.types import Citation as Citation
+    from app.answering.types import TextDelta as TextDelta
     from app.embeddings import EmbeddingBackend
     from app.session import QA
 
@@ -102,3 +100,17 @@ def open_qa(settings: Settings, embeddings: EmbeddingBackend | None = None) -> Q
     from app.session import QA
 
     return QA(settings, embeddings)
+
+
+# What asking gives back, for the front ends: a session's stream yields TextDelta pieces,
+# then the Answer with its Citations. Resolved on first use: they are dataclasses, which a
+# no-op ingest does not import (tests/test_store.py).
+_ANSWER_TYPES = ("Answer", "Citation", "TextDelta")
+
+
+def __getattr__(name: str):
+    if name in _ANSWER_TYPES:
+        from app.answering import types
+
+        return getattr(types, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

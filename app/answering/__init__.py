@@ -19,7 +19,7 @@ from app.errors import ConfigError
 def make_answerer(settings: Settings) -> Answerer:
     """The answerer ``settings.llm`` names."""
     # Each answerer's module loads what it needs (retrieval and Chroma, or the chat stack)
-    # only when it is chosen: the facade imports this package's types on cheap paths.
+    # only when it is chosen: the page and the facade import this package's types alone.
     if settings.llm == "extractive":
         from app.answering.extractive import ExtractiveAnswerer
 
