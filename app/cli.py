@@ -180,12 +180,14 @@ def format_answer(answer, streamed: str | None = None) -> str:
 
 def _stream_answer(qa, question: str):
     """Print the answer as it is written, then the rest; return the final Answer."""
+    from app.qa import TextDelta
+
     streamed: list[str] = []
     answer = None
     for event in qa.stream(question):
-        if isinstance(event, str):
-            echo(event, end="")
-            streamed.append(event)
+        if isinstance(event, TextDelta):
+            echo(event.text, end="")
+            streamed.append(event.text)
         else:
             answer = event
     echo(format_answer(answer, "".join(streamed)))

@@ -32,6 +32,14 @@ DEFAULT_LOCAL_MODEL = "local/all-MiniLM-L6-v2"
 DEFAULT_OPENAI_MODEL = "openai/text-embedding-3-small"
 
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
+# The only OpenAI endpoints the app calls, relative to the API base, with what each is sent.
+# Both are eligible for zero data retention; app/openai_http.py refuses every other request.
+OPENAI_EMBEDDINGS = "embeddings"
+OPENAI_CHAT = "chat/completions"
+OPENAI_ENDPOINTS = {
+    OPENAI_EMBEDDINGS: "document chunks and questions",
+    OPENAI_CHAT: "question and retrieved chunks",
+}
 # USD per million prompt and completion tokens (OpenAI list prices, standard tier, 2025).
 DEFAULT_LLM_PRICES: dict[str, tuple[float, float]] = {
     "gpt-4o-mini": (0.15, 0.60),
@@ -439,13 +447,15 @@ class Settings:
         ``["local only"]`` offline, otherwise the exact remote endpoints."""
         if not self.uses_openai:
             return ["local only"]
-        base = self.openai_api_base
-        flows = []
-        if self.embeddings.startswith("openai/"):
-            flows.append(f"POST {base}/embeddings (document chunks and questions)")
-        if self.llm == "openai":
-            flows.append(f"POST {base}/chat/completions (question and retrieved chunks)")
-        return flows
+        used = {
+            OPENAI_EMBEDDINGS: self.embeddings.startswith("openai/"),
+            OPENAI_CHAT: self.llm == "openai",
+        }
+        return [
+            f"POST {self.openai_api_base}/{path} ({sent})"
+            for path, sent in OPENAI_ENDPOINTS.items()
+            if used[path]
+        ]
 
     @property
     def tiktoken_cache_dir(self) -> Path:

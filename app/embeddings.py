@@ -150,23 +150,14 @@ class OpenAIEmbeddingBackend(EmbeddingBackend):
     @cached_property
     def http(self):
         """The guarded client (app/openai_http.py): only POST /embeddings gets through."""
-        from app.openai_http import OpenAIHTTP
+        from app.openai_http import OpenAIHTTP  # loads the openai SDK: not for the offline model
 
         return OpenAIHTTP(self._settings)
 
     @cached_property
     def _client(self):
-        from langchain_openai import OpenAIEmbeddings
-
-        return OpenAIEmbeddings(
-            model=self.model,
-            api_key=self.http.api_key.get_secret_value(),
-            base_url=self.http.base_url,
-            http_client=self.http.client,
-            http_async_client=self.http.async_client,
-            # Retries happen in the guarded transport, with the configured backoff.
-            max_retries=0,
-            timeout=self._settings.openai_timeout_s,
+        return self.http.embeddings_model(
+            self.model,
             # Chunks and questions are already counted and kept within max_input_tokens,
             # and OpenAI-compatible servers often accept only text (not token ids): send text.
             check_embedding_ctx_length=False,

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import openai
 
-from app.config import Settings
+from app.config import OPENAI_CHAT, OPENAI_ENDPOINTS, Settings
 from app.errors import (
     APIKeyRejectedError,
     ConfigError,
@@ -49,17 +49,16 @@ else:  # pragma: no cover - depends on the installed SDK
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-#: The endpoints the app needs, relative to the base URL. Both are ZDR-eligible.
-ALLOWED_ENDPOINTS = ("chat/completions", "embeddings")
+#: The endpoints the app needs, relative to the base URL (the table in app/config.py).
+ALLOWED_ENDPOINTS = tuple(OPENAI_ENDPOINTS)
 #: Statuses worth another try: rate limited, or the server failed.
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 #: Longest wait between two tries, whatever the backoff or a Retry-After header say.
 MAX_BACKOFF_S = 8.0
 
-_ZDR_RULE = (
-    "privacy-qa sends data only to the zero-data-retention endpoints "
-    "POST /chat/completions (text only) and POST /embeddings"
+_ZDR_RULE = "privacy-qa sends data only to the zero-data-retention endpoints " + " and ".join(
+    f"POST /{path}" + (" (text only)" if path == OPENAI_CHAT else "")
+    for path in sorted(ALLOWED_ENDPOINTS)
 )
 
 
@@ -88,7 +87,7 @@ def check_request(method: str, url: str, body: bytes, base_url: str) -> str:
         payload = None
     if not isinstance(payload, dict):
         raise ZDRViolationError(f"Refused {label}: the body is not a JSON object.")
-    if endpoint == "chat/completions":
+    if endpoint == OPENAI_CHAT:
         _check_chat_payload(payload, label)
     return label
 
@@ -274,6 +273,7 @@ class OpenAIHTTP:
             )
         self.api_key = settings.openai_api_key
         self.base_url = settings.openai_api_base
+        self.timeout_s = settings.openai_timeout_s
         self.calls: list[str] = []
         self.policy = RetryPolicy(settings.openai_max_retries, settings.openai_retry_backoff_s)
         self.timeout = httpx.Timeout(settings.openai_timeout_s, connect=10.0)
@@ -311,6 +311,45 @@ class OpenAIHTTP:
 
     def close(self) -> None:
         self.client.close()
+
+    # ------------------------------------------- the vendor clients, all built on this one
+    # langchain-openai loads only for the model that needs it: the guard and the eval's
+    # judge use the SDK alone.
+
+    def _langchain_options(self) -> dict:
+        return {
+            "api_key": self.api_key.get_secret_value(),
+            "base_url": self.base_url,
+            "http_client": self.client,
+            "http_async_client": self.async_client,
+            "max_retries": 0,  # retries happen in our transport, with the configured backoff
+            "timeout": self.timeout_s,
+        }
+
+    def chat_model(self, model: str, **options):
+        """langchain-openai's ``ChatOpenAI`` for ``model`` on Chat Completions only (the
+        Responses API stores state, and the guard refuses it anyway); ``options`` are
+        ChatOpenAI's (max_tokens, temperature, stream_usage, ...)."""
+        from langchain_openai import ChatOpenAI
+
+        return ChatOpenAI(
+            model=model, use_responses_api=False, **self._langchain_options(), **options
+        )
+
+    def embeddings_model(self, model: str, **options):
+        """langchain-openai's ``OpenAIEmbeddings`` for ``model``; ``options`` are its own."""
+        from langchain_openai import OpenAIEmbeddings
+
+        return OpenAIEmbeddings(model=model, **self._langchain_options(), **options)
+
+    def sdk_client(self) -> openai.OpenAI:
+        """The openai SDK's client, for a plain request (the eval's judge)."""
+        return openai.OpenAI(
+            api_key=self.api_key.get_secret_value(),
+            base_url=self.base_url,
+            http_client=self.client,
+            max_retries=0,  # the guarded client retries
+        )
 
 
 def _body(request) -> bytes:

@@ -16,6 +16,9 @@ from app.config import Settings
 from app.manifest import IndexStatus, IngestReport
 
 if TYPE_CHECKING:
+    from app.answering.types import Answer as Answer
+    from app.answering.types import Citation as Citation
+    from app.answering.types import TextDelta as TextDelta
     from app.embeddings import EmbeddingBackend
     from app.evals.report import EvalReport
     from app.evals.run import EvalOptions
@@ -118,4 +121,8 @@ def __getattr__(name: str) -> type:
         from app.evals.run import EvalOptions
 
         return EvalOptions
+    if name in ("Answer", "Citation", "TextDelta"):
+        from app.answering import types
+
+        return getattr(types, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,11 +10,12 @@ import time
 from collections.abc import Iterator
 from contextlib import nullcontext
 
-from app.answer import ABSTAIN_TEXT, Answer, AnswerNotes, make_answerer
+from app.answering import abstain, make_answerer
+from app.answering.types import Answer, Composed, TextDelta
 from app.config import Settings
 from app.embeddings import EmbeddingBackend, make_embeddings
 from app.errors import EmptyQuestionError, QuestionTooLongError, StoreMissingError
-from app.retrieval import HybridRetriever, StaleIndexError
+from app.retrieval import Hit, HybridRetriever, StaleIndexError
 from app.store import check_store, load_all_chunks, open_collection, server_errors
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,12 @@ class QA:
         self._open(fresh=True)
         return True
 
+    @property
+    def streams(self) -> bool:
+        """Whether :meth:`stream` yields the text in pieces as it is written (a chat model)
+        rather than all at once."""
+        return self.answerer.streams
+
     def warm_up(self) -> None:
         self.embeddings.warm_up()
 
@@ -94,8 +101,9 @@ class QA:
                 return event
         raise AssertionError("stream() ended without an Answer")  # pragma: no cover
 
-    def stream(self, question: str) -> Iterator[str | Answer]:
-        """Yield answer text as it is produced, then the final :class:`Answer`.
+    def stream(self, question: str) -> Iterator[TextDelta | Answer]:
+        """Yield :class:`TextDelta` pieces as the answer is written, then the final
+        :class:`Answer`.
 
         The final Answer's text is authoritative (it may differ from what was streamed);
         an abstained answer yields only the Answer. Validation errors raise before
@@ -104,65 +112,49 @@ class QA:
         question = self.validate(question)
         self.refresh()
         started = time.perf_counter()
-        notes = AnswerNotes()
+        composed = None
         with self._capture_endpoints() as endpoints:
-            # A Chroma server (PRIVACY_QA_CHROMA_URL) that dies after the index was opened
-            # fails the search with a message naming it; the next question tries again.
-            with server_errors(self.settings):
-                try:
-                    hits, timings = self.retriever.search(question, self.settings.top_k)
-                except StaleIndexError:
-                    # An ingest deletes stale chunks only after publishing the new manifest,
-                    # so a view opened now holds the new text; what may still vanish from
-                    # it is stale, and the retry leaves that out instead of failing.
-                    log.info("the index changed during the search; reopening it")
-                    self._open(fresh=True)
-                    hits, timings = self.retriever.search(
-                        question, self.settings.top_k, strict=False
-                    )
+            hits, timings = self._search(question)
             t0 = time.perf_counter()
-            best = max((hit.dense for hit in hits), default=0.0)
-            coverage = max((hit.coverage for hit in hits), default=0.0)
-            unknown = self.retriever.unknown_names(question)
-            text, citations = "", []
-            # All signals must agree: dense alone scores other vendors' near-identical
-            # topics high, and word overlap alone is fooled by common words; a name the
-            # documents never mention ("Google Cloud") means they are about something
-            # else (see docs/abstention.md).
-            if (
-                best >= self.settings.min_relevance
-                and coverage >= self.settings.min_coverage
-                and not unknown
-            ):
+            decision = abstain.before_answering(
+                hits, len(self.retriever.unknown_names(question)), self.settings
+            )
+            if not decision.abstain:
                 for event in self.answerer.stream(question, hits, self.retriever):
-                    if isinstance(event, tuple):
-                        text, citations = event
-                    elif isinstance(event, AnswerNotes):
-                        notes = event
-                    else:
-                        yield event
-        abstained = not citations
-        # A count, not the names: they come from the question, which may hold PHI.
-        log.debug(
-            "best similarity %.3f, coverage %.2f, unknown names: %d, abstained=%s",
-            best,
-            coverage,
-            len(unknown),
-            abstained,
-        )
+                    match event:
+                        case Composed():
+                            composed = event
+                        case TextDelta():
+                            yield event
+        decision = abstain.after_answering(decision, composed)
         timings["compose"] = (time.perf_counter() - t0) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
         yield Answer(
             question=question,
-            answer=ABSTAIN_TEXT if abstained else text,
-            abstained=abstained,
-            citations=citations,
+            answer=abstain.ABSTAIN_TEXT if decision.abstain else composed.text,
+            abstained=decision.abstain,
+            citations=[] if decision.abstain else composed.citations,
             timings_ms=timings,
             hits=hits,
             endpoints=list(dict.fromkeys(endpoints)),
-            usage=notes.usage,
-            notices=notes.notices,
+            usage=composed.usage if composed else None,
+            notices=composed.notices if composed else [],
         )
+
+    def _search(self, question: str) -> tuple[list[Hit], dict[str, float]]:
+        """The hits for ``question`` and the search's timings."""
+        # A Chroma server (PRIVACY_QA_CHROMA_URL) that dies after the index was opened
+        # fails the search with a message naming it; the next question tries again.
+        with server_errors(self.settings):
+            try:
+                return self.retriever.search(question, self.settings.top_k)
+            except StaleIndexError:
+                # An ingest deletes stale chunks only after publishing the new manifest,
+                # so a view opened now holds the new text; what may still vanish from
+                # it is stale, and the retry leaves that out instead of failing.
+                log.info("the index changed during the search; reopening it")
+                self._open(fresh=True)
+                return self.retriever.search(question, self.settings.top_k, strict=False)
 
     def _capture_endpoints(self):
         """Records the remote endpoints called while answering (none in the offline default)."""

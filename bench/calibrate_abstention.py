@@ -3,7 +3,7 @@
     .venv/bin/python bench/calibrate_abstention.py [--split dev]
 
 For each question it prints the best dense (cosine) similarity among the retrieved chunks,
-which ``QA.ask`` compares with ``PRIVACY_QA_MIN_RELEVANCE``, the best term coverage
+which app/answering/abstain.py compares with ``PRIVACY_QA_MIN_RELEVANCE``, the best term coverage
 (``PRIVACY_QA_MIN_COVERAGE``) and the names the documents never mention (which abstain
 whatever the thresholds). The suggested thresholds are the pair that separates in-scope
 from out-of-scope questions of the split best (most questions on the right side), placed
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from app.answering.abstain import before_answering
 from app.config import load_settings
 from app.evals.dataset import load_dataset
 from app.session import QA
@@ -35,10 +36,12 @@ def main() -> None:
     named: dict[str, list[str]] = {}
     for item in items:
         hits = qa.ask(item.question).hits
-        best = max(h.dense for h in hits)
-        coverage = max(h.coverage for h in hits)
         named[item.id] = qa.retriever.unknown_names(item.question)
-        rows.append((best, item.abstain, item.id, item.question, coverage))
+        # The signals the session decides on (app/answering/abstain.py).
+        signals = before_answering(hits, len(named[item.id]), defaults)
+        rows.append(
+            (signals.best_similarity, item.abstain, item.id, item.question, signals.coverage)
+        )
     rows.sort()
     print(f"{'best cosine':>11} {'coverage':>8}  {'expect':<8} id        question")
     for best, abstain, id_, question, coverage in rows:

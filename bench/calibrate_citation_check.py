@@ -10,7 +10,7 @@ chunk is the chunk of the corpus (chunked with the current settings) holding the
 
 For each sentence it prints the lexical support score the check uses (IDF-weighted share
 of the sentence's terms found in the cited chunk, 0 if a figure is missing; see
-app/llm.py ``support``) and, with
+app/answering/citation_check.py ``support``) and, with
 ``--embeddings``, the best cosine similarity between the sentence and a sentence of the
 chunk (local MiniLM), for comparison. The suggested threshold is the one that puts most
 sentences of the split on the right side, midway in the widest gap. Tune on dev, report test.
@@ -22,11 +22,11 @@ import argparse
 import json
 from pathlib import Path
 
-from app.answer import sentences
+from app.answering.citation_check import source_terms, support
+from app.answering.sentences import sentences
 from app.config import load_settings
 from app.corpus import chunk_body, chunk_document, load_corpus
 from app.embeddings import LocalMiniLM
-from app.llm import source_terms, support
 from app.retrieval import HybridRetriever, terms
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -47,3 +47,12 @@ def qa(indexed_settings, embeddings):
     from app.session import QA
 
     return QA(indexed_settings, embeddings)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """The real corpus chunked with the real tokenizer, plus a chunk that tries prompt
+    injection, and a lexical-only retriever over them (no embedding model)."""
+    from .answering_helpers import chunked_corpus
+
+    return chunked_corpus(tmp_path_factory.mktemp("tiktoken"))

@@ -144,9 +144,7 @@ def test_sdk_and_langchain_requests_for_other_endpoints_are_refused(tmp_path, fa
 
     settings = settings_for(tmp_path, fake)
     http = OpenAIHTTP(settings)
-    client = openai.OpenAI(
-        api_key=fake.api_key, base_url=fake.base_url, http_client=http.client, max_retries=0
-    )
+    client = http.sdk_client()
     attempts = [
         lambda: client.responses.create(model="gpt-4o-mini", input="Hello"),
         lambda: client.files.list(),
@@ -154,29 +152,50 @@ def test_sdk_and_langchain_requests_for_other_endpoints_are_refused(tmp_path, fa
         lambda: client.beta.assistants.create(model="gpt-4o-mini"),
     ]
 
-    def chat(**options):
-        return ChatOpenAI(
-            model="gpt-4o-mini",
-            api_key=fake.api_key,
-            base_url=fake.base_url,
-            http_client=http.client,
-            max_retries=0,
-            **options,
-        )
-
+    # The factory never asks for the Responses API; a client built by hand that does is
+    # refused all the same.
+    responses_chat = ChatOpenAI(
+        model="gpt-4o-mini",
+        api_key=fake.api_key,
+        base_url=fake.base_url,
+        http_client=http.client,
+        max_retries=0,
+        use_responses_api=True,
+    )
     image = [
         {"type": "text", "text": "What is in this image?"},
         {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
     ]
     attempts += [
-        lambda: chat(use_responses_api=True).invoke("Hello"),
-        lambda: chat(use_responses_api=False).invoke([HumanMessage(content=image)]),
+        lambda: responses_chat.invoke("Hello"),
+        lambda: http.chat_model("gpt-4o-mini").invoke([HumanMessage(content=image)]),
     ]
     for attempt in attempts:
         with pytest.raises(Exception) as raised:
             attempt()
         assert isinstance(translate_error(raised.value, fake.base_url), ZDRViolationError)
     assert fake.received == []
+
+
+def test_the_factory_builds_every_client_on_the_guarded_one(tmp_path, fake):
+    """Chat model, embeddings and SDK client: each sends through the guard (and its
+    endpoint record), with the SDK's own retries off."""
+    fake.reply = "Hello."
+    http = OpenAIHTTP(settings_for(tmp_path, fake))
+    sdk = http.sdk_client()
+    chat = http.chat_model("gpt-4o-mini", max_tokens=5)
+    embeddings = http.embeddings_model("text-embedding-3-small", check_embedding_ctx_length=False)
+    assert sdk.max_retries == 0 and chat.max_retries == 0 and embeddings.max_retries == 0
+    assert chat.invoke("Hello").content == "Hello."
+    assert sdk.chat.completions.create(**TEXT_CHAT).choices[0].message.content == "Hello."
+    assert len(embeddings.embed_query("Hello")) == DIMENSIONS
+    assert http.calls == [
+        f"POST {fake.base_url}/chat/completions",
+        f"POST {fake.base_url}/chat/completions",
+        f"POST {fake.base_url}/embeddings",
+    ]
+    sent = fake.received[0].json  # the options reach the request (in either spelling)
+    assert 5 in (sent.get("max_tokens"), sent.get("max_completion_tokens"))
 
 
 def test_async_client_is_guarded_too(tmp_path, fake):
@@ -217,9 +236,7 @@ def test_retries_are_bounded_and_the_last_failure_is_reported(tmp_path, fake):
     settings = settings_for(tmp_path, fake, openai_max_retries=2)
     http = OpenAIHTTP(settings)
     fake.script(*[Scripted(status=500)] * 5)
-    client = openai.OpenAI(
-        api_key=fake.api_key, base_url=fake.base_url, http_client=http.client, max_retries=0
-    )
+    client = http.sdk_client()
     with pytest.raises(openai.InternalServerError) as raised:
         client.chat.completions.create(**TEXT_CHAT)
     assert len(fake.received) == 3  # the first try and two retries
@@ -252,9 +269,7 @@ def test_backoff_doubles_and_honours_retry_after_up_to_a_cap():
 def test_a_rejected_key_is_a_user_error(tmp_path, fake):
     settings = settings_for(tmp_path, fake, openai_api_key="sk-wrong")
     http = OpenAIHTTP(settings)
-    client = openai.OpenAI(
-        api_key="sk-wrong", base_url=fake.base_url, http_client=http.client, max_retries=0
-    )
+    client = http.sdk_client()
     with pytest.raises(openai.AuthenticationError) as raised:
         client.chat.completions.create(**TEXT_CHAT)
     error = translate_error(raised.value, fake.base_url)

@@ -18,7 +18,10 @@ from app.retrieval import (
     HybridRetriever,
     SparseBM25,
     _cosine,
+    names,
     rrf,
+    stem,
+    terms,
 )
 
 # ------------------------------------------------------------------------ SparseBM25
@@ -227,3 +230,37 @@ def test_an_empty_retriever_has_no_terms():
     assert empty.term_weights({"data"}) == {}
     assert empty.unknown_names("Does Google keep data?") == ["Google"]
     assert math.isclose(empty.coverage({}, set()), 0.0)
+
+
+# ------------------------------------------------------------------ terms and names
+
+
+def test_names_are_words_capitalised_inside_a_sentence():
+    assert names("How do I get a BAA from Amazon Web Services?") == [
+        "BAA",
+        "Amazon",
+        "Web",
+        "Services",
+    ]
+    assert names("Does GPT-4o cost much? And OpenAI's API?") == ["GPT-4o", "OpenAI", "API"]
+    assert names("Which endpoints are ZDR-eligible?") == ["ZDR-eligible"]
+    assert names("HOW LONG DOES OPENAI KEEP DATA?") == []  # shouting, not naming
+    assert names("Is data kept for 30 days?") == []
+
+
+def test_terms_keep_exact_compounds_and_fold_inflections():
+    assert {"v1/" + stem("embeddings"), "v1"} <= set(terms("/v1/embeddings"))
+    assert stem("embeddings") in terms("/v1/embeddings")
+    # a compound's words fold like the same words on their own
+    assert terms("fine-tuning")[0] == terms("fine-tune")[0] == "fin-tun"
+    assert stem("tuning") == stem("tune")
+    # an acronym with a number matches however it is spaced; a version number is left alone
+    assert {"soc2", "soc", "2"} <= set(terms("SOC 2")) & set(terms("SOC2"))
+    assert "tls1" not in terms("TLS 1.2+")
+    # single letters ("s" of "OpenAI's") are no terms
+    assert terms("OpenAI's policy") == ["openai", "policy"]
+    assert stem("embeddings") == stem("embedding")
+    assert {"aes-256", "256"} <= set(terms("AES-256"))
+    assert "baa@openai.com" in terms("email baa@openai.com")
+    assert stem("encrypts") == stem("encrypted") == stem("encryption") == "encrypt"
+    assert "the" not in terms("the data")

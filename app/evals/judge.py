@@ -32,17 +32,12 @@ def judge_chat(settings: Settings, messages: list[dict[str, str]]) -> str:
     (:mod:`app.openai_http`): only ``POST /chat/completions`` with text can leave.
     """
     # openai is imported only when the judge runs: most evals run without it.
-    from openai import OpenAI, OpenAIError
+    from openai import OpenAIError
 
     from app.openai_http import OpenAIHTTP, translate_error
 
     http = OpenAIHTTP(settings)  # raises ConfigError without OPENAI_API_KEY
-    client = OpenAI(
-        api_key=http.api_key.get_secret_value(),
-        base_url=http.base_url,
-        http_client=http.client,
-        max_retries=0,  # the guarded client retries
-    )
+    client = http.sdk_client()
     try:
         response = client.chat.completions.create(
             model=settings.llm_model, messages=messages, temperature=0

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal, NotRequired, TypedDict
 
-from app.answer import Answer
+from app.answering.types import Answer
 from app.corpus import chunk_body
 from app.evals.dataset import EvalItem
 

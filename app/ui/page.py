@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterator
 
 import streamlit as st
 
-from app.answer import Answer, Citation
 from app.config import Settings
 from app.corpus import chunk_body
 from app.errors import PrivacyQAError, UserError
+from app.qa import Answer, Citation, TextDelta
 from app.retrieval import Hit
 from app.ui import resources
 from app.ui.markup import escape_markdown, highlighted_html, source_header_html
@@ -156,14 +156,14 @@ def _ask(session, question: str, keep: Callable[[dict], None]) -> None:
 
     def pieces() -> Iterator[str]:
         for event in session.stream(question):
-            if isinstance(event, Answer):
-                final.append(event)
+            if isinstance(event, TextDelta):
+                yield escape_markdown(event.text)
             else:
-                yield escape_markdown(event)
+                final.append(event)
 
     streamed = st.empty()
     try:
-        if session.answerer.streams:
+        if session.streams:
             with streamed.container():
                 st.write_stream(pieces())
         else:

@@ -1,4 +1,5 @@
-"""Retrieval and extractive answers over the real index (real model, real Chroma)."""
+"""Questions over the real index (real model, real Chroma): extractive answers, citations,
+abstention and question checks (app/session.py)."""
 
 from __future__ import annotations
 
@@ -6,68 +7,12 @@ import json
 
 import pytest
 
-from app.answer import ABSTAIN_TEXT, _is_quotable, sentences
+from app.answering.abstain import ABSTAIN_TEXT
 from app.errors import EmptyQuestionError, QuestionTooLongError
-from app.retrieval import names, stem, terms
 
 from .conftest import ROOT
 
 EVAL_ITEMS = [json.loads(line) for line in (ROOT / "evals/questions.jsonl").open()]
-
-
-def test_sentences_are_exact_substrings_with_offsets():
-    body = (
-        "So what about data storage?\n\n> OpenAI may retain data for up to 30 days. After 30\n"
-        "days, data is removed.\n>\n> — [Portal](https://x)\n- a. Inform the customer: "
-        '"Our team will respond within 1-2 business days."\nWe use eg. Langchain here.'
-    )
-    found = sentences(body)
-    for sentence in found:
-        assert body[sentence.offset : sentence.offset + len(sentence.text)] == sentence.text
-    texts = [s.text for s in found]
-    assert "After 30\ndays, data is removed." in texts
-    assert "We use eg. Langchain here." in texts
-    assert any(t.startswith("Inform the customer:") for t in texts)
-
-
-def test_a_sentence_may_start_with_a_link_but_not_only_be_one():
-    assert _is_quotable("[This]( https://trust.openai.com/) is your go-to place for privacy.")
-    assert not _is_quotable("[Enterprise Privacy portal](https://openai.com/enterprise-privacy)")
-    assert not _is_quotable("— [Enterprise Privacy portal](https://openai.com/enterprise-privacy)")
-    assert not _is_quotable("[1]: https://example.com/a long reference")
-    assert not _is_quotable("Who can store the data if it is retained?")
-    assert _is_quotable("For full list please refer to [OpenAI docs](https://platform.openai.com)")
-
-
-def test_names_are_words_capitalised_inside_a_sentence():
-    assert names("How do I get a BAA from Amazon Web Services?") == [
-        "BAA",
-        "Amazon",
-        "Web",
-        "Services",
-    ]
-    assert names("Does GPT-4o cost much? And OpenAI's API?") == ["GPT-4o", "OpenAI", "API"]
-    assert names("Which endpoints are ZDR-eligible?") == ["ZDR-eligible"]
-    assert names("HOW LONG DOES OPENAI KEEP DATA?") == []  # shouting, not naming
-    assert names("Is data kept for 30 days?") == []
-
-
-def test_terms_keep_exact_compounds_and_fold_inflections():
-    assert {"v1/" + stem("embeddings"), "v1"} <= set(terms("/v1/embeddings"))
-    assert stem("embeddings") in terms("/v1/embeddings")
-    # a compound's words fold like the same words on their own
-    assert terms("fine-tuning")[0] == terms("fine-tune")[0] == "fin-tun"
-    assert stem("tuning") == stem("tune")
-    # an acronym with a number matches however it is spaced; a version number is left alone
-    assert {"soc2", "soc", "2"} <= set(terms("SOC 2")) & set(terms("SOC2"))
-    assert "tls1" not in terms("TLS 1.2+")
-    # single letters ("s" of "OpenAI's") are no terms
-    assert terms("OpenAI's policy") == ["openai", "policy"]
-    assert stem("embeddings") == stem("embedding")
-    assert {"aes-256", "256"} <= set(terms("AES-256"))
-    assert "baa@openai.com" in terms("email baa@openai.com")
-    assert stem("encrypts") == stem("encrypted") == stem("encryption") == "encrypt"
-    assert "the" not in terms("the data")
 
 
 @pytest.mark.slow

@@ -1,0 +1,129 @@
+"""What answering hands to the rest of the app: citations, the answer, the events of an
+answer being written, and the interface every answerer implements.
+
+Light on purpose (dataclasses only): the facade (app/qa.py) and the chat page import these
+types without loading retrieval or a model.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from app.corpus import chunk_body
+
+if TYPE_CHECKING:  # retrieval loads Chroma and LangChain; these names are for annotations
+    from app.retrieval import Hit, HybridRetriever
+
+
+@dataclass
+class Citation:
+    n: int
+    source: str  # corpus-relative path, e.g. "corpus/openai-api-privacy-explained.md"
+    title: str
+    section: str
+    url: str | None
+    quote: str  # verbatim substring of the source file
+    start_line: int  # line of the source file where the quote starts
+    chunk_text: str = field(default="", repr=False)  # the whole chunk, for the UI
+
+    @classmethod
+    def quoting(cls, n: int, hit: Hit, quote: str, offset: int) -> Citation:
+        """Citation ``n`` of ``hit``'s chunk, quoting ``quote``, which starts at ``offset``
+        of the chunk's body."""
+        meta = hit.chunk.metadata
+        body = chunk_body(hit.chunk)
+        return cls(
+            n=n,
+            source=meta["source"],
+            title=meta["title"],
+            section=meta["section"],
+            url=meta.get("url") or None,
+            quote=quote,
+            start_line=meta["start_line"] + body.count("\n", 0, offset),
+            chunk_text=body,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("chunk_text")
+        return data
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation]
+    timings_ms: dict[str, float]
+    hits: list[Hit] = field(default_factory=list, repr=False)
+    # "POST <url>" of each remote endpoint this answer sent data to; [] = nothing left
+    # the machine (the extractive default).
+    endpoints: list[str] = field(default_factory=list)
+    # Chat model token counts and cost estimate (model, prompt_tokens, completion_tokens,
+    # total_tokens, cost_usd, ...); None when no model wrote the answer.
+    usage: dict[str, Any] | None = None
+    # Things the reader should know: a fallback to quotes, sentences flagged by the
+    # citation check.
+    notices: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The object ``privacy-qa ask --json`` prints."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "citations": [c.to_dict() for c in self.citations],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "endpoints": list(self.endpoints),
+            "usage": self.usage,
+            "notices": list(self.notices),
+        }
+
+
+# ------------------------------------------------------------------ events of a stream
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of answer text, as it is written."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Composed:
+    """What an answerer ends with: the final text (with ``[n]`` markers), its citations
+    numbered from 1, and what the reader should know besides. The final text is what
+    counts: it may differ from the pieces streamed before it (a failed citation check)."""
+
+    text: str
+    citations: list[Citation]
+    usage: dict[str, Any] | None = None  # see Answer.usage
+    notices: list[str] = field(default_factory=list)
+
+
+class Answerer(ABC):
+    """Composes an answer from the retrieved hits. Whether retrieval found enough to try
+    is decided before it runs (app/answering/abstain.py)."""
+
+    name: str
+    # Whether stream() yields the text in pieces as it is produced (a chat model), rather
+    # than all at once; the chat page streams only what does.
+    streams: bool = False
+
+    @abstractmethod
+    def compose(self, question: str, hits: list[Hit], retriever: HybridRetriever) -> Composed:
+        """The whole answer at once."""
+
+    def stream(
+        self, question: str, hits: list[Hit], retriever: HybridRetriever
+    ) -> Iterator[TextDelta | Composed]:
+        """Yield :class:`TextDelta` pieces as they are produced, then one :class:`Composed`.
+        Answerers that do not stream produce the whole text as one piece."""
+        composed = self.compose(question, hits, retriever)
+        yield TextDelta(composed.text)
+        yield composed
