@@ -13,7 +13,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from app.config import Settings
-from app.manifest import IndexStatus, IngestReport
+from app.index import changes
+from app.index.manifest import IndexStatus, IngestReport
 
 if TYPE_CHECKING:
     from app.embeddings import EmbeddingBackend
@@ -29,10 +30,8 @@ def unchanged_report(settings: Settings, *, dry_run: bool = False) -> IngestRepo
     Cheap (the files are only hashed, or stat'ed once their hashes are cached): the
     command line asks it before it configures logging or loads anything.
     """
-    from app.manifest import unchanged_report as check
-
     started = time.perf_counter()
-    report = check(settings, dry_run=dry_run)
+    report = changes.unchanged_report(settings, dry_run=dry_run)
     if report is not None:
         report.seconds = round(time.perf_counter() - started, 3)
     return report
@@ -55,16 +54,14 @@ def ingest(
         report = unchanged_report(settings, dry_run=dry_run)
         if report is not None:
             return report
-    from app.store import ingest as run
+    from app.index.ingest import ingest as run
 
     return run(settings, embeddings, rebuild=rebuild, dry_run=dry_run, on_progress=on_progress)
 
 
 def index_status(settings: Settings) -> IndexStatus:
     """What the live index holds and which files changed since; cheap."""
-    from app.manifest import index_status as status
-
-    return status(settings)
+    return changes.index_status(settings)
 
 
 # ------------------------------------------------------------------------------ the model

@@ -14,8 +14,9 @@ from app.answer import ABSTAIN_TEXT, Answer, AnswerNotes, make_answerer
 from app.config import Settings
 from app.embeddings import EmbeddingBackend, make_embeddings
 from app.errors import EmptyQuestionError, QuestionTooLongError, StoreMissingError
+from app.index.chroma import load_all_chunks, open_collection, server_errors
+from app.index.manifest import check_store
 from app.retrieval import HybridRetriever, StaleIndexError
-from app.store import check_store, load_all_chunks, open_collection, server_errors
 
 log = logging.getLogger(__name__)
 
