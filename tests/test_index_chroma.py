@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from langchain_core.documents import Document
 
-from app.store import load_all_chunks, open_collection, open_store
+from app.index.chroma import load_all_chunks, open_collection, open_store
 
 from .conftest import make_settings
 
@@ -27,7 +27,7 @@ class TinyEmbeddings:
 
 @pytest.fixture
 def collection(tmp_path, monkeypatch):
-    monkeypatch.setattr("app.store.GET_PAGE", PAGE)
+    monkeypatch.setattr("app.index.chroma.GET_PAGE", PAGE)
     settings = make_settings(tmp_path)
     collection = open_collection(settings, "privacy_qa_paging", create=True)
     open_store(settings, TinyEmbeddings(), collection).add_documents(
