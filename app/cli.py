@@ -296,7 +296,8 @@ def eval_command(settings: Settings, args: argparse.Namespace) -> int:
         if show_progress:
             echo(f"\rquestions: {done}/{total}", end="\n" if done >= total else "", err=True)
 
-    options = qa.EvalOptions(
+    report = qa.run_eval(
+        settings,
         dataset=args.dataset,
         baseline=args.baseline,
         thresholds=args.thresholds,
@@ -309,7 +310,6 @@ def eval_command(settings: Settings, args: argparse.Namespace) -> int:
         on_progress=progress,
         on_note=lambda line: echo(line, err=True),
     )
-    report = qa.run_eval(settings, options)
     echo(report.summary())
     if report.baseline is None:
         echo(f"\n(no baseline for split {args.split} in {args.baseline}: no deltas)")

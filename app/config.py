@@ -419,7 +419,7 @@ class Settings:
 
     @property
     def hash_cache_path(self) -> Path:
-        """JSON file caching the corpus files' hashes by their stat (app/manifest.py)."""
+        """JSON file caching the corpus files' hashes by their stat (app/index/changes.py)."""
         return self.data_dir / "file-hashes.json"
 
     @property

@@ -10,19 +10,34 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from app.answering.types import Answer, Citation, TextDelta
 from app.config import Settings
-from app.manifest import IndexStatus, IngestReport
+from app.index import changes
+from app.index.manifest import IndexStatus, IngestReport
 
 if TYPE_CHECKING:
-    from app.answering.types import Answer as Answer
-    from app.answering.types import Citation as Citation
-    from app.answering.types import TextDelta as TextDelta
     from app.embeddings import EmbeddingBackend
     from app.evals.report import EvalReport
-    from app.evals.run import EvalOptions
     from app.session import QA
+
+# What the front ends get back: a session's stream yields TextDelta pieces, then the
+# Answer with its Citations; ingest gives an IngestReport, index_status an IndexStatus.
+__all__ = [
+    "Answer",
+    "Citation",
+    "IndexStatus",
+    "IngestReport",
+    "TextDelta",
+    "embedding_backend",
+    "index_status",
+    "ingest",
+    "open_qa",
+    "run_eval",
+    "start_model_process",
+    "unchanged_report",
+]
 
 
 # ------------------------------------------------------------------------------ the index
@@ -34,10 +49,8 @@ def unchanged_report(settings: Settings, *, dry_run: bool = False) -> IngestRepo
     Cheap (the files are only hashed, or stat'ed once their hashes are cached): the
     command line asks it before it configures logging or loads anything.
     """
-    from app.manifest import unchanged_report as check
-
     started = time.perf_counter()
-    report = check(settings, dry_run=dry_run)
+    report = changes.unchanged_report(settings, dry_run=dry_run)
     if report is not None:
         report.seconds = round(time.perf_counter() - started, 3)
     return report
@@ -58,16 +71,14 @@ def ingest(
     Takes the ingest lock first (IngestLockedError if another ingest holds it), so it does
     not answer from :func:`unchanged_report`; the command line asks that first itself.
     """
-    from app.store import ingest as run
+    from app.index.ingest import ingest as run
 
     return run(settings, embeddings, rebuild=rebuild, dry_run=dry_run, on_progress=on_progress)
 
 
 def index_status(settings: Settings) -> IndexStatus:
     """What the live index holds and which files changed since; cheap."""
-    from app.manifest import index_status as status
-
-    return status(settings)
+    return changes.index_status(settings)
 
 
 # ------------------------------------------------------------------------------ the model
@@ -105,24 +116,11 @@ def open_qa(settings: Settings, embeddings: EmbeddingBackend | None = None) -> Q
 # ------------------------------------------------------------------------------ the eval
 
 
-def run_eval(settings: Settings, options: EvalOptions) -> EvalReport:
+def run_eval(settings: Settings, **options: Any) -> EvalReport:
     """Answer the eval questions, score them against the baseline and thresholds, write
-    the report (report.json, report.md, report.png) and return it (:mod:`app.evals`)."""
+    the report (report.json, report.md, report.png) and return it. ``options`` are the
+    fields of :class:`app.evals.run.EvalOptions` (dataset, split, check, judge, ...)."""
+    from app.evals.run import EvalOptions
     from app.evals.run import run_eval as run
 
-    return run(settings, options)
-
-
-def __getattr__(name: str) -> type:
-    """``qa.EvalOptions``, the options of :func:`run_eval`: it is defined with the eval
-    (app/evals/run.py) and imported on first use, so that a no-op ingest, which imports
-    this module, does not import the eval package and ``dataclasses`` with it."""
-    if name == "EvalOptions":
-        from app.evals.run import EvalOptions
-
-        return EvalOptions
-    if name in ("Answer", "Citation", "TextDelta"):
-        from app.answering import types
-
-        return getattr(types, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return run(settings, EvalOptions(**options))

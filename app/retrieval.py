@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from langchain_core.documents import Document
 
 from app.embeddings import EmbeddingBackend
-from app.store import search_by_vector
+from app.index.chroma import search_by_vector
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class HybridRetriever:
     """Dense + BM25 over all chunks of the store. Build once per process, query many times."""
 
     def __init__(self, collection, embeddings: EmbeddingBackend, chunks: list[Document]):
-        """``collection``: the index's chromadb collection (app.store.open_collection)."""
+        """``collection``: the index's chromadb collection (app.index.chroma.open_collection)."""
         from rank_bm25 import BM25Okapi
 
         self.collection = collection

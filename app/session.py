@@ -15,8 +15,9 @@ from app.answering.types import Answer, Composed, TextDelta
 from app.config import Settings
 from app.embeddings import EmbeddingBackend, make_embeddings
 from app.errors import EmptyQuestionError, QuestionTooLongError, StoreMissingError
+from app.index.chroma import load_all_chunks, open_collection, server_errors
+from app.index.manifest import check_store
 from app.retrieval import Hit, HybridRetriever, StaleIndexError
-from app.store import check_store, load_all_chunks, open_collection, server_errors
 
 log = logging.getLogger(__name__)
 

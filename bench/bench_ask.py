@@ -21,8 +21,8 @@ from pathlib import Path
 from app.config import load_settings
 from app.embeddings import make_embeddings
 from app.evals.dataset import load_dataset
+from app.index.ingest import ingest
 from app.session import QA
-from app.store import ingest
 
 ROOT = Path(__file__).resolve().parent.parent
 

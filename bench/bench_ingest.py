@@ -3,7 +3,7 @@
 1. A no-op `privacy-qa ingest` (nothing changed) against `python -c "import app"`,
    whole processes, interleaved (goal: <= 1.5x). `import app.cli` is shown too: it is the
    floor every command pays (argparse, json and the settings). The no-op runs twice: as
-   usual, with the file-hash cache (app/manifest.py) knowing the files, and with the cache
+   usual, with the file-hash cache (app/index/changes.py) knowing the files, and with the cache
    deleted before each run, so it reads and hashes every file (and writes the cache). The processes
    run with bytecode caching, as an installed copy does (pip compiles at install time;
    PYTHONDONTWRITEBYTECODE is dropped so the warm-up run writes app/'s bytecode). Besides
@@ -36,7 +36,7 @@ from synthetic import corpus_paths, edit_one, write_corpus  # noqa: E402
 
 from app.config import load_settings  # noqa: E402
 from app.embeddings import LocalMiniLM  # noqa: E402
-from app.store import ingest  # noqa: E402
+from app.index.ingest import ingest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -78,7 +78,8 @@ def _save(path: Path, data: dict) -> None:
 def cmd_ingest(args) -> None:
     from app.corpus import load_corpus
     from app.embeddings import make_embeddings
-    from app.store import BATCH_SIZE, _chunk, ingest
+    from app.index.ingest import chunk_documents, ingest
+    from app.index.writer import BATCH_SIZE
 
     corpus = _corpus(args.work, args.docs)
     _, data, results = _paths(args.work, args.docs)
@@ -117,11 +118,11 @@ def cmd_ingest(args) -> None:
     }
     if args.embed_sample != 0 and report.chunks_added:
         # The same chunks, embedded alone, in the ingest's batches: what the model costs.
-        chunks = _chunk(load_corpus(corpus).documents, embeddings, settings)
+        chunks = chunk_documents(load_corpus(corpus).documents, embeddings, settings)
         texts = [chunk.page_content for chunk in chunks]
         if 0 < args.embed_sample < len(texts):
             texts = random.Random(1).sample(texts, args.embed_sample)
-        texts.sort(key=len)  # in the ingest's order (app/store.py embeds shortest first)
+        texts.sort(key=len)  # in the ingest's order (app/index/ingest.py embeds shortest first)
         t0 = time.perf_counter()
         for i in range(0, len(texts), BATCH_SIZE):
             embeddings.embed_documents(texts[i : i + BATCH_SIZE])
@@ -154,21 +155,17 @@ def cmd_latency_index(args) -> None:
 
     from app.corpus import load_corpus
     from app.embeddings import make_embeddings
-    from app.manifest import (
-        MANIFEST_VERSION,
-        fingerprint,
-        hash_files,
-        read_manifest,
-        write_json_atomically,
-    )
-    from app.store import COLLECTION_METADATA, _chunk, chroma_client
+    from app.index.changes import hash_files
+    from app.index.chroma import COLLECTION_METADATA, chroma_client
+    from app.index.ingest import chunk_documents
+    from app.index.manifest import Manifest, fingerprint, read_manifest, write_manifest
 
     _, pool_data, _ = _paths(args.work, args.pool)
     pool_settings = load_settings(data_dir=pool_data, corpus_dir=_corpus(args.work, args.pool))
     pool_manifest = read_manifest(pool_settings)
     got = (
         chroma_client(pool_settings)
-        .get_collection(pool_manifest["collection"])
+        .get_collection(pool_manifest.collection)
         .get(include=["embeddings"])
     )
     pool = np.asarray(got["embeddings"], dtype=np.float32)
@@ -179,7 +176,7 @@ def cmd_latency_index(args) -> None:
     embeddings = make_embeddings(settings)
     t0 = time.perf_counter()
     loaded = load_corpus(corpus)
-    chunks = _chunk(loaded.documents, embeddings, settings)
+    chunks = chunk_documents(loaded.documents, embeddings, settings)
     print(f"chunked {len(chunks)} chunks in {time.perf_counter() - t0:.0f} s", flush=True)
     rng = np.random.default_rng(5)
     vectors = pool[np.arange(len(chunks)) % len(pool)]
@@ -203,18 +200,16 @@ def cmd_latency_index(args) -> None:
             metadatas=[c.metadata for c in part],
         )
     print(f"stored {len(chunks)} chunks in {time.perf_counter() - t0:.0f} s", flush=True)
-    write_json_atomically(
-        settings.manifest_path,
-        {
-            "version": MANIFEST_VERSION,
-            "collection": name,
-            "fingerprint": fingerprint(settings),
-            "indexed_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "documents": len(loaded.documents),
-            "chunks": len(chunks),
-            "files": hash_files(corpus),
-            "skipped": [],
-        },
+    write_manifest(
+        settings,
+        Manifest(
+            collection=name,
+            fingerprint=fingerprint(settings),
+            indexed_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
+            documents=len(loaded.documents),
+            chunks=len(chunks),
+            files=hash_files(corpus),
+        ),
     )
 
 

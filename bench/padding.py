@@ -4,7 +4,7 @@
 
 The model (app/minilm.py, like sentence-transformers) sorts each ``embed_documents`` call by
 length and pads every sub-batch of 32 to its longest text. Ingest calls it once per batch of
-64 chunks (app/store.py BATCH_SIZE), so the order of the chunks decides how much padding is
+64 chunks (app/index/writer.py BATCH_SIZE), so the order of the chunks decides how much padding is
 computed. For synthetic corpora (bench/synthetic.py) this prints the padded tokens of our chunks in
 file order and shortest first, and of the LangChain tutorial's chunks
 (RecursiveCharacterTextSplitter(1000, 200)) embedded in one call, as Chroma.from_documents
@@ -26,7 +26,8 @@ from synthetic import write_corpus  # noqa: E402
 from app.config import load_settings  # noqa: E402
 from app.corpus import corpus_files, load_corpus, load_document  # noqa: E402
 from app.embeddings import LocalMiniLM  # noqa: E402
-from app.store import BATCH_SIZE, _chunk  # noqa: E402
+from app.index.ingest import chunk_documents  # noqa: E402
+from app.index.writer import BATCH_SIZE  # noqa: E402
 
 SUB_BATCH = 32  # app/minilm.py BATCH_SIZE
 
@@ -61,7 +62,7 @@ def main() -> None:
             settings = load_settings(data_dir=Path(tmp) / "data", corpus_dir=corpus)
             ours = [
                 tokens(c.page_content)
-                for c in _chunk(load_corpus(corpus).documents, model, settings)
+                for c in chunk_documents(load_corpus(corpus).documents, model, settings)
             ]
             texts = [
                 Document(page_content=load_document(p, s).text) for s, p in corpus_files(corpus)

@@ -5,7 +5,7 @@
 The tutorial pipeline (LangChain's RAG tutorial, minus the LLM): the corpus files as
 Documents, RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200),
 ``Chroma.from_documents`` with the same local MiniLM embeddings, ``similarity_search``.
-Ours: ``app.store.ingest`` and ``app.session.QA`` with the default settings. Both build their
+Ours: ``app.index.ingest.ingest`` and ``app.session.QA`` with the default settings. Both build their
 index in a temp dir with the model already loaded, then get every question of
 evals/questions.jsonl.
 
@@ -101,8 +101,8 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    from app.index.ingest import ingest
     from app.session import QA
-    from app.store import ingest
 
     items = load_items("all")
     in_scope = [item for item in items if item.get("sources")]

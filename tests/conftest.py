@@ -33,7 +33,7 @@ def embeddings():
 @pytest.fixture(scope="session")
 def indexed_settings(tmp_path_factory, embeddings) -> Settings:
     """An index of the real corpus, built once per test session."""
-    from app.store import ingest
+    from app.index.ingest import ingest
 
     tmp = tmp_path_factory.mktemp("index")
     copy_corpus(tmp / "corpus")

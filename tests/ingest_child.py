@@ -1,6 +1,6 @@
 """A real ingest in a child process that SIGKILLs (or SIGSTOPs) itself at a chosen point.
 
-Used by test_store_faults.py. The ingest code runs unmodified; only the library calls
+Used by test_index_ingest_faults.py. The ingest code runs unmodified; only the library calls
 around the chosen point are wrapped so the signal lands exactly there:
 
     python -m tests.ingest_child DATA_DIR CORPUS_DIR POINT [--rebuild] [--stop]
@@ -41,11 +41,13 @@ def main() -> None:
     from langchain_chroma import Chroma
     from langchain_classic.indexes import SQLRecordManager
 
-    import app.store
+    import app.index.ingest
+    import app.index.manifest
+    import app.index.writer
     from app.config import load_settings
     from app.embeddings import LocalMiniLM
 
-    app.store.BATCH_SIZE = 4  # many small batches, so there is a "middle" to land in
+    app.index.writer.BATCH_SIZE = 4  # many small batches, so there is a "middle" to land in
 
     if name == "embed":
         original_embed = LocalMiniLM.embed_documents
@@ -73,7 +75,7 @@ def main() -> None:
 
         Chroma.delete = delete
     elif name in ("manifest", "after-manifest"):
-        original_write = app.store.write_json_atomically
+        original_write = app.index.manifest.write_json_atomically
 
         def write(path, data):
             if path.name == "manifest.json" and name == "manifest":
@@ -82,10 +84,10 @@ def main() -> None:
             if path.name == "manifest.json" and name == "after-manifest":
                 hit()
 
-        app.store.write_json_atomically = write
+        app.index.manifest.write_json_atomically = write
 
     settings = load_settings(data_dir=data_dir, corpus_dir=corpus_dir)
-    report = app.store.ingest(settings, rebuild="--rebuild" in flags)
+    report = app.index.ingest.ingest(settings, rebuild="--rebuild" in flags)
     print(json.dumps(report.to_dict(), default=str))
 
 

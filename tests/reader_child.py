@@ -4,7 +4,7 @@
 
 Prints one JSON line per answer: {"t0", "t", "abstained", "quotes": [[source, quote], ...]}
 (t0 when the question was asked, t when it was answered), or {"t0", "t", "error": "..."} if
-asking raised. Used by test_store_faults.py.
+asking raised. Used by test_index_ingest_faults.py.
 """
 
 from __future__ import annotations

@@ -258,8 +258,8 @@ def test_an_injection_file_in_the_corpus_stays_data(tmp_path, embeddings):
     """A corpus file telling the model to ignore its instructions reaches the model only
     inside a numbered source block, under a system message that says sources are data; and
     a model that obeyed it anyway could not pass the citation check."""
+    from app.index.ingest import ingest
     from app.session import QA
-    from app.store import ingest
 
     corpus = copy_corpus(tmp_path / "corpus")
     (corpus / "maintenance.md").write_text(

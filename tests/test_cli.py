@@ -215,7 +215,7 @@ def cli(capsys, monkeypatch, tmp_path):
 def fake_ingest(monkeypatch):
     """Replace the facade's ingest; it records its settings and reports progress 1..3 of 3."""
     from app import qa
-    from app.manifest import IngestReport
+    from app.index.manifest import IngestReport
 
     calls = []
 

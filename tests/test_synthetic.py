@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app.manifest import Changes, hash_files
+from app.index.changes import hash_files
+from app.index.manifest import Changes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 

@@ -58,7 +58,7 @@ def wait_for_health(url: str, process: subprocess.Popen, log: Path, timeout: flo
 def server(tmp_path_factory, embeddings):
     """`privacy-qa ui` on a free loopback port, over an index of the real corpus plus a
     file full of hostile markup."""
-    from app.store import ingest
+    from app.index.ingest import ingest
 
     tmp = tmp_path_factory.mktemp("browser")
     settings = make_settings(tmp, make_hostile_corpus(tmp / "corpus"))

@@ -182,7 +182,7 @@ def test_invalid_settings_are_explained_in_the_page(page, indexed_settings, monk
 
 @pytest.mark.slow
 def test_reindex_while_another_ingest_runs_says_so(page, indexed_settings):
-    from app.store import ingest_lock
+    from app.index.ingest import ingest_lock
 
     at = page(indexed_settings)
     with ingest_lock(indexed_settings):
@@ -239,7 +239,7 @@ def test_reindex_builds_then_updates_the_index_and_answers_use_it(page, tmp_path
 
 @pytest.mark.slow
 def test_hostile_html_in_a_document_is_shown_as_text(page, tmp_path, embeddings):
-    from app.store import ingest
+    from app.index.ingest import ingest
 
     from .conftest import make_settings
 

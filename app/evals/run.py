@@ -28,8 +28,8 @@ from app.evals.dataset import DEFAULT_DATASET, EvalDataError, EvalItem, load_dat
 from app.evals.judge import judge_results
 from app.evals.report import EvalReport, RunSettings, check_out_dir, make_out_dir, write_report
 from app.evals.scoring import score_answer
+from app.index.ingest import ingest
 from app.session import QA
-from app.store import ingest
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +102,8 @@ def ask_and_score(
 
 @dataclass(frozen=True)
 class EvalOptions:
-    """What ``privacy-qa eval`` runs (its options, one for one; the command line reaches
-    this class as ``app.qa.EvalOptions``).
+    """What ``privacy-qa eval`` runs (its options, one for one; the command line passes them
+    to the facade, ``app.qa.run_eval``, as keywords).
 
     ``out``: the report dir (None: DATA_DIR/eval-report); ``check``: metrics past their
     thresholds are failures; ``judge``: grade with the LLM judge if a key is set;

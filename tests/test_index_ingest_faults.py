@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 
 from app.corpus import load_corpus
-from app.manifest import read_manifest
+from app.index.chroma import load_all_chunks, open_collection
+from app.index.ingest import chunk_documents, ingest
+from app.index.manifest import read_manifest
+from app.index.records import record_manager
 from app.session import QA
-from app.store import _chunk, _record_manager, ingest, load_all_chunks, open_collection
 
 from .conftest import ROOT, copy_corpus, make_settings
 
@@ -50,7 +52,8 @@ def answerable(qa: QA) -> set[str]:
 
 def expected_ids(settings, embeddings) -> set[str]:
     """The chunk ids that chunking the current corpus gives (what ingest should store)."""
-    return {c.id for c in _chunk(load_corpus(settings.corpus_dir).documents, embeddings, settings)}
+    documents = load_corpus(settings.corpus_dir).documents
+    return {c.id for c in chunk_documents(documents, embeddings, settings)}
 
 
 def assert_store_matches_corpus(settings, embeddings) -> None:
@@ -59,7 +62,7 @@ def assert_store_matches_corpus(settings, embeddings) -> None:
     assert len(ids) == len(set(ids)), "duplicate chunks"
     assert set(ids) == expected_ids(settings, embeddings)
     assert not any(c.metadata["source"] == "corpus/old-policy.md" for c in chunks)
-    records = _record_manager(settings, read_manifest(settings)["collection"])
+    records = record_manager(settings, read_manifest(settings).collection)
     assert set(records.list_keys()) == set(ids)
 
 
@@ -130,16 +133,16 @@ def test_killed_ingest_loses_nothing_and_the_next_one_finishes(
 
 def test_killed_rebuild_leaves_the_live_index_and_is_finished_later(baseline, tmp_path, embeddings):
     settings = changed_copy(baseline, tmp_path)
-    live = read_manifest(settings)["collection"]
+    live = read_manifest(settings).collection
     child = run_child(settings, "embed:5", "--rebuild")
     assert child.returncode == -signal.SIGKILL, child.stderr.read()
-    assert read_manifest(settings)["collection"] == live
+    assert read_manifest(settings).collection == live
     qa = QA(settings, embeddings)
     assert {q for q in baseline[1] if qa.ask(q).abstained} == set()
 
     report = ingest(settings, embeddings, rebuild=True)
     assert report.recovered and report.rebuilt
-    assert read_manifest(settings)["collection"] != live
+    assert read_manifest(settings).collection != live
     assert_store_matches_corpus(settings, embeddings)
 
 

@@ -109,7 +109,7 @@ def test_record_db_defaults_to_the_sqlite_file_in_the_data_dir(tmp_path):
 
 def test_a_server_that_never_answers_fails_within_the_timeout(tmp_path):
     """A port that accepts connections but never replies (a hung server): no hang."""
-    from app.store import chroma_client
+    from app.index.chroma import chroma_client
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -127,13 +127,14 @@ def test_a_server_that_never_answers_fails_within_the_timeout(tmp_path):
 def test_ingest_change_and_ask_against_a_chroma_server(
     tmp_path, chroma_server, embeddings, monkeypatch
 ):
-    from app.manifest import read_manifest
+    from app.index.chroma import load_all_chunks, open_collection
+    from app.index.ingest import ingest
+    from app.index.manifest import read_manifest
     from app.session import QA
-    from app.store import ingest, load_all_chunks, open_collection
 
     # Reads of the whole collection go page by page (one get fails beyond ~30k chunks in
     # Chroma's SQLite); small pages make this corpus take several.
-    monkeypatch.setattr("app.store.GET_PAGE", 7)
+    monkeypatch.setattr("app.index.chroma.GET_PAGE", 7)
 
     corpus = copy_corpus(tmp_path / "corpus")
     records = tmp_path / "shared" / "records.sqlite"
@@ -147,7 +148,7 @@ def test_ingest_change_and_ask_against_a_chroma_server(
     # Everything went to the server and the chosen record database, nothing local.
     assert not settings.store_dir.exists() and not settings.record_db_path.exists()
     assert records.exists()
-    live = read_manifest(settings)["collection"]
+    live = read_manifest(settings).collection
     assert server_collection(chroma_server.url, live).count() == first.chunks
     chunks = load_all_chunks(open_collection(settings))
     assert len({chunk.id for chunk in chunks}) == len(chunks) == first.chunks
@@ -168,7 +169,7 @@ def test_ingest_change_and_ask_against_a_chroma_server(
     second = ingest(settings, embeddings)
     assert (second.updated, second.deleted, second.rebuilt) == (1, 1, False)
     assert 1 <= second.chunks_added < first.chunks
-    assert read_manifest(settings)["collection"] == live  # same generation, updated in place
+    assert read_manifest(settings).collection == live  # same generation, updated in place
     collection = server_collection(chroma_server.url, live)
     assert collection.count() == second.chunks
     sources = {m["source"] for m in collection.get(include=["metadatas"])["metadatas"]}
@@ -186,7 +187,7 @@ def test_ingest_change_and_ask_against_a_chroma_server(
 
 @pytest.mark.slow
 def test_cli_says_clearly_when_the_server_is_down(tmp_path, chroma_server, embeddings):
-    from app.store import ingest
+    from app.index.ingest import ingest
 
     corpus = copy_corpus(tmp_path / "corpus")
     settings = make_settings(tmp_path, corpus, chroma_url=chroma_server.url)
@@ -213,9 +214,9 @@ def test_cli_says_clearly_when_the_server_is_down(tmp_path, chroma_server, embed
         assert f"Cannot reach the Chroma server at {chroma_server.url}" in result.stderr
         assert "Traceback" not in result.stderr + result.stdout
     # The failed ingest changed nothing: the manifest still lists the deleted file.
-    from app.manifest import read_manifest
+    from app.index.manifest import read_manifest
 
-    assert DELETED in read_manifest(settings)["files"]
+    assert DELETED in read_manifest(settings).files
 
 
 @pytest.mark.slow
@@ -223,8 +224,8 @@ def test_a_server_lost_after_the_index_was_opened(tmp_path, chroma_server, embed
     """The server dies while a reader has the index open: each question fails at once with
     StoreUnavailableError naming the URL, and the same reader answers again once the
     server is back."""
+    from app.index.ingest import ingest
     from app.session import QA
-    from app.store import ingest
 
     corpus = copy_corpus(tmp_path / "corpus")
     settings = make_settings(tmp_path, corpus, chroma_url=chroma_server.url, chroma_timeout_s=2)
@@ -252,8 +253,8 @@ def test_a_server_lost_after_the_index_was_opened(tmp_path, chroma_server, embed
 def test_a_server_lost_during_an_ingest_is_finished_by_the_next(
     tmp_path, chroma_server, embeddings
 ):
-    from app.manifest import read_manifest
-    from app.store import ingest
+    from app.index.ingest import ingest
+    from app.index.manifest import read_manifest
 
     corpus = copy_corpus(tmp_path / "corpus")
     settings = make_settings(tmp_path, corpus, chroma_url=chroma_server.url, chroma_timeout_s=2)
@@ -272,7 +273,7 @@ def test_a_server_lost_during_an_ingest_is_finished_by_the_next(
     chroma_server.start()
     report = ingest(settings, embeddings)
     assert report.recovered and report.documents == 2 and report.chunks > 10
-    live = read_manifest(settings)["collection"]
+    live = read_manifest(settings).collection
     assert server_collection(chroma_server.url, live).count() == report.chunks
 
 
@@ -280,7 +281,7 @@ def test_a_server_lost_during_an_ingest_is_finished_by_the_next(
 def test_cli_ask_says_clearly_when_the_server_dies_mid_session(tmp_path, chroma_server, embeddings):
     """`privacy-qa ask --jsonl -` keeps one QA open over many questions: the questions
     after the server died get the message, and the exit code is 2."""
-    from app.store import ingest
+    from app.index.ingest import ingest
 
     corpus = copy_corpus(tmp_path / "corpus")
     settings = make_settings(tmp_path, corpus, chroma_url=chroma_server.url)
@@ -352,9 +353,9 @@ def test_switching_between_the_embedded_store_and_a_server(tmp_path, chroma_serv
     to ingest (or to point at the right one); ingest into another store rebuilds there and
     says so, without --rebuild."""
     from app.errors import StoreMismatchError
-    from app.manifest import read_manifest
+    from app.index.ingest import ingest
+    from app.index.manifest import read_manifest
     from app.session import QA
-    from app.store import ingest
 
     corpus = copy_corpus(tmp_path / "corpus")
     embedded = make_settings(tmp_path, corpus)
@@ -362,7 +363,7 @@ def test_switching_between_the_embedded_store_and_a_server(tmp_path, chroma_serv
     question = "How long does OpenAI retain API data?"
 
     first = ingest(embedded, embeddings)
-    assert read_manifest(embedded)["store"] == "embedded"
+    assert read_manifest(embedded).store == "embedded"
 
     # Asked through the server, which does not hold the index.
     with pytest.raises(StoreMismatchError) as caught:
@@ -382,8 +383,8 @@ def test_switching_between_the_embedded_store_and_a_server(tmp_path, chroma_serv
     assert moved.rebuilt and moved.rebuild_reason == plan.rebuild_reason
     assert (moved.added, moved.chunks_added, moved.chunks) == (2, first.chunks, first.chunks)
     manifest = read_manifest(server)
-    assert manifest["store"] == chroma_server.url
-    assert server_collection(chroma_server.url, manifest["collection"]).count() == first.chunks
+    assert manifest.store == chroma_server.url
+    assert server_collection(chroma_server.url, manifest.collection).count() == first.chunks
     assert not QA(server, embeddings).ask(question).abstained
     assert not ingest(server, embeddings).rebuilt  # and now it stays there
 
@@ -396,16 +397,16 @@ def test_switching_between_the_embedded_store_and_a_server(tmp_path, chroma_serv
     assert "Run `privacy-qa ingest` to build the index there" in result.stderr
     back = ingest(embedded, embeddings)
     assert back.rebuilt and "-> the embedded store" in back.rebuild_reason
-    assert read_manifest(embedded)["store"] == "embedded"
+    assert read_manifest(embedded).store == "embedded"
     assert not QA(embedded, embeddings).ask(question).abstained
 
 
 @pytest.mark.slow
 def test_switching_between_two_servers(tmp_path, chroma_server, embeddings):
     from app.errors import StoreMismatchError
-    from app.manifest import read_manifest
+    from app.index.ingest import ingest
+    from app.index.manifest import read_manifest
     from app.session import QA
-    from app.store import ingest
 
     other = ChromaServer(tmp_path / "other-server").start()
     try:
@@ -421,7 +422,7 @@ def test_switching_between_two_servers(tmp_path, chroma_server, embeddings):
             f"the vector store changed: the Chroma server at {chroma_server.url} -> "
             f"the Chroma server at {other.url}"
         )
-        assert read_manifest(second)["store"] == other.url
+        assert read_manifest(second).store == other.url
         assert not QA(second, embeddings).ask("What is SOC 2?").abstained
         # The first server still holds the old generation, not the live one.
         with pytest.raises(StoreMismatchError, match=f"PRIVACY_QA_CHROMA_URL={other.url}"):
@@ -438,9 +439,8 @@ def test_the_same_server_by_another_name_and_manifests_without_a_store(
     server that holds the live collection is the index's store whatever its URL. A manifest
     written before the store was recorded means the embedded store, or the server that
     holds its collection."""
-    from app.manifest import read_manifest
+    from app.index.ingest import ingest
     from app.session import QA
-    from app.store import ingest
 
     corpus = copy_corpus(tmp_path / "corpus")
     settings = make_settings(tmp_path, corpus, chroma_url=chroma_server.url)
@@ -451,7 +451,7 @@ def test_the_same_server_by_another_name_and_manifests_without_a_store(
     assert not again.rebuilt and again.chunks_added == again.chunks_deleted == 0
 
     # An older manifest (no "store") of an index in a server keeps working there.
-    manifest = read_manifest(settings)
+    manifest = json.loads(settings.manifest_path.read_text(encoding="utf-8"))
     del manifest["store"]
     settings.manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
     assert not QA(settings, embeddings).ask("What is SOC 2?").abstained

@@ -1,4 +1,4 @@
-"""The manifest module's file hashing and its stat cache, on real files."""
+"""app/index/changes.py: the file hashing and its stat cache, on real files."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pathlib
 
 import pytest
 
-from app import manifest
-from app.manifest import hash_files
+from app.index import changes
+from app.index.changes import hash_files
 
 
 def sha256(text: str) -> str:
@@ -44,7 +44,7 @@ def test_hashes_every_file_by_source_name(corpus):
 
 
 def test_cached_files_are_not_read_again(corpus, tmp_path, reads, monkeypatch):
-    monkeypatch.setattr(manifest, "SETTLE_NS", 0)  # these files count as settled at once
+    monkeypatch.setattr(changes, "SETTLE_NS", 0)  # these files count as settled at once
     cache = tmp_path / "file-hashes.json"
     first = hash_files(corpus, cache)
     assert sorted(reads) == ["a.md", "b.md"] and cache.exists()
@@ -54,7 +54,7 @@ def test_cached_files_are_not_read_again(corpus, tmp_path, reads, monkeypatch):
 
 
 def test_a_changed_file_is_read_again(corpus, tmp_path, reads, monkeypatch):
-    monkeypatch.setattr(manifest, "SETTLE_NS", 0)
+    monkeypatch.setattr(changes, "SETTLE_NS", 0)
     cache = tmp_path / "file-hashes.json"
     hash_files(corpus, cache)
     (corpus / "a.md").write_text("alpha, edited", encoding="utf-8")  # another size
@@ -77,7 +77,7 @@ def test_recent_files_are_never_cached(corpus, tmp_path):
 
 
 def test_a_broken_cache_is_ignored_and_replaced(corpus, tmp_path, monkeypatch):
-    monkeypatch.setattr(manifest, "SETTLE_NS", 0)
+    monkeypatch.setattr(changes, "SETTLE_NS", 0)
     cache = tmp_path / "file-hashes.json"
     for broken in ('{"corpus/a.md": [1, 2', "[]", "\x00\xff", '{"corpus/a.md": 5}'):
         cache.write_text(broken, encoding="utf-8")
@@ -88,7 +88,7 @@ def test_a_broken_cache_is_ignored_and_replaced(corpus, tmp_path, monkeypatch):
 def test_a_cache_entry_for_another_file_is_not_trusted(corpus, tmp_path, monkeypatch):
     """An entry whose stat no longer matches (here: an inode reused by a new file with the
     old name would still differ in ctime) is ignored, whatever hash it holds."""
-    monkeypatch.setattr(manifest, "SETTLE_NS", 0)
+    monkeypatch.setattr(changes, "SETTLE_NS", 0)
     cache = tmp_path / "file-hashes.json"
     hash_files(corpus, cache)
     entries = json.loads(cache.read_text(encoding="utf-8"))
@@ -99,7 +99,7 @@ def test_a_cache_entry_for_another_file_is_not_trusted(corpus, tmp_path, monkeyp
 
 
 def test_without_update_the_cache_is_left_alone(corpus, tmp_path, monkeypatch):
-    monkeypatch.setattr(manifest, "SETTLE_NS", 0)
+    monkeypatch.setattr(changes, "SETTLE_NS", 0)
     cache = tmp_path / "file-hashes.json"
     hash_files(corpus, cache, update_cache=False)
     assert not cache.exists()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from langchain_core.documents import Document
 
-from app.store import load_all_chunks, open_collection, open_store
+from app.index.chroma import load_all_chunks, open_collection, open_store
 
 from .conftest import make_settings
 
@@ -27,7 +27,7 @@ class TinyEmbeddings:
 
 @pytest.fixture
 def collection(tmp_path, monkeypatch):
-    monkeypatch.setattr("app.store.GET_PAGE", PAGE)
+    monkeypatch.setattr("app.index.chroma.GET_PAGE", PAGE)
     settings = make_settings(tmp_path)
     collection = open_collection(settings, "privacy_qa_paging", create=True)
     open_store(settings, TinyEmbeddings(), collection).add_documents(
@@ -97,3 +97,39 @@ def test_a_chunk_deleted_after_it_was_read_is_left_out(monkeypatch, collection):
     chunks = load_all_chunks(collection)
     assert "c38" not in ids_of(chunks) and "c01" not in ids_of(chunks)
     assert len(chunks) == len(set(ids_of(chunks))) == CHUNKS - 2
+
+
+# ------------------------------------------------------------ the one error translator
+
+
+def test_a_lost_server_is_unavailable_and_names_the_fix(tmp_path):
+    import httpx
+
+    from app.errors import StoreUnavailableError
+    from app.index.chroma import store_error
+
+    url = "http://127.0.0.1:9"
+    settings = make_settings(tmp_path, chroma_url=url)
+    error = store_error(settings, httpx.ConnectError("refused"))
+    assert isinstance(error, StoreUnavailableError)
+    assert f"Cannot reach the Chroma server at {url}" in str(error)
+    assert "chroma run" in str(error) and "PRIVACY_QA_CHROMA_URL" in str(error)
+    # Not the server's: left to the caller, as is any error without a server.
+    assert store_error(settings, ValueError("a bug")) is None
+    assert store_error(make_settings(tmp_path), httpx.ConnectError("refused")) is None
+
+
+def test_a_collection_that_cannot_be_opened(tmp_path):
+    from app.errors import StoreCorruptError, StoreMismatchError
+    from app.index.chroma import store_error
+    from app.index.manifest import Manifest, fingerprint
+
+    settings = make_settings(tmp_path)
+    missing = store_error(settings, KeyError("gone"), collection="privacy_qa_x")
+    assert isinstance(missing, StoreCorruptError) and "--rebuild" in str(missing)
+    in_a_server = Manifest("privacy_qa_x", fingerprint(settings), store="http://127.0.0.1:9")
+    other = store_error(settings, KeyError("gone"), collection="x", manifest=in_a_server)
+    assert isinstance(other, StoreMismatchError)
+    assert "set PRIVACY_QA_CHROMA_URL=http://127.0.0.1:9" in str(other)
+    broken = store_error(settings, OSError("bad file"), connecting=True)
+    assert isinstance(broken, StoreCorruptError) and str(settings.store_dir) in str(broken)

@@ -1,23 +1,23 @@
 """Ingest into a real Chroma store in a temp dir, with the real model: incremental updates,
-rebuilds, dry runs, bad data dirs. Crashes and concurrency are in test_store_faults.py."""
+rebuilds, dry runs, bad data dirs. Crashes and concurrency are in
+test_index_ingest_faults.py."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 
 import pytest
 
-from app import manifest
 from app.corpus import load_corpus
 from app.errors import StoreCorruptError, StoreMismatchError, StoreMissingError, UserError
-from app.manifest import index_status
+from app.index import changes
+from app.index.changes import index_status
+from app.index.chroma import load_all_chunks, open_collection
+from app.index.ingest import ingest
+from app.index.manifest import check_store, fingerprint, read_manifest
 from app.session import QA
-from app.store import check_store, ingest, load_all_chunks, open_collection
 
-from .conftest import ROOT, copy_corpus, make_settings
+from .conftest import copy_corpus, make_settings
 
 pytestmark = pytest.mark.slow
 
@@ -100,63 +100,14 @@ def test_a_changed_file_that_becomes_unreadable_loses_its_chunks(tmp_path, embed
     assert [s["source"] for s in ingest(settings, embeddings).skipped] == [BAA]
 
 
-def test_noop_ingest_loads_neither_model_nor_chroma(indexed_settings):
-    """Checked in a fresh interpreter, through the command line: a no-op ingest only
-    hashes files, and imports nothing heavy (nor what the CLI used to be built on). Once
-    the file-hash cache knows the files, it hashes nothing either."""
-    heavy = (
-        "torch",
-        "sentence_transformers",
-        "transformers",
-        "chromadb",
-        "langchain_core",
-        "numpy",
-        "sqlalchemy",
-        "pydantic",
-        "pydantic_settings",
-        "click",
-        # Standard library, but each costs a no-op ingest milliseconds (docs/benchmarks.md).
-        "dataclasses",
-        "typing",
-        "secrets",
-        "datetime",
-        "html.parser",
-        "shutil",
-        "logging",
-        "hashlib",
-    )
-    code = (
-        "import sys, json\n"
-        "from app.cli import main\n"
-        "try:\n"
-        f"    main(['--data-dir', {str(indexed_settings.data_dir)!r}, "
-        f"'--corpus-dir', {str(indexed_settings.corpus_dir)!r}, 'ingest', '--json'])\n"
-        "except SystemExit as exit:\n"
-        "    assert exit.code == 0, exit.code\n"
-        f"print(json.dumps([m for m in {heavy!r} if m in sys.modules]))\n"
-    )
-    # Files changed in the last SETTLE_NS are never cached: wait until the corpus is older.
-    newest = max(p.stat().st_ctime_ns for p in indexed_settings.corpus_dir.iterdir())
-    time.sleep(max(0.0, (newest + manifest.SETTLE_NS - time.time_ns()) / 1e9 + 0.05))
-    for run in ("fills the cache", "uses the cache"):
-        out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
-        )
-        assert out.returncode == 0, out.stderr
-        report, loaded = map(json.loads, out.stdout.splitlines())
-        assert (report["unchanged"], report["chunks_added"]) == (2, 0)
-        # The first run reads and hashes what the cache does not know yet.
-        assert set(loaded) <= (set() if run == "uses the cache" else {"hashlib"})
-
-
 def test_noop_dry_run_leaves_the_hash_cache_alone(indexed_settings, monkeypatch):
-    monkeypatch.setattr(manifest, "SETTLE_NS", 0)  # cache the files at once
+    monkeypatch.setattr(changes, "SETTLE_NS", 0)  # cache the files at once
     cache = indexed_settings.hash_cache_path
     cache.unlink(missing_ok=True)  # only a cache: the next run writes it again
-    report = manifest.unchanged_report(indexed_settings, dry_run=True)
+    report = changes.unchanged_report(indexed_settings, dry_run=True)
     assert report is not None and report.dry_run and report.unchanged == 2
     assert not cache.exists()
-    assert manifest.unchanged_report(indexed_settings) is not None
+    assert changes.unchanged_report(indexed_settings) is not None
     assert cache.exists()
 
 
@@ -209,7 +160,7 @@ def test_other_settings_are_refused_then_rebuilt_into_a_new_generation(tmp_path,
     assert report.rebuilt and "chunking" in report.rebuild_reason
     assert report.chunks_unchanged == 0 and report.chunks > first.chunks
     manifest = check_store(other, embeddings.model_id)  # now matches
-    assert manifest["collection"] != old_collection
+    assert manifest.collection != old_collection
     assert len(stored(other, embeddings)) == report.chunks
     # The previous generation is dropped by the next ingest, not while readers may use it.
     ingest(other, embeddings, rebuild=True)
@@ -287,11 +238,10 @@ def test_reloads_when_the_index_changes_under_a_running_qa(tmp_path, embeddings)
 
 
 def test_an_older_manifest_without_a_store_means_the_embedded_one(tmp_path, embeddings):
-    from app.manifest import read_manifest
-
     settings = make_settings(tmp_path, copy_corpus(tmp_path / "corpus"))
     first = ingest(settings, embeddings)
-    manifest = read_manifest(settings)
+    assert read_manifest(settings).store == "embedded"
+    manifest = json.loads(settings.manifest_path.read_text(encoding="utf-8"))
     assert manifest["store"] == "embedded"
     del manifest["store"]
     settings.manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
@@ -304,8 +254,6 @@ def test_an_older_manifest_without_a_store_means_the_embedded_one(tmp_path, embe
 def test_an_interrupted_rebuild_is_resumed_only_in_the_store_it_was_filling(tmp_path, embeddings):
     """A pending marker names the collection and the store it was being filled in; after
     a switch of store the new ingest starts its own generation instead."""
-    from app.manifest import fingerprint, read_manifest
-
     settings = make_settings(tmp_path, copy_corpus(tmp_path / "corpus"))
     settings.data_dir.mkdir(parents=True)
     (settings.data_dir / "ingest.pending").write_text(
@@ -321,4 +269,4 @@ def test_an_interrupted_rebuild_is_resumed_only_in_the_store_it_was_filling(tmp_
     )
     report = ingest(settings, embeddings)
     assert report.recovered and report.documents == 2
-    assert read_manifest(settings)["collection"] != "privacy_qa_20000101000000_abcdef"
+    assert read_manifest(settings).collection != "privacy_qa_20000101000000_abcdef"

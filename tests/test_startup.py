@@ -1,0 +1,121 @@
+"""The start-up guard: a no-op ``privacy-qa ingest`` (nothing changed) runs in a fresh
+interpreter, as the command line runs it, and must not import what a real ingest, a
+question or the page needs. It is answered by app.qa and app/index/manifest.py and
+app/index/changes.py alone (docs/benchmarks.md has its cost against ``import app``).
+
+``dataclasses`` and ``typing`` are on that path (the records are dataclasses), measured.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from app.index import changes
+from app.index.manifest import Manifest, fingerprint, write_manifest
+
+from .conftest import ROOT, copy_corpus, make_settings
+
+MUST_NOT_IMPORT = (
+    # Vendor stacks: the model, the store, LangChain, the page, the OpenAI client.
+    "langchain",  # and every langchain_* package (langchain_core, langchain_chroma, ...)
+    "chromadb",
+    "torch",
+    "transformers",
+    "sentence_transformers",
+    "openai",
+    "numpy",
+    "streamlit",
+    "sqlalchemy",
+    "pydantic",
+    "click",
+    "httpx",
+    # The parts of the app a real ingest or a question needs.
+    "app.index.ingest",
+    "app.index.chroma",
+    "app.index.records",
+    "app.index.writer",
+    "app.session",
+    "app.embeddings",
+    # Standard library that the no-op has no use for.
+    "secrets",
+    "datetime",
+    "html.parser",
+    "shutil",
+    "logging",  # nothing on the path logs; the CLI configures logging once there is work
+    "hashlib",  # with the file-hash cache warm nothing is hashed
+)
+
+CODE = """
+import json, sys
+from app.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as exit:
+    assert exit.code == 0, exit.code
+names = json.loads({names!r})
+print(json.dumps(sorted(
+    m for m in sys.modules
+    if any(m == n or m.startswith(n + ".") or (n == "langchain" and m.startswith(n)) for n in names)
+)))
+"""
+
+
+def noop_ingest_imports(settings) -> tuple[dict, set[str]]:
+    """Run ``privacy-qa ingest --json`` in a fresh interpreter: its report, and which of
+    MUST_NOT_IMPORT it imported."""
+    args = ["--data-dir", str(settings.data_dir), "--corpus-dir", str(settings.corpus_dir)]
+    code = CODE.format(names=json.dumps(MUST_NOT_IMPORT))
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args, "ingest", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    report, loaded = map(json.loads, out.stdout.splitlines())
+    return report, set(loaded)
+
+
+def wait_until_settled(corpus) -> None:
+    """Files changed in the last SETTLE_NS are never cached: wait until the corpus is older."""
+    newest = max(p.stat().st_ctime_ns for p in corpus.iterdir())
+    time.sleep(max(0.0, (newest + changes.SETTLE_NS - time.time_ns()) / 1e9 + 0.05))
+
+
+def assert_noop_imports_nothing_heavy(settings, documents: int) -> None:
+    wait_until_settled(settings.corpus_dir)
+    for run in ("fills the cache", "uses the cache"):
+        report, loaded = noop_ingest_imports(settings)
+        assert (report["unchanged"], report["chunks_added"]) == (documents, 0)
+        # The first run reads and hashes what the cache does not know yet.
+        assert loaded <= (set() if run == "uses the cache" else {"hashlib"})
+
+
+def test_noop_ingest_imports_nothing_heavy(tmp_path):
+    """On an index as the no-op sees it: a manifest that matches the files and the
+    settings, and the store's dir (what is in the store is never looked at)."""
+    settings = make_settings(tmp_path, copy_corpus(tmp_path / "corpus"))
+    settings.store_dir.mkdir(parents=True)
+    files = changes.hash_files(settings.corpus_dir)
+    write_manifest(
+        settings,
+        Manifest(
+            collection="privacy_qa_20000101000000_abcdef",
+            fingerprint=fingerprint(settings),
+            documents=len(files),
+            chunks=40,
+            files=files,
+        ),
+    )
+    assert_noop_imports_nothing_heavy(settings, documents=len(files))
+
+
+@pytest.mark.slow
+def test_noop_ingest_of_a_real_index_loads_neither_model_nor_chroma(indexed_settings):
+    assert_noop_imports_nothing_heavy(indexed_settings, documents=2)
