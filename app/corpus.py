@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-TYPE_CHECKING = False  # typing costs ~3 ms to import; a no-op ingest needs none of it
 if TYPE_CHECKING:
     from langchain_core.documents import Document
 
@@ -29,36 +30,46 @@ _FENCE = re.compile(r"^(```|~~~)", re.MULTILINE)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
 
 
-# Plain classes rather than dataclasses: importing dataclasses (and the inspect module
-# it pulls in) would cost every no-op ingest ~7 ms, and it imports this module.
-
-
+@dataclass
 class SourceDocument:
     """One file of the corpus, as text."""
 
-    def __init__(
-        self,
-        source: str,  # path relative to the corpus dir's parent, e.g. "corpus/a.md"
-        path: Path,
-        text: str,  # the text quotes are taken from (the file itself for .md/.txt)
-        title: str,
-        url: str = "",
-        meta: dict | None = None,  # the front matter
-        body_start: int = 0,  # where the text after any front matter begins
-        markdown: bool = True,  # whether '#' lines are headings
-    ) -> None:
-        self.source, self.path, self.text, self.title = source, path, text, title
-        self.url, self.meta = url, meta or {}
-        self.body_start, self.markdown = body_start, markdown
-
-    def __repr__(self) -> str:
-        return f"SourceDocument({self.source!r}, title={self.title!r})"
+    source: str  # path relative to the corpus dir's parent, e.g. "corpus/a.md"
+    path: Path = field(repr=False)
+    text: str = field(repr=False)  # the text quotes are taken from (the file itself for .md)
+    title: str
+    url: str = ""
+    meta: dict[str, Any] = field(default_factory=dict, repr=False)  # the front matter
+    body_start: int = field(default=0, repr=False)  # where the text after front matter begins
+    markdown: bool = field(default=True, repr=False)  # whether '#' lines are headings
 
 
+@dataclass
 class LoadResult:
-    def __init__(self, documents: list[SourceDocument], skipped: list[tuple[str, str]]):
-        self.documents = documents
-        self.skipped = skipped  # (source, reason)
+    documents: list[SourceDocument]
+    skipped: list[tuple[str, str]]  # (source, reason)
+
+
+@dataclass(frozen=True)
+class ChunkInfo:
+    """Where a chunk comes from: the metadata every chunk carries, in Chroma too. Its keys
+    are written by :func:`chunk_document` and read through :meth:`of`, nowhere else."""
+
+    source: str  # the document, as SourceDocument.source
+    title: str  # the document's title
+    url: str  # the original's address ("" if none)
+    section: str  # the heading path, "Title > Heading > Subheading"
+    start_char: int  # where the chunk's body starts in the document's text
+    end_char: int
+    start_line: int  # the line of the document's text where the body starts (1-based)
+    body_start: int  # where the body starts in the chunk's text (after the section header)
+
+    @classmethod
+    def of(cls, chunk: Document) -> ChunkInfo:
+        return cls(**{f.name: chunk.metadata[f.name] for f in fields(cls)})
+
+    def as_metadata(self) -> dict[str, str | int]:
+        return asdict(self)
 
 
 # --------------------------------------------------------------------------- loading
@@ -231,11 +242,11 @@ def load_corpus(corpus_dir: Path, only: set[str] | None = None) -> LoadResult:
 # -------------------------------------------------------------------------- chunking
 
 
+@dataclass
 class Section:
-    def __init__(self, path: tuple[str, ...], start: int, end: int):
-        self.path = path  # heading titles, the document's first
-        self.start = start  # char offset of the section body in the document text
-        self.end = end
+    path: tuple[str, ...]  # heading titles, the document's first
+    start: int  # char offset of the section body in the document text
+    end: int
 
 
 def split_sections(doc: SourceDocument) -> list[Section]:
@@ -274,7 +285,7 @@ def chunk_id(source: str, start: int, content: str) -> str:
 
 def chunk_body(chunk: Document) -> str:
     """The chunk's text as it stands in the source file (without the section header)."""
-    return chunk.page_content[chunk.metadata["body_start"] :]
+    return chunk.page_content[ChunkInfo.of(chunk).body_start :]
 
 
 def chunk_document(
@@ -327,16 +338,16 @@ def chunk_document(
 def _make_chunk(
     doc: SourceDocument, section: Section, header: str, body: str, start: int, content: str
 ) -> Document:
-    metadata = {
-        "source": doc.source,
-        "title": doc.title,
-        "url": doc.url,
-        "section": " > ".join(section.path),
-        "start_char": start,
-        "end_char": start + len(body),
-        "start_line": doc.text.count("\n", 0, start) + 1,
-        "body_start": len(header),
-    }
+    metadata = ChunkInfo(
+        source=doc.source,
+        title=doc.title,
+        url=doc.url,
+        section=" > ".join(section.path),
+        start_char=start,
+        end_char=start + len(body),
+        start_line=doc.text.count("\n", 0, start) + 1,
+        body_start=len(header),
+    ).as_metadata()
     from langchain_core.documents import Document
 
     return Document(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from langchain_core.documents import Document
 
+from app.corpus import ChunkInfo, chunk_body
 from app.embeddings import EmbeddingBackend
 from app.index.chroma import search_by_vector
 
@@ -119,6 +120,16 @@ class Hit:
     lexical: float  # BM25 score (0 when no term matches)
     coverage: float = 0.0  # IDF-weighted share of the question's terms found in the chunk
 
+    @property
+    def info(self) -> ChunkInfo:
+        """Where the chunk comes from (document, section, line)."""
+        return ChunkInfo.of(self.chunk)
+
+    @property
+    def body(self) -> str:
+        """The chunk's text as it stands in the document (without the section header)."""
+        return chunk_body(self.chunk)
+
 
 class StaleIndexError(Exception):
     """The store changed under this retriever's view of it: reopen the index and retry."""
@@ -141,11 +152,11 @@ class HybridRetriever:
         self._term_sets = [set(chunk_terms) for chunk_terms in tokenized]
         self._rarest_idf = max(self._bm25.idf.values(), default=1.0) if self._bm25 else 1.0
         # Chunks in reading order, so an answer can continue into the next chunk of a file.
-        ordered = sorted(chunks, key=lambda c: (c.metadata["source"], c.metadata["start_char"]))
+        ordered = sorted(chunks, key=lambda c: (ChunkInfo.of(c).source, ChunkInfo.of(c).start_char))
         self._next = {
             a.id: b
             for a, b in zip(ordered, ordered[1:], strict=False)
-            if a.metadata["source"] == b.metadata["source"]
+            if ChunkInfo.of(a).source == ChunkInfo.of(b).source
         }
 
     def next_chunk(self, chunk: Document) -> Document | None:
@@ -233,7 +244,7 @@ class HybridRetriever:
                     if strict:
                         raise StaleIndexError(f"chunk {chunk_id} vanished from the store")
                     continue
-                similarity = _cosine(vector, stored)
+                similarity = cosine(vector, stored)
             lexical = float(lexical_scores[i]) if i is not None else 0.0
             chunk_terms = self._term_sets[i] if i is not None else set(terms(chunk.page_content))
             coverage = self.coverage(weights, chunk_terms)
@@ -263,7 +274,7 @@ def rrf(*rankings: list[str]) -> list[tuple[str, float]]:
     return sorted(fused.items(), key=lambda item: -item[1])  # stable: ties keep that order
 
 
-def _cosine(a: list[float], b: list[float]) -> float:
+def cosine(a: list[float], b: list[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b, strict=True))
     norm = (sum(x * x for x in a) ** 0.5) * (sum(y * y for y in b) ** 0.5)
     return dot / norm if norm else 0.0

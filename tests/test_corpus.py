@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from app.corpus import chunk_body, chunk_document, load_corpus, split_sections
+from app.corpus import (
+    ChunkInfo,
+    chunk_body,
+    chunk_document,
+    load_corpus,
+    load_document,
+    split_sections,
+)
 from app.embeddings import LocalMiniLM, OpenAIEmbeddingBackend
 
 from .conftest import CORPUS, copy_corpus, make_settings
@@ -184,3 +191,19 @@ def test_pdf_text_is_indexed_per_page(tmp_path):
     assert loaded.skipped == []
     assert "Audit reports are kept for 7 years." in chunk_body(chunks[0])
     assert chunks[0].metadata["section"] == "audit > Page 1"
+
+
+def test_chunk_info_is_what_chunking_writes_and_reads_back(tmp_path):
+    """The chunk metadata's keys are ChunkInfo's fields: written once, read back whole."""
+    (tmp_path / "a.md").write_text("# Title\n\nSome text here.\n", encoding="utf-8")
+    doc = load_document(tmp_path / "a.md", "corpus/a.md")
+    [chunk] = chunk_document(doc, lambda text: len(text.split()), 256, 64, 8)
+    info = ChunkInfo.of(chunk)
+    assert chunk.metadata == info.as_metadata()
+    assert (info.source, info.title, info.section, info.start_line) == (
+        "corpus/a.md",
+        "Title",
+        "Title",
+        3,
+    )
+    assert chunk_body(chunk) == "Some text here.\n"[: info.end_char - info.start_char]

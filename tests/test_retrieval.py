@@ -11,13 +11,14 @@ import pytest
 from langchain_core.documents import Document
 from rank_bm25 import BM25Okapi
 
+from app.corpus import ChunkInfo
 from app.retrieval import (
     BM25_B,
     BM25_K1,
     RRF_K,
     HybridRetriever,
     SparseBM25,
-    _cosine,
+    cosine,
     names,
     rrf,
     stem,
@@ -174,17 +175,18 @@ def test_coverage_is_the_idf_weighted_share_of_terms_found():
     assert HybridRetriever.coverage({}, {"data"}) == 0.0  # no question terms: no coverage
 
 
-def test_cosine():
-    assert _cosine([1.0, 0.0], [2.0, 0.0]) == pytest.approx(1.0)
-    assert _cosine([1.0, 0.0], [0.0, 3.0]) == pytest.approx(0.0)
-    assert _cosine([1.0, 1.0], [-1.0, -1.0]) == pytest.approx(-1.0)
-    assert _cosine([0.0, 0.0], [1.0, 2.0]) == 0.0  # a zero vector is similar to nothing
+def testcosine():
+    assert cosine([1.0, 0.0], [2.0, 0.0]) == pytest.approx(1.0)
+    assert cosine([1.0, 0.0], [0.0, 3.0]) == pytest.approx(0.0)
+    assert cosine([1.0, 1.0], [-1.0, -1.0]) == pytest.approx(-1.0)
+    assert cosine([0.0, 0.0], [1.0, 2.0]) == 0.0  # a zero vector is similar to nothing
     with pytest.raises(ValueError):
-        _cosine([1.0], [1.0, 2.0])
+        cosine([1.0], [1.0, 2.0])
 
 
 def chunk(id_: str, source: str, start: int, text: str) -> Document:
-    return Document(id=id_, page_content=text, metadata={"source": source, "start_char": start})
+    info = ChunkInfo(source, source, "", source, start, start + len(text), 1, 0)
+    return Document(id=id_, page_content=text, metadata=info.as_metadata())
 
 
 @pytest.fixture

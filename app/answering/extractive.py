@@ -41,10 +41,8 @@ class ExtractiveAnswerer(Answerer):
         # Readable order: group by document (in order of relevance), then as written.
         doc_order: dict[str, int] = {}
         for rank, _, hit in sorted(chosen, key=lambda c: c[0]):
-            doc_order.setdefault(hit.chunk.metadata["source"], rank)
-        chosen.sort(
-            key=lambda c: (doc_order[c[2].chunk.metadata["source"]], _absolute_start(c[1], c[2]))
-        )
+            doc_order.setdefault(hit.info.source, rank)
+        chosen.sort(key=lambda c: (doc_order[c[2].info.source], _absolute_start(c[1], c[2])))
 
         citations, parts = [], []
         for n, (_, sentence, hit) in enumerate(chosen, 1):
@@ -64,7 +62,7 @@ class ExtractiveAnswerer(Answerer):
         candidates: list[Candidate] = []
         quotable: list[list[Sentence]] = []
         for rank, hit in enumerate(hits):
-            heading_terms = set(terms(hit.chunk.metadata["section"].rsplit(" > ", 1)[-1]))
+            heading_terms = set(terms(hit.info.section.rsplit(" > ", 1)[-1]))
             previous_terms = heading_terms
             quotable.append([])
             dense = hit.dense / best_dense if best_dense > 0 else 0.0
@@ -130,4 +128,4 @@ def _following(
 
 
 def _absolute_start(sentence: Sentence, hit: Hit) -> int:
-    return hit.chunk.metadata["start_char"] + sentence.offset
+    return hit.info.start_char + sentence.offset

@@ -12,7 +12,6 @@ import re
 from typing import TypedDict
 
 from app.answering.abstain import ABSTAIN_TEXT
-from app.corpus import chunk_body
 from app.errors import ConfigError
 from app.retrieval import Hit
 
@@ -95,16 +94,16 @@ def count_message_tokens(messages: list[ChatMessage], encoding) -> int:
 
 
 def format_source(n: int, hit: Hit) -> str:
-    meta = hit.chunk.metadata
+    info = hit.info
 
     def attribute(value) -> str:
         return _TAG.sub(r"‹\1", str(value)).replace('"', "'")
 
-    body = _TAG.sub(r"‹\1", chunk_body(hit.chunk).strip())
+    body = _TAG.sub(r"‹\1", hit.body.strip())
     return (
-        f'<source n="{n}" title="{attribute(meta["title"])}" '
-        f'section="{attribute(meta["section"])}" '
-        f'location="{attribute(meta["source"])}:{meta["start_line"]}">\n{body}\n</source>'
+        f'<source n="{n}" title="{attribute(info.title)}" '
+        f'section="{attribute(info.section)}" '
+        f'location="{attribute(info.source)}:{info.start_line}">\n{body}\n</source>'
     )
 
 

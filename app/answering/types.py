@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from app.corpus import chunk_body
-
 if TYPE_CHECKING:  # retrieval loads Chroma and LangChain; these names are for annotations
     from app.retrieval import Hit, HybridRetriever
 
@@ -33,16 +31,15 @@ class Citation:
     def quoting(cls, n: int, hit: Hit, quote: str, offset: int) -> Citation:
         """Citation ``n`` of ``hit``'s chunk, quoting ``quote``, which starts at ``offset``
         of the chunk's body."""
-        meta = hit.chunk.metadata
-        body = chunk_body(hit.chunk)
+        info, body = hit.info, hit.body
         return cls(
             n=n,
-            source=meta["source"],
-            title=meta["title"],
-            section=meta["section"],
-            url=meta.get("url") or None,
+            source=info.source,
+            title=info.title,
+            section=info.section,
+            url=info.url or None,
             quote=quote,
-            start_line=meta["start_line"] + body.count("\n", 0, offset),
+            start_line=info.start_line + body.count("\n", 0, offset),
             chunk_text=body,
         )
 

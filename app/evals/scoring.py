@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Literal, NotRequired, TypedDict
 
 from app.answering.types import Answer
-from app.corpus import chunk_body
 from app.evals.dataset import EvalItem
 
 RECALL_KS = (1, 3, 5)
@@ -261,10 +260,7 @@ def score_answer(
     item: EvalItem, answer: Answer, source_text: Callable[[str], str | None]
 ) -> ItemResult:
     """Score one answer for ``item``; ``source_text`` reads a source (None: unreadable)."""
-    retrieved = [
-        (h.chunk.metadata["source"], h.chunk.metadata["section"], chunk_body(h.chunk))
-        for h in answer.hits
-    ]
+    retrieved = [(h.info.source, h.info.section, h.body) for h in answer.hits]
     citations = [
         CitationResult(
             n=c.n,
@@ -283,9 +279,7 @@ def score_answer(
         abstained=answer.abstained,
         citations=citations,
         rank=first_relevant_rank(item, retrieved) if item.in_scope else None,
-        retrieved=[
-            f"{h.chunk.metadata['source']}:{h.chunk.metadata['start_line']}" for h in answer.hits
-        ],
+        retrieved=[f"{h.info.source}:{h.info.start_line}" for h in answer.hits],
         facts=(
             [False] * len(item.facts)
             if answer.abstained

@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from app.config import Settings
-from app.corpus import chunk_body
 from app.errors import PrivacyQAError, UserError
 from app.qa import Answer, Citation, TextDelta
-from app.retrieval import Hit
 from app.ui import resources
 from app.ui.markup import escape_markdown, highlighted_html, source_header_html
 from app.ui.sidebar import sidebar
+
+if TYPE_CHECKING:
+    from app.qa import Hit
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,7 @@ def closest_hits(hits: list[Hit], limit: int = CLOSEST_SOURCES) -> list[Hit]:
     """The best hits, one per section, for "you may want to read"."""
     seen, out = set(), []
     for hit in sorted(hits, key=lambda h: -h.score):
-        key = (hit.chunk.metadata.get("source"), hit.chunk.metadata.get("section"))
+        key = (hit.info.source, hit.info.section)
         if key not in seen:
             seen.add(key)
             out.append(hit)
@@ -86,21 +88,16 @@ def closest_hits(hits: list[Hit], limit: int = CLOSEST_SOURCES) -> list[Hit]:
 
 
 def render_hit(hit: Hit) -> None:
-    meta = hit.chunk.metadata
+    info = hit.info
     with st.container(border=True):
         st.markdown(
             source_header_html(
-                None,
-                meta.get("title", ""),
-                meta.get("section", ""),
-                meta.get("source", ""),
-                meta.get("start_line", 1),
-                meta.get("url"),
+                None, info.title, info.section, info.source, info.start_line, info.url
             ),
             unsafe_allow_html=True,
         )
         with st.expander("Read the passage"):
-            st.markdown(highlighted_html(chunk_body(hit.chunk), ""), unsafe_allow_html=True)
+            st.markdown(highlighted_html(hit.body, ""), unsafe_allow_html=True)
 
 
 def render_provenance(answer: Answer) -> None:
