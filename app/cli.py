@@ -3,23 +3,22 @@
 Exit codes: 0 ok, 2 user error (one clear sentence on stderr), 1 internal error,
 3 ``eval --check`` found a metric below its threshold, 130 interrupted (Ctrl-C).
 
-Built on the standard library's argparse: every command pays for what this module
-imports before it does anything, and a no-op ``privacy-qa ingest`` should cost little more
-than starting Python (issue 3, docs/benchmarks.md). Commands import the core they need
-inside their functions for the same reason.
+It talks to the core only through the facade, app/qa.py (and starts the page through
+app/ui/server.py). Logging is configured when a command's real work starts, so a no-op
+``privacy-qa ingest`` stays cheap (tests/test_startup.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-from app import __version__
+from app import __version__, qa
 from app.config import Settings, load_settings
 from app.errors import PrivacyQAError, UserError
+from app.ui import server
 
 CHECK_FAILED_EXIT = 3  # `eval --check`: a metric is on the wrong side of its threshold
 INTERRUPTED_EXIT = 130  # Ctrl-C, as shells report a SIGINT
@@ -62,8 +61,6 @@ def ingest_command(settings: Settings, args: argparse.Namespace) -> int:
     setting rebuilds the index (and says so). Safe to interrupt: the next run finishes the
     job, and questions are answered meanwhile.
     """
-    from app import qa
-
     if not args.rebuild:
         # Answered before the machinery of a real ingest (and logging) is imported.
         report = qa.unchanged_report(settings, dry_run=args.dry_run)
@@ -178,14 +175,12 @@ def format_answer(answer, streamed: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def _stream_answer(qa, question: str):
+def _stream_answer(session, question: str):
     """Print the answer as it is written, then the rest; return the final Answer."""
-    from app.qa import TextDelta
-
     streamed: list[str] = []
     answer = None
-    for event in qa.stream(question):
-        if isinstance(event, TextDelta):
+    for event in session.stream(question):
+        if isinstance(event, qa.TextDelta):
             echo(event.text, end="")
             streamed.append(event.text)
         else:
@@ -203,25 +198,23 @@ def ask_command(settings: Settings, args: argparse.Namespace) -> int:
     Without QUESTION or --jsonl, asks interactively until an empty line or Ctrl-D.
     """
     configure_logging(settings, args.verbose)
-    from app.qa import open_qa
-
     if args.question is not None and args.jsonl is not None:
         raise UserError("Give either QUESTION or --jsonl, not both.")
     if args.question is not None:
-        qa = open_qa(settings)
+        session = qa.open_qa(settings)
         if args.json:
-            echo(json.dumps(qa.ask(args.question).to_dict()))
+            echo(json.dumps(session.ask(args.question).to_dict()))
         else:
-            _stream_answer(qa, args.question)
+            _stream_answer(session, args.question)
         return 0
     if args.jsonl is not None:
         with args.jsonl as lines:
-            return _ask_jsonl(open_qa(settings), lines)
-    _ask_interactively(open_qa(settings), args.json)
+            return _ask_jsonl(qa.open_qa(settings), lines)
+    _ask_interactively(qa.open_qa(settings), args.json)
     return 0
 
 
-def _ask_jsonl(qa, lines) -> int:
+def _ask_jsonl(session, lines) -> int:
     """One output line per input line; a bad line gets an "error" and the rest go on."""
     failures = 0
     for number, line in enumerate(lines, 1):
@@ -233,7 +226,7 @@ def _ask_jsonl(qa, lines) -> int:
             if not isinstance(item, dict) or not isinstance(item.get("question"), str):
                 raise UserError(f'line {number}: expected {{"id": ..., "question": "..."}}')
             item_id = item.get("id")
-            result = {"id": item_id, **qa.ask(item["question"]).to_dict()}
+            result = {"id": item_id, **session.ask(item["question"]).to_dict()}
         except json.JSONDecodeError as exc:
             failures += 1
             result = {"id": None, "error": f"line {number}: not valid JSON ({exc.msg})"}
@@ -244,9 +237,9 @@ def _ask_jsonl(qa, lines) -> int:
     return 2 if failures else 0
 
 
-def _ask_interactively(qa, as_json: bool) -> None:
+def _ask_interactively(session, as_json: bool) -> None:
     echo("Ask about the indexed documents (empty line or Ctrl-D to quit).", err=True)
-    qa.warm_up()
+    session.warm_up()
     while True:
         echo("question: ", end="", err=True)
         try:
@@ -258,9 +251,9 @@ def _ask_interactively(qa, as_json: bool) -> None:
             break
         try:
             if as_json:
-                echo(json.dumps(qa.ask(question).to_dict()))
+                echo(json.dumps(session.ask(question).to_dict()))
             else:
-                _stream_answer(qa, question)
+                _stream_answer(session, question)
                 echo()
         except UserError as exc:
             echo(f"error: {exc}", err=True)
@@ -272,8 +265,6 @@ def _ask_interactively(qa, as_json: bool) -> None:
 def ui_command(settings: Settings, args: argparse.Namespace) -> int:
     """Start the chat page (Streamlit) and print its address; Ctrl-C stops it."""
     configure_logging(settings, args.verbose)
-    from app.ui import server
-
     server.serve(settings, args.host, args.port)
     return 0
 
@@ -288,8 +279,6 @@ def eval_command(settings: Settings, args: argparse.Namespace) -> int:
     Needs an index: run `privacy-qa ingest` first, or pass --fresh-index.
     """
     configure_logging(settings, args.verbose)
-    from app import qa
-
     show_progress = sys.stderr.isatty()
 
     def progress(done: int, total: int) -> None:
@@ -338,26 +327,6 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{message} (see `{self.prog} --help`).")
 
 
-class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """argparse's formatter, keeping the line breaks of descriptions. argparse creates one
-    for every option it adds, and finding the width itself would import shutil (~2 ms on
-    every command): the width is found with ``os`` here, the way shutil does."""
-
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, width=_terminal_columns() - 2)
-
-
-def _terminal_columns() -> int:
-    """As shutil.get_terminal_size: $COLUMNS, else the terminal's width, else 80."""
-    columns = os.environ.get("COLUMNS", "")
-    if columns.isdigit() and int(columns) > 0:
-        return int(columns)
-    try:
-        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
-    except (AttributeError, ValueError, OSError):  # not a terminal
-        return 80
-
-
 def _directory(text: str) -> Path:
     path = Path(text)
     if path.exists() and not path.is_dir():
@@ -379,7 +348,7 @@ def _command(subparsers, name: str, run) -> argparse.ArgumentParser:
         name,
         help=doc.split("\n\n")[0].replace("\n", " "),
         description=doc,
-        formatter_class=_HelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
     )
     parser.set_defaults(run=run)
@@ -390,9 +359,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The command line: global options, then one sub-parser per command.
 
     Given ``argv``, only the commands named in it get their sub-parser (all of them if it
-    names none, as for ``--help`` or a typo): each costs ~0.5 ms, mostly argparse looking up
-    translations of its own strings, and a no-op ingest is meant to cost little more than
-    starting Python (docs/benchmarks.md).
+    names none, as for ``--help`` or a typo): a command pays only for its own parser.
     """
     parser = _Parser(
         prog="privacy-qa",
@@ -406,7 +373,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
             "\n"
             "Settings come from PRIVACY_QA_* environment variables (see README)."
         ),
-        formatter_class=_HelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
     )
     parser.add_argument(
@@ -552,8 +519,8 @@ def _run(argv: list[str] | None) -> int:
 def configure_logging(settings: Settings, verbose: int) -> None:
     """Log to stderr at the level asked for (-v info, -vv debug, else the log_level setting).
 
-    Each command calls this as its real work starts, not before: importing logging alone
-    costs ~9 ms, a quarter of a no-op ingest (docs/benchmarks.md).
+    Each command calls this as its real work starts, not before: a no-op ingest neither
+    logs nor imports logging (tests/test_startup.py).
     """
     import logging
 

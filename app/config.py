@@ -10,23 +10,20 @@ How it works: each class attribute of :class:`Settings` declares one setting wit
 text to the annotated type, checks it, and raises one :class:`~app.errors.ConfigError`
 naming every bad variable. A blank variable counts as unset.
 
-Standard library only, and neither ``dataclasses`` nor ``typing`` at run time: every
-command builds its Settings first, and a no-op ``privacy-qa ingest`` should cost little
-more than starting Python (pydantic-settings alone took ~0.2 s; docs/benchmarks.md).
+Standard library only: every command builds its Settings first, and a no-op
+``privacy-qa ingest`` should cost little more than starting Python (pydantic-settings
+took about a fifth of a second to import; docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from app.errors import ConfigError
-
-TYPE_CHECKING = False  # importing typing costs ~3 ms per command; type checkers read True
-if TYPE_CHECKING:
-    from collections.abc import Callable
-    from typing import Any
 
 DEFAULT_LOCAL_MODEL = "local/all-MiniLM-L6-v2"
 DEFAULT_OPENAI_MODEL = "openai/text-embedding-3-small"

@@ -13,7 +13,9 @@ import re
 import time
 from dataclasses import dataclass
 
+import numpy as np
 from langchain_core.documents import Document
+from rank_bm25 import BM25Okapi
 
 from app.corpus import ChunkInfo, chunk_body
 from app.embeddings import EmbeddingBackend
@@ -140,8 +142,6 @@ class HybridRetriever:
 
     def __init__(self, collection, embeddings: EmbeddingBackend, chunks: list[Document]):
         """``collection``: the index's chromadb collection (app.index.chroma.open_collection)."""
-        from rank_bm25 import BM25Okapi
-
         self.collection = collection
         self.embeddings = embeddings
         self.chunks = chunks
@@ -290,8 +290,6 @@ class SparseBM25:
     """
 
     def __init__(self, bm25):
-        import numpy as np
-
         self.bm25 = bm25
         postings: dict[str, tuple[list[int], list[int]]] = {}
         for i, frequencies in enumerate(bm25.doc_freqs):
@@ -310,8 +308,6 @@ class SparseBM25:
 
     def get_scores(self, query: list[str]):
         """BM25 score of every chunk for the query terms (a numpy array, chunk order)."""
-        import numpy as np
-
         bm25 = self.bm25
         score = np.zeros(bm25.corpus_size)
         for term in query:
@@ -326,8 +322,6 @@ class SparseBM25:
     @staticmethod
     def top(scores, n: int) -> list[int]:
         """Indices of the ``n`` best positive scores, best first, ties in chunk order."""
-        import numpy as np
-
         positive = np.flatnonzero(scores > 0)
         if len(positive) > n > 0:
             # Only candidates at or above the n-th best score need sorting.

@@ -41,11 +41,14 @@ MUST_NOT_IMPORT = (
     "app.index.writer",
     "app.session",
     "app.embeddings",
+    "app.retrieval",
+    "app.evals",
+    "app.ui.page",
+    "app.ui.resources",
     # Standard library that the no-op has no use for.
     "secrets",
     "datetime",
     "html.parser",
-    "shutil",
     "logging",  # nothing on the path logs; the CLI configures logging once there is work
     "hashlib",  # with the file-hash cache warm nothing is hashed
 )
