@@ -250,7 +250,8 @@ def test_version_and_help(cli):
 def test_the_parser_holds_the_commands_named_or_all():
     """Only the commands named on the command line get a sub-parser (a no-op ingest builds
     one, not four), which must not change what any command line means."""
-    from app.cli import COMMANDS, build_parser, ingest_command
+    from app.cli.commands import ingest_command
+    from app.cli.parser import COMMANDS, build_parser
 
     def commands(argv):
         return build_parser(argv)._subparsers._group_actions[0].choices.keys()

@@ -1,0 +1,59 @@
+"""The ``privacy-qa`` command line. Thin: it parses, calls the core, prints.
+
+Exit codes: 0 ok, 2 user error (one clear sentence on stderr), 1 internal error,
+3 ``eval --check`` found a metric below its threshold, 130 interrupted (Ctrl-C).
+
+``parser`` holds the grammar, ``commands`` what each command does (through the facade,
+app/qa.py; the page is started through app/ui/server.py), ``output`` what they print.
+Logging is configured when a command's real work starts, so a no-op ``privacy-qa
+ingest`` stays cheap (tests/test_startup.py).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from app.cli.commands import configure_logging
+from app.cli.output import echo
+from app.cli.parser import build_parser
+from app.config import load_settings
+from app.errors import PrivacyQAError, UserError
+
+INTERRUPTED_EXIT = 130  # Ctrl-C, as shells report a SIGINT
+
+
+def _run(argv: list[str] | None) -> int:
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):  # no command: show what there is
+        parser.print_help()
+        return 2
+    settings = load_settings(data_dir=args.data_dir, corpus_dir=args.corpus_dir)
+    if args.verbose:  # at once, so even a failure before a command's real work is logged
+        configure_logging(settings, args.verbose)
+    return args.run(settings, args)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the command line (``argv``, default ``sys.argv``)
+    and turn errors into messages and exit codes."""
+    try:
+        sys.exit(_run(argv))
+    except KeyboardInterrupt:
+        echo("\nAborted.", err=True)
+        sys.exit(INTERRUPTED_EXIT)
+    except UserError as exc:
+        echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except PrivacyQAError as exc:
+        echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except Exception as exc:  # a bug: say so briefly; -vv shows the traceback
+        import logging
+
+        logging.getLogger(__name__).debug("internal error", exc_info=True)
+        echo(
+            f"internal error: {exc.__class__.__name__}: {exc} (run with -vv for the traceback)",
+            err=True,
+        )
+        sys.exit(1)

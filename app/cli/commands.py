@@ -1,0 +1,218 @@
+"""The commands of ``privacy-qa``: each parses nothing, calls the facade (app/qa.py), prints.
+
+Each command's docstring is its ``--help`` text (app/cli/parser.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from app import qa
+from app.cli.output import ProgressBar, describe_ingest, echo, format_answer
+from app.config import Settings
+from app.errors import UserError
+from app.ui import server
+
+CHECK_FAILED_EXIT = 3  # `eval --check`: a metric is on the wrong side of its threshold
+
+
+# ------------------------------------------------------------------------------ ingest
+
+
+def ingest_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Bring the index up to date with the corpus dir.
+
+    Incremental: only new and changed files are embedded; chunks of changed and deleted
+    files are removed. Nothing changed means nothing is loaded: the files are only hashed
+    (or only looked at, once their hashes are cached). A new embedding model or chunking
+    setting rebuilds the index (and says so). Safe to interrupt: the next run finishes the
+    job, and questions are answered meanwhile.
+    """
+    if not args.rebuild:
+        # Answered before the machinery of a real ingest (and logging) is imported.
+        report = qa.unchanged_report(settings, dry_run=args.dry_run)
+        if report is not None:
+            return _print_ingest(report, settings, args)
+    configure_logging(settings, args.verbose)
+
+    bar = ProgressBar("embedding chunks")
+    show_progress = sys.stderr.isatty() and not args.json
+
+    def progress(done: int, total: int) -> None:
+        if show_progress and total > 0:
+            bar.update(done, total)
+
+    try:
+        report = qa.ingest(
+            settings, rebuild=args.rebuild, dry_run=args.dry_run, on_progress=progress
+        )
+    finally:
+        bar.close()
+    return _print_ingest(report, settings, args)
+
+
+def _print_ingest(report, settings: Settings, args: argparse.Namespace) -> int:
+    for skipped in report.skipped:
+        echo(f"warning: skipped {skipped['source']}: {skipped['reason']}", err=True)
+    if args.json:
+        data = report.to_dict()
+        data["files"] = data.pop("changes")
+        echo(json.dumps(data))
+    else:
+        echo(describe_ingest(report, settings))
+    return 0
+
+
+def _stream_answer(session, question: str):
+    """Print the answer as it is written, then the rest; return the final Answer."""
+    streamed: list[str] = []
+    answer = None
+    for event in session.stream(question):
+        if isinstance(event, qa.TextDelta):
+            echo(event.text, end="")
+            streamed.append(event.text)
+        else:
+            answer = event
+    echo(format_answer(answer, "".join(streamed)))
+    return answer
+
+
+# --------------------------------------------------------------------------------- ask
+
+
+def ask_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Answer QUESTION from the indexed documents, with citations.
+
+    Without QUESTION or --jsonl, asks interactively until an empty line or Ctrl-D.
+    """
+    configure_logging(settings, args.verbose)
+    if args.question is not None and args.jsonl is not None:
+        raise UserError("Give either QUESTION or --jsonl, not both.")
+    if args.question is not None:
+        session = qa.open_qa(settings)
+        if args.json:
+            echo(json.dumps(session.ask(args.question).to_dict()))
+        else:
+            _stream_answer(session, args.question)
+        return 0
+    if args.jsonl is not None:
+        with args.jsonl as lines:
+            return _ask_jsonl(qa.open_qa(settings), lines)
+    _ask_interactively(qa.open_qa(settings), args.json)
+    return 0
+
+
+def _ask_jsonl(session, lines) -> int:
+    """One output line per input line; a bad line gets an "error" and the rest go on."""
+    failures = 0
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        item_id = None
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+                raise UserError(f'line {number}: expected {{"id": ..., "question": "..."}}')
+            item_id = item.get("id")
+            result = {"id": item_id, **session.ask(item["question"]).to_dict()}
+        except json.JSONDecodeError as exc:
+            failures += 1
+            result = {"id": None, "error": f"line {number}: not valid JSON ({exc.msg})"}
+        except UserError as exc:
+            failures += 1
+            result = {"id": item_id, "error": str(exc)}
+        echo(json.dumps(result))
+    return 2 if failures else 0
+
+
+def _ask_interactively(session, as_json: bool) -> None:
+    echo("Ask about the indexed documents (empty line or Ctrl-D to quit).", err=True)
+    session.warm_up()
+    while True:
+        echo("question: ", end="", err=True)
+        try:
+            question = input()
+        except (EOFError, KeyboardInterrupt):  # Ctrl-D or Ctrl-C at the prompt: done
+            echo(err=True)
+            break
+        if not question.strip():
+            break
+        try:
+            if as_json:
+                echo(json.dumps(session.ask(question).to_dict()))
+            else:
+                _stream_answer(session, question)
+                echo()
+        except UserError as exc:
+            echo(f"error: {exc}", err=True)
+
+
+# ---------------------------------------------------------------------------------- ui
+
+
+def ui_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Start the chat page (Streamlit) and print its address; Ctrl-C stops it."""
+    configure_logging(settings, args.verbose)
+    server.serve(settings, args.host, args.port)
+    return 0
+
+
+# -------------------------------------------------------------------------------- eval
+
+
+def eval_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the eval questions and report retrieval, answer, citation, abstention and
+    latency metrics, per topic, with deltas against the baseline.
+
+    Needs an index: run `privacy-qa ingest` first, or pass --fresh-index.
+    """
+    configure_logging(settings, args.verbose)
+    show_progress = sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if show_progress:
+            echo(f"\rquestions: {done}/{total}", end="\n" if done >= total else "", err=True)
+
+    report = qa.run_eval(
+        settings,
+        dataset=args.dataset,
+        baseline=args.baseline,
+        thresholds=args.thresholds,
+        split=args.split,
+        out=args.out,
+        check=args.check,
+        judge=args.judge,
+        fresh_index=args.fresh_index,
+        save_baseline=args.save_baseline,
+        on_progress=progress,
+        on_note=lambda line: echo(line, err=True),
+    )
+    echo(report.summary())
+    if report.baseline is None:
+        echo(f"\n(no baseline for split {args.split} in {args.baseline}: no deltas)")
+    echo(f"\nreport: {', '.join(str(p) for p in report.paths)}")
+    if args.save_baseline:
+        echo(f"saved this run as the {args.split} baseline in {args.baseline}")
+    if report.below and not args.check:
+        echo("below threshold (not checked without --check): " + "; ".join(report.below))
+    if args.check:
+        if report.failures:
+            echo("check FAILED: " + "; ".join(report.failures), err=True)
+            return CHECK_FAILED_EXIT
+        count = len(report.thresholds)
+        echo(f"check passed: {count} metrics within the thresholds in {args.thresholds}")
+    return 0
+
+
+def configure_logging(settings: Settings, verbose: int) -> None:
+    """Log to stderr at the level asked for (-v info, -vv debug, else the log_level setting).
+
+    Each command calls this as its real work starts, not before: a no-op ingest neither
+    logs nor imports logging (tests/test_startup.py).
+    """
+    import logging
+
+    level = {0: settings.log_level, 1: "INFO"}.get(verbose, "DEBUG")
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")

@@ -1,0 +1,113 @@
+"""What the command line prints: immediate output, the progress bar, the ingest summary
+and answers with their sources."""
+
+from __future__ import annotations
+
+import sys
+
+from app.config import Settings
+from app.qa import Answer, IngestReport
+
+
+def echo(text: str = "", *, end: str = "\n", err: bool = False) -> None:
+    """Print and flush at once, so streamed answers and JSON lines reach a pipe as they come."""
+    print(text, end=end, file=sys.stderr if err else sys.stdout, flush=True)
+
+
+class ProgressBar:
+    """``embedding chunks [#######-----------] 120/310``, redrawn in place on stderr."""
+
+    width = 30
+
+    def __init__(self, label: str):
+        self.label = label
+        self.drawn = False
+
+    def update(self, done: int, total: int) -> None:
+        filled = self.width * min(done, total) // total
+        bar = "#" * filled + "-" * (self.width - filled)
+        echo(f"\r{self.label} [{bar}] {done:>{len(str(total))}}/{total}", end="", err=True)
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            echo(err=True)  # leave the last state on its own line
+
+
+def describe_ingest(report: IngestReport, settings: Settings) -> str:
+    """The human summary of an ingest: what changed, in documents and chunks, and the time."""
+    lines = []
+    verb = "Would index" if report.dry_run else "Indexed"
+    if report.rebuilt:
+        lines.append(
+            f"{'Would rebuild' if report.dry_run else 'Rebuilt'} the index "
+            f"({report.rebuild_reason})."
+        )
+    if report.recovered:
+        lines.append("Finished the work of an interrupted ingest.")
+    if (
+        not report.rebuilt
+        and not report.recovered
+        and not (report.added or report.updated or report.deleted)
+    ):
+        lines.append(
+            f"Nothing changed: {report.documents} documents, {report.chunks} chunks in "
+            f"{settings.data_dir} ({report.seconds:.2f} s)."
+        )
+        return "\n".join(lines)
+    lines.append(
+        f"{verb} {report.documents} documents as {report.chunks} chunks in "
+        f"{settings.data_dir} ({report.seconds:.1f} s)."
+    )
+    lines.append(
+        f"  documents: {report.added} added, {report.updated} updated, "
+        f"{report.deleted} deleted, {report.unchanged} unchanged"
+    )
+    lines.append(
+        f"  chunks:    {report.chunks_added} added, {report.chunks_deleted} deleted, "
+        f"{report.chunks_unchanged} unchanged"
+    )
+    for name in ("added", "updated", "deleted"):
+        for source in getattr(report.changes, name):
+            lines.append(f"  {name:>8} {source}")
+    if report.skipped:
+        lines.append(f"  {len(report.skipped)} files skipped (see warnings above).")
+    return "\n".join(lines)
+
+
+def format_answer(answer: Answer, streamed: str | None = None) -> str:
+    """Human-readable answer: the text, then numbered sources with their quotes, then any
+    notices, token usage and the endpoints data was sent to.
+
+    ``streamed`` is the text already printed while the answer streamed: the answer text
+    is printed again only if the final (checked) text differs from it.
+    """
+    if streamed is None:
+        lines = [answer.answer]
+    elif streamed.strip() == answer.answer.strip():
+        lines = [""]  # ends the streamed line
+    elif not streamed.strip():
+        lines = [answer.answer]
+    else:
+        lines = ["", "", "Checked answer:", answer.answer]
+    if answer.citations:
+        lines += ["", "Sources:"]
+        for c in answer.citations:
+            lines.append(f"[{c.n}] {c.title} — {c.section}")
+            where = f"{c.source}:{c.start_line}"
+            lines.append(f"    {where}" + (f"  {c.url}" if c.url else ""))
+            lines.append(f'    "{" ".join(c.quote.split())}"')
+    if answer.notices:
+        lines += ["", "Notes:"] + [f"- {notice}" for notice in answer.notices]
+    if answer.usage:
+        usage = answer.usage
+        cost = usage.get("cost_usd")
+        lines += [
+            "",
+            f"Tokens: {usage['prompt_tokens']} prompt + {usage['completion_tokens']} completion "
+            f"({usage['model']}"
+            + (f", about ${cost:.5f})" if cost is not None else ", no price known)"),
+        ]
+    if answer.endpoints:
+        lines.append("Sent to: " + "; ".join(answer.endpoints))
+    return "\n".join(lines)
