@@ -9,7 +9,6 @@ parts (the model, Chroma, LangChain) are imported by the functions that need the
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from app.answering.types import Answer, Citation, TextDelta
@@ -58,23 +57,19 @@ def unchanged_report(settings: Settings, *, dry_run: bool = False) -> IngestRepo
 
 
 def ingest(
-    settings: Settings,
-    embeddings: EmbeddingBackend | None = None,
-    *,
-    rebuild: bool = False,
-    dry_run: bool = False,
-    on_progress: Callable[[int, int], None] | None = None,
+    settings: Settings, embeddings: EmbeddingBackend | None = None, **options: Any
 ) -> IngestReport:
     """Make the index match the corpus dir (incremental, crash-safe); return what changed.
 
     ``embeddings``: a loaded backend to share (the page's); made from the settings only
-    if something must be embedded. ``on_progress(done, total)`` follows the embedding.
-    Takes the ingest lock first (IngestLockedError if another ingest holds it), so it does
-    not answer from :func:`unchanged_report`; the command line asks that first itself.
+    if something must be embedded. ``options``: ``rebuild``, ``dry_run`` and
+    ``on_progress(done, total)`` (:func:`app.index.ingest.ingest`). Takes the ingest lock
+    first (IngestLockedError if another ingest holds it), so it does not answer from
+    :func:`unchanged_report`; the command line asks that first itself.
     """
     from app.index.ingest import ingest as run
 
-    return run(settings, embeddings, rebuild=rebuild, dry_run=dry_run, on_progress=on_progress)
+    return run(settings, embeddings, **options)
 
 
 def index_status(settings: Settings) -> IndexStatus:
