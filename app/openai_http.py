@@ -49,7 +49,7 @@ else:  # pragma: no cover - depends on the installed SDK
 
 log = logging.getLogger(__name__)
 
-#: The endpoints the app needs, relative to the base URL (the table in app/config.py).
+#: The endpoints the app needs, relative to the base URL (the table in app/config/__init__.py).
 ALLOWED_ENDPOINTS = tuple(OPENAI_ENDPOINTS)
 #: Statuses worth another try: rate limited, or the server failed.
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})

@@ -1,4 +1,4 @@
-"""Write the settings table of README.md from app/config.py's declarations.
+"""Write the settings table of README.md from app/config/'s declarations.
 
     .venv/bin/python scripts/settings_table.py          # rewrite README.md's table
     .venv/bin/python scripts/settings_table.py --check  # exit 1 if README.md is out of date
@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.config import settings_table  # noqa: E402 - after the path is set
 
-START = "<!-- settings table: made by scripts/settings_table.py from app/config.py -->\n"
+START = "<!-- settings table: made by scripts/settings_table.py from app/config/ -->\n"
 END = "<!-- end of settings table -->\n"
 
 
