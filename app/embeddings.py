@@ -58,12 +58,13 @@ class LocalMiniLM(EmbeddingBackend):
     max_input_tokens = minilm.MAX_INPUT_TOKENS
 
     def __init__(self, separate_process: bool = False):
+        # The child process running the model, or None when it runs in this process.
         if separate_process:
             from app import model_process
 
-            self._process: model_process.ModelProcess | None = model_process.shared()
+            self.process: model_process.ModelProcess | None = model_process.shared()
         else:
-            self._process = None
+            self.process = None
 
     @cached_property
     def _tokenizer(self):
@@ -84,12 +85,12 @@ class LocalMiniLM(EmbeddingBackend):
         return len(self._tokenizer.encode(text).ids)
 
     def start_loading(self) -> None:
-        if self._process is not None:
-            self._process.start()
+        if self.process is not None:
+            self.process.start()
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
-        if self._process is not None:
-            return self._process.embed(texts)
+        if self.process is not None:
+            return self.process.embed(texts)
         return minilm.encode(self._model, texts)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

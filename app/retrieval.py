@@ -147,10 +147,11 @@ class HybridRetriever:
         self.chunks = chunks
         self._by_id = {chunk.id: i for i, chunk in enumerate(chunks)}
         tokenized = [terms(chunk.page_content) for chunk in chunks]
-        self._bm25 = BM25Okapi(tokenized, k1=BM25_K1, b=BM25_B) if chunks else None
-        self._lexical = SparseBM25(self._bm25) if self._bm25 else None
+        # rank_bm25's index (statistics, idf) and the sparse scorer searches use (same scores).
+        self.bm25 = BM25Okapi(tokenized, k1=BM25_K1, b=BM25_B) if chunks else None
+        self.lexical = SparseBM25(self.bm25) if self.bm25 else None
         self._term_sets = [set(chunk_terms) for chunk_terms in tokenized]
-        self._rarest_idf = max(self._bm25.idf.values(), default=1.0) if self._bm25 else 1.0
+        self._rarest_idf = max(self.bm25.idf.values(), default=1.0) if self.bm25 else 1.0
         # Chunks in reading order, so an answer can continue into the next chunk of a file.
         ordered = sorted(chunks, key=lambda c: (ChunkInfo.of(c).source, ChunkInfo.of(c).start_char))
         self._next = {
@@ -165,7 +166,7 @@ class HybridRetriever:
 
     def idf(self, term: str) -> float:
         """BM25's inverse document frequency of a term (0 for unknown terms)."""
-        return max(0.0, self._bm25.idf.get(term, 0.0)) if self._bm25 else 0.0
+        return max(0.0, self.bm25.idf.get(term, 0.0)) if self.bm25 else 0.0
 
     def unknown_names(self, question: str) -> list[str]:
         """Names in the question (see :func:`names`) that no indexed chunk contains.
@@ -173,9 +174,9 @@ class HybridRetriever:
         Documents that never name "Google" or "Anthropic" cannot answer a question about
         them, however close the rest of the question is to what they do say.
         """
-        if self._bm25 is None:
+        if self.bm25 is None:
             return names(question)
-        known = self._bm25.idf
+        known = self.bm25.idf
         return [
             name
             for name in names(question)
@@ -192,9 +193,9 @@ class HybridRetriever:
         A term the corpus never uses weighs as much as the rarest known term: a question
         about "sourdough" is far from a corpus that never says it.
         """
-        if self._bm25 is None:
+        if self.bm25 is None:
             return {}
-        known = self._bm25.idf
+        known = self.bm25.idf
         return {t: (self.idf(t) if t in known else self._rarest_idf) for t in question_terms}
 
     @staticmethod
@@ -224,8 +225,8 @@ class HybridRetriever:
         # Chroma returns cosine *distance* for a cosine-space collection.
         dense = {doc.id: 1.0 - distance for doc, distance in dense_ranked}
         question_terms = terms(question)
-        lexical_scores = self._lexical.get_scores(question_terms) if self._lexical else []
-        lexical_order = self._lexical.top(lexical_scores, pool) if self._lexical else []
+        lexical_scores = self.lexical.get_scores(question_terms) if self.lexical else []
+        lexical_order = self.lexical.top(lexical_scores, pool) if self.lexical else []
 
         fused = rrf([doc.id for doc, _ in dense_ranked], [self.chunks[i].id for i in lexical_order])
 

@@ -268,9 +268,9 @@ def cmd_serve(args) -> None:
     for question in asked[: args.compare_bm25]:
         query = terms(question)
         t0 = time.perf_counter()
-        old = qa.retriever._bm25.get_scores(query)
+        old = qa.retriever.bm25.get_scores(query)
         t1 = time.perf_counter()
-        new = qa.retriever._lexical.get_scores(query)
+        new = qa.retriever.lexical.get_scores(query)
         new_ms.append((time.perf_counter() - t1) * 1000)
         old_ms.append((t1 - t0) * 1000)
         assert np.array_equal(old, new), question

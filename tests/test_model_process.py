@@ -40,7 +40,7 @@ def child_backend():
     backend = LocalMiniLM(separate_process=True)
     backend.start_loading()
     yield backend
-    backend._process.close()
+    backend.process.close()
 
 
 def test_vectors_from_the_child_equal_the_in_process_ones(child_backend, embeddings):
@@ -52,12 +52,12 @@ def test_vectors_from_the_child_equal_the_in_process_ones(child_backend, embeddi
 
 def test_a_killed_child_gives_a_clear_error_then_a_new_child(child_backend):
     child_backend.embed_query("warm up")
-    pid = child_backend._process.pid
+    pid = child_backend.process.pid
     os.kill(pid, signal.SIGKILL)
     with pytest.raises(ModelProcessError, match="stopped .*started again"):
         child_backend.embed_query("after the kill")
     assert len(child_backend.embed_query("and again")) == 384
-    assert child_backend._process.pid not in (None, pid)
+    assert child_backend.process.pid not in (None, pid)
 
 
 def test_the_child_exits_when_its_parent_dies(tmp_path):
@@ -66,7 +66,7 @@ def test_the_child_exits_when_its_parent_dies(tmp_path):
         "import sys, time\n"
         "b = LocalMiniLM(separate_process=True)\n"
         "b.embed_query('ready')\n"
-        "print(b._process.pid, flush=True)\n"
+        "print(b.process.pid, flush=True)\n"
         "time.sleep(600)\n"
     )
     parent = subprocess.Popen(

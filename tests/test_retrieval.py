@@ -216,7 +216,7 @@ def test_idf_and_term_weights(retriever):
     assert retriever.idf("aes-256") > retriever.idf("backup")  # rarer
     weights = retriever.term_weights({"aes-256", "sourdough"})
     # A term the corpus never uses weighs as much as the rarest known one.
-    assert weights["sourdough"] == max(retriever._bm25.idf.values())
+    assert weights["sourdough"] == max(retriever.bm25.idf.values())
     assert weights["aes-256"] == retriever.idf("aes-256")
 
 
