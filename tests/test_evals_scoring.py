@@ -6,13 +6,17 @@ import pytest
 
 from app.evals.scoring import (
     abstention_scores,
+    answer_words,
     chunk_is_relevant,
     compute_metrics,
     facts_stated,
     first_relevant_rank,
     mean_reciprocal_rank,
+    median_answer_words,
+    opens_with_lead_in,
     percentile,
     recall_at_k,
+    split_metrics,
 )
 
 from .eval_cases import BAA, EXPLAINER, cite, item, result
@@ -102,8 +106,65 @@ def test_metrics_over_hand_made_results():
     assert m["abstention_precision"] == 0.0  # its one abstention was on an in-scope question
     assert m["abstention_recall"] == 0.0
     assert m["latency_p50_ms"] == 30 and m["latency_p95_ms"] == 50
+    # answered questions only (not x-4): 3, 3, 2 and 1 words
+    assert m["answer_words_p50"] == 2.5 and m["lead_ins"] == 0
     assert (m["in_scope"], m["out_of_scope"]) == (4, 1)
     assert [r.passed for r in results] == [True, False, False, False, False]
     assert results[1].reasons() == ["missing facts: 'abuse'", "citations off-source: [2]"]
     assert results[3].reasons() == ["abstained"]
     assert results[4].reasons()[0].startswith("answered instead of abstaining")
+
+
+def test_answer_words_leave_out_citation_marks_and_lone_punctuation():
+    assert answer_words("Kept for 30 days. [1] Then removed - unless required. [2]") == 8
+    assert answer_words("[1] [2]") == 0 and answer_words("") == 0
+    assert answer_words("Email baa@openai.com (1-2 business days).") == 5
+
+
+def test_median_answer_words():
+    assert median_answer_words(["one two [1]", "one two three four [1]", "x"]) == 2
+    assert median_answer_words(["a b", "a b c d"]) == 3
+    assert median_answer_words([]) is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "lead_in"),
+    [
+        ("No, an enterprise agreement is not required to sign a BAA. [1]", True),
+        ("Yes, you can adapt certain models to specific tasks. [1]", True),
+        ('"No, only endpoints that are eligible for zero retention are covered." [1]', True),
+        ("> yes. That is right. [1]", True),
+        ("NO; never. [1]", True),
+        ("Now, only endpoints that are eligible are covered. [1]", False),
+        ("Not required. [1]", False),
+        ("No answer was found here. [1]", False),  # "No" that is not a bare answer
+        ("Yesterday we changed it. [1]", False),
+        ("OpenAI will not train on your data; no, never. [1]", False),
+        ("", False),
+    ],
+)
+def test_a_lead_in_is_a_bare_yes_or_no_opening_the_answer(answer, lead_in):
+    assert opens_with_lead_in(answer) is lead_in
+
+
+def test_metrics_per_split_and_answer_figures():
+    dev = item(id="d-1", split="dev")
+    para = item(id="p-1", split="paraphrase")
+    para_out = item(id="p-2", split="paraphrase", facts=(), sources=(), abstain=True)
+    results = [
+        result(dev, "Kept 30 days. [1]", [cite(1, EXPLAINER, True)]),
+        result(para, "No, it is kept 30 days at most. [1]", [cite(1, EXPLAINER, True)]),
+        result(para_out, "Yes, we do. [1]", [cite(1, BAA, False)]),  # answered, should not
+    ]
+    splits = split_metrics(results)
+    assert list(splits) == ["dev", "paraphrase"]
+    assert splits["dev"]["exact_pass"] == 1.0 and splits["dev"]["lead_ins"] == 0
+    assert splits["dev"]["answer_words_p50"] == 3
+    assert splits["paraphrase"]["questions"] == 2 and splits["paraphrase"]["lead_ins"] == 2
+    assert splits["paraphrase"]["answer_words_p50"] == pytest.approx((8 + 3) / 2)
+    assert splits["paraphrase"]["abstention_recall"] == 0.0
+    everything = compute_metrics(results)
+    assert everything["lead_ins"] == 2 and everything["answer_words_p50"] == 3
+    # nothing answered: no median, no lead-ins
+    quiet = compute_metrics([result(dev, "", [], abstained=True)])
+    assert quiet["answer_words_p50"] is None and quiet["lead_ins"] == 0

@@ -20,6 +20,7 @@ from app.evals.scoring import (
     Metrics,
     compute_metrics,
     shorten,
+    split_metrics,
     topic_metrics,
 )
 
@@ -51,6 +52,7 @@ class ReportJSON(TypedDict):
     settings: RunSettings
     seconds: float
     metrics: Metrics
+    splits: dict[str, Metrics]
     topics: dict[str, Metrics]
     baseline: BaselineJSON
     deltas: dict[str, float]
@@ -71,6 +73,7 @@ class EvalReport:
     results: list[ItemResult]
     seconds: float
     metrics: Metrics = field(default_factory=dict)
+    splits: dict[str, Metrics] = field(default_factory=dict)  # per split, if more than one
     topics: dict[str, Metrics] = field(default_factory=dict)
     baseline: Metrics | None = None  # the baseline's metrics of this split
     baseline_path: str | None = None
@@ -83,6 +86,8 @@ class EvalReport:
 
     def finish(self) -> EvalReport:
         self.metrics = compute_metrics(self.results)
+        splits = split_metrics(self.results)
+        self.splits = splits if len(splits) > 1 else {}
         self.topics = topic_metrics(self.results)
         self.deltas = deltas(self.metrics, self.baseline)
         return self
@@ -103,6 +108,7 @@ class EvalReport:
             "settings": self.settings,
             "seconds": round(self.seconds, 2),
             "metrics": self.metrics,
+            "splits": self.splits,
             "topics": self.topics,
             "baseline": {"path": self.baseline_path, "metrics": self.baseline},
             "deltas": self.deltas,
@@ -120,6 +126,8 @@ class EvalReport:
 def _fmt(name: str, value: Any) -> str:
     if value is None:
         return "n/a"
+    if isinstance(value, int):
+        return str(value)
     if name in LOWER_IS_BETTER:
         return f"{value:.1f}"
     return f"{value:.3f}"
@@ -128,6 +136,8 @@ def _fmt(name: str, value: Any) -> str:
 def _fmt_delta(name: str, delta: float | None) -> str:
     if delta is None:
         return ""
+    if isinstance(delta, int):
+        return "±0" if delta == 0 else f"{delta:+d}"
     if name in LOWER_IS_BETTER:
         return f"{delta:+.1f}"
     return "±0" if abs(delta) < 0.0005 else f"{delta:+.3f}"
@@ -165,18 +175,45 @@ TOPIC_COLUMNS = (
 )
 
 
-def topic_rows(report: EvalReport) -> list[list[str]]:
+# The splits side by side (a run on "all"): what generalises and what was tuned for.
+SPLIT_COLUMNS = (
+    ("n", "questions"),
+    ("R@5", "recall_at_5"),
+    ("facts", "key_fact_recall"),
+    ("pass", "exact_pass"),
+    ("cite", "citation_precision"),
+    ("abst.P", "abstention_precision"),
+    ("abst.R", "abstention_recall"),
+    ("words", "answer_words_p50"),
+    ("lead-ins", "lead_ins"),
+)
+
+
+def group_rows(groups: dict[str, Metrics], columns: tuple[tuple[str, str], ...]) -> list[list[str]]:
+    """One row per group (topic or split): its name, then each column's value."""
     rows = []
-    for topic, metrics in report.topics.items():
-        row = [topic]
-        for _, key in TOPIC_COLUMNS:
+    for name, metrics in groups.items():
+        row = [name]
+        for _, key in columns:
             value = metrics.get(key)
-            if key == "questions":
+            if value is None:
+                row.append("")
+            elif isinstance(value, int):
                 row.append(str(value))
+            elif key in LOWER_IS_BETTER:
+                row.append(f"{value:.1f}")
             else:
-                row.append("" if value is None else f"{value:.2f}")
+                row.append(f"{value:.2f}")
         rows.append(row)
     return rows
+
+
+def topic_rows(report: EvalReport) -> list[list[str]]:
+    return group_rows(report.topics, TOPIC_COLUMNS)
+
+
+def split_rows(report: EvalReport) -> list[list[str]]:
+    return group_rows(report.splits, SPLIT_COLUMNS)
 
 
 def _table(header: list[str], rows: list) -> list[str]:
@@ -204,6 +241,9 @@ def format_summary(report: EvalReport) -> str:
     lines += _table(["metric", "value", "baseline", "delta", "threshold"], metric_rows(report))
     if report.judge_note:
         lines += ["", report.judge_note]
+    if report.splits:
+        lines += ["", "per split:"]
+        lines += _table(["split"] + [c for c, _ in SPLIT_COLUMNS], split_rows(report))
     lines += ["", "per topic:"]
     lines += _table(["topic"] + [c for c, _ in TOPIC_COLUMNS], topic_rows(report))
     failing = report.failing
@@ -237,6 +277,9 @@ def format_markdown(report: EvalReport) -> str:
         lines += ["", "**Check failed:** " + "; ".join(report.failures)]
     if report.judge_note:
         lines += ["", report.judge_note]
+    if report.splits:
+        lines += ["", "## Per split", ""]
+        lines += md(["split"] + [c for c, _ in SPLIT_COLUMNS], split_rows(report))
     lines += ["", "## Per topic", ""]
     lines += md(["topic"] + [c for c, _ in TOPIC_COLUMNS], topic_rows(report))
     lines += ["", f"## Failing questions ({len(report.failing)})", ""]

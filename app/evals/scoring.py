@@ -5,6 +5,7 @@ question (:class:`ItemResult`)."""
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -15,8 +16,8 @@ from app.evals.dataset import EvalItem
 
 RECALL_KS = (1, 3, 5)
 
-# Every metric, in report order, with its label. Latencies must stay *below* their
-# threshold; everything else must reach it.
+# Every metric, in report order, with its label. Latencies, answer length and lead-ins
+# must stay *below* their threshold; everything else must reach it.
 METRICS: dict[str, str] = {
     "recall_at_1": "retrieval recall@1",
     "recall_at_3": "retrieval recall@3",
@@ -29,10 +30,12 @@ METRICS: dict[str, str] = {
     "abstention_recall": "abstention recall",
     "latency_p50_ms": "latency p50 (ms)",
     "latency_p95_ms": "latency p95 (ms)",
+    "answer_words_p50": "median answer (words)",
+    "lead_ins": "answers opening Yes/No",
     "judge_faithfulness": "judge: faithfulness",
     "judge_relevancy": "judge: answer relevancy",
 }
-LOWER_IS_BETTER = frozenset({"latency_p50_ms", "latency_p95_ms"})
+LOWER_IS_BETTER = frozenset({"latency_p50_ms", "latency_p95_ms", "answer_words_p50", "lead_ins"})
 
 # metric name -> value (None: nothing to measure); also the counts "questions", "in_scope"
 # and "out_of_scope"
@@ -115,6 +118,27 @@ def abstention_scores(results: list[tuple[bool, bool]]) -> tuple[float | None, f
     precision = sum(abstained) / len(abstained) if abstained else None
     recall = sum(expected) / len(expected) if expected else None
     return precision, recall
+
+
+_CITATION_MARK = re.compile(r"\[\d+\]")
+# "Yes," / "No," (or "Yes." ...) at the very start, after any opening quote or markup
+_LEAD_IN = re.compile(r"^[\s\"'“‘>*_]*(?:yes|no)\s*[,.;:!]", re.IGNORECASE)
+
+
+def answer_words(text: str) -> int:
+    """Words in an answer; citation marks ("[1]") and lone punctuation are not words."""
+    return sum(1 for w in _CITATION_MARK.sub(" ", text).split() if any(c.isalnum() for c in w))
+
+
+def opens_with_lead_in(text: str) -> bool:
+    """Whether an answer begins with a bare "Yes," / "No,": a quote whose opening answers
+    some question, which reads as the answer to the one asked whether or not it is."""
+    return bool(_LEAD_IN.match(text))
+
+
+def median_answer_words(answers: list[str]) -> float | None:
+    """Median of :func:`answer_words` over ``answers`` (None for no answers)."""
+    return float(statistics.median(answer_words(a) for a in answers)) if answers else None
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -307,6 +331,9 @@ def compute_metrics(results: list[ItemResult]) -> Metrics:
     latencies = [r.latency_ms for r in results]
     metrics["latency_p50_ms"] = percentile(latencies, 0.50)
     metrics["latency_p95_ms"] = percentile(latencies, 0.95)
+    answered = [r.answer for r in results if not r.abstained]
+    metrics["answer_words_p50"] = median_answer_words(answered)
+    metrics["lead_ins"] = sum(opens_with_lead_in(a) for a in answered)
     judged = [r.judge for r in results if r.judge]
     if judged:
         metrics["judge_faithfulness"] = statistics.fmean(j["faithfulness"] for j in judged)
@@ -319,7 +346,16 @@ def compute_metrics(results: list[ItemResult]) -> Metrics:
 
 def topic_metrics(results: list[ItemResult]) -> dict[str, Metrics]:
     """:func:`compute_metrics` per topic, topics in data-set order."""
-    topics: dict[str, list[ItemResult]] = {}
+    return _grouped(results, lambda r: r.item.topic)
+
+
+def split_metrics(results: list[ItemResult]) -> dict[str, Metrics]:
+    """:func:`compute_metrics` per split (dev, test, paraphrase), in data-set order."""
+    return _grouped(results, lambda r: r.item.split)
+
+
+def _grouped(results: list[ItemResult], key: Callable[[ItemResult], str]) -> dict[str, Metrics]:
+    groups: dict[str, list[ItemResult]] = {}
     for result in results:
-        topics.setdefault(result.item.topic, []).append(result)
-    return {topic: compute_metrics(group) for topic, group in topics.items()}
+        groups.setdefault(key(result), []).append(result)
+    return {name: compute_metrics(group) for name, group in groups.items()}
