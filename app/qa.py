@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from app.answering.types import Answer, Citation, TextDelta
+from app.answering.types import Answer, Citation, Passage, TextDelta
 from app.config import Settings
 from app.index import changes
 from app.index.manifest import IndexStatus, IngestReport
@@ -29,6 +29,7 @@ __all__ = [
     "Citation",
     "IndexStatus",
     "IngestReport",
+    "Passage",
     "TextDelta",
     "embedding_backend",
     "index_status",

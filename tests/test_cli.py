@@ -346,3 +346,58 @@ def test_errors_become_messages_and_exit_codes(cli, monkeypatch, raised, code, m
     monkeypatch.setattr(qa, "ingest", ingest)
     got, out, err = cli("ingest")
     assert (got, out) == (code, "") and message in err and "Traceback" not in err
+
+
+def _hit(section: str, line: int, score: float):
+    from langchain_core.documents import Document
+
+    from app.retrieval import Hit
+
+    body = "We review each request."
+    doc = Document(
+        id=f"c{line}",
+        page_content=f"{section}\n\n{body}",
+        metadata={
+            "source": "corpus/a.md",
+            "title": "A guide",
+            "url": "https://example.com/a",
+            "section": section,
+            "start_char": 0,
+            "end_char": len(body),
+            "start_line": line,
+            "body_start": len(section) + 2,
+        },
+    )
+    return Hit(doc, score, 0.3, 1.0)
+
+
+def test_a_refusal_offers_the_closest_passages_published_first_and_labels_internal_ones():
+    from app.cli.output import format_answer
+    from app.qa import Answer
+
+    hits = [
+        _hit("A guide > Support routine > Routine", 40, 0.9),
+        _hit("A guide > Getting started", 12, 0.5),
+        _hit("A guide > Getting started", 14, 0.4),  # same section: offered once
+    ]
+    refused = Answer("q", "The indexed documents don't answer this.", True, [], {}, hits=hits)
+    lines = format_answer(refused).splitlines()
+    offered = lines[lines.index("You may want to read:") + 1 :]
+    assert offered == [
+        "- A guide — A guide > Getting started",
+        "    corpus/a.md:12  https://example.com/a",
+        "- A guide — A guide > Support routine > Routine (internal procedure)",
+        "    corpus/a.md:40  https://example.com/a",
+    ]
+    answered = Answer("q", "x [1]", False, [], {}, hits=hits)
+    assert "You may want to read:" not in format_answer(answered)
+
+
+def test_a_citation_from_internal_procedure_is_labelled():
+    from app.cli.output import format_answer
+    from app.qa import Answer, Citation
+
+    cited = Citation.quoting(1, _hit("A guide > Support routine", 40, 0.9), "We review", 0)
+    assert cited.internal and cited.to_dict()["internal"] is True
+    text = format_answer(Answer("q", "We review [1]", False, [cited], {}))
+    assert "[1] A guide — A guide > Support routine (internal procedure)" in text

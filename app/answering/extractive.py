@@ -1,16 +1,50 @@
 """The default answerer, with no language model: it quotes the few sentences of the
 retrieved chunks that best match the question, verbatim, each followed by its marker
-``[n]``. A quote is always an exact substring of its source file."""
+``[n]``. A quote is always an exact substring of its source file.
+
+What it quotes must read as an answer to the question asked: no headings or fragments
+(:func:`app.answering.sentences.is_quotable`), no "Yes,"/"No," that answers another
+question, a list whole, no padding, and the published text rather than an internal
+procedure that says the same thing. docs/evals.md ("Sentence choice") has the measurements
+behind the weights.
+"""
 
 from __future__ import annotations
 
-from app.answering.sentences import Sentence, is_quotable, leads_in, normalised, sentences
+import re
+from dataclasses import dataclass, replace
+
+from app.answering.sentences import (
+    Sentence,
+    answer_lead,
+    enumerates,
+    is_internal,
+    is_quotable,
+    leads_in,
+    normalised,
+    plain,
+    sentences,
+    with_list,
+)
 from app.answering.types import Answerer, Citation, Composed
-from app.corpus import chunk_body
+from app.corpus import ChunkInfo, chunk_body
 from app.retrieval import Hit, HybridRetriever, terms
 
-# (score, hit rank, index among the hit's quotable sentences, hit)
-Candidate = tuple[float, int, int, Hit]
+# "Which endpoints ...", "list the ...": the answer is a list. A plural after "which".
+_ASKS_FOR_LIST = re.compile(r"\bwhich\s+(?:\w+\s+)?\w{2,}[^s\W]s\b|\blist\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence that may be quoted, with its score and where it comes from."""
+
+    score: float
+    lexical: float  # its share of the question's terms (own and context), IDF-weighted
+    rank: int  # of its hit
+    index: int  # among its hit's sentences
+    hit: Hit
+    sentence: Sentence
+    internal: bool
 
 
 class ExtractiveAnswerer(Answerer):
@@ -22,108 +56,213 @@ class ExtractiveAnswerer(Answerer):
     # similarity of the chunk it sits in. Sentences need both: a sentence sharing the
     # question's rare words, inside a chunk that is about the question.
     LEXICAL_WEIGHT = 0.6
-    # A further sentence is quoted only if it scores at least this share of the best one.
-    KEEP_RATIO = 0.7
-
-    # Terms of a sentence's context (its section heading, the sentence before it) count
+    # A further sentence is quoted only if it scores at least this share of the best one
+    # (0.7 padded answers to three quotes; 0.9 lost facts on dev).
+    KEEP_RATIO = 0.8
+    # Another document than the best sentence's is quoted only when it scores this close.
+    OTHER_DOCUMENT_RATIO = 0.9
+    # Terms of a sentence's context (its heading path, the sentence before it) count
     # this much of its own: "email us at baa@openai.com" answers "How do I get started?".
     CONTEXT_WEIGHT = 0.5
+    # Headings of the path used as context: 1 = the last heading only; 0 = all of them.
+    HEADING_DEPTH = 1
+    # Added to an enumerating sentence's score when the question asks for a list.
+    LIST_BONUS = 0.2
+    # A "Yes,"/"No," lead-in is kept only if the question is this close to the question
+    # the sentence answers (its heading); otherwise the quote starts after it.
+    OWN_QUESTION_MATCH = 0.6
+    # An internal sentence gives way to a published one sharing this share of its terms.
+    SAME_THING = 0.7
 
     def __init__(self, max_quotes: int):
         self.max_quotes = max_quotes
 
     def compose(self, question: str, hits: list[Hit], retriever: HybridRetriever) -> Composed:
-        candidates, quotable = self._candidates(question, hits, retriever)
+        candidates = self._candidates(question, hits, retriever)
         if not candidates:
             return Composed("", [])
-        chosen = self._choose(candidates, quotable, retriever)
+        candidates = self._prefer_published(question, candidates, retriever)
+        chosen = self._choose(candidates, hits, retriever)
 
         # Readable order: group by document (in order of relevance), then as written.
         doc_order: dict[str, int] = {}
-        for rank, _, hit in sorted(chosen, key=lambda c: c[0]):
-            doc_order.setdefault(hit.info.source, rank)
-        chosen.sort(key=lambda c: (doc_order[c[2].info.source], _absolute_start(c[1], c[2])))
+        for position, (_, hit) in enumerate(chosen):
+            doc_order.setdefault(hit.info.source, position)
+        chosen.sort(key=lambda c: (doc_order[c[1].info.source], _absolute_start(*c)))
 
         citations, parts = [], []
-        for n, (_, sentence, hit) in enumerate(chosen, 1):
+        for n, (sentence, hit) in enumerate(chosen, 1):
             citations.append(Citation.quoting(n, hit, sentence.text, sentence.offset))
             parts.append(f"{sentence.text} [{n}]")
         return Composed(" ".join(parts), citations)
 
+    # ------------------------------------------------------------------ scoring
+
     def _candidates(
         self, question: str, hits: list[Hit], retriever: HybridRetriever
-    ) -> tuple[list[Candidate], list[list[Sentence]]]:
-        """Every quotable sentence scored, best first, and the quotable sentences per hit."""
+    ) -> list[Candidate]:
+        """Every quotable sentence of the hits, scored, best first."""
         idf = retriever.idf
         question_terms = set(terms(question))
         weight_total = sum(idf(t) for t in question_terms) or 1.0
         best_dense = max(hit.dense for hit in hits)
+        wants_list = bool(_ASKS_FOR_LIST.search(question))
 
         candidates: list[Candidate] = []
-        quotable: list[list[Sentence]] = []
         for rank, hit in enumerate(hits):
-            heading_terms = set(terms(hit.info.section.rsplit(" > ", 1)[-1]))
+            headings = hit.info.section.split(" > ")
+            heading_terms = set(terms(" ".join(headings[-self.HEADING_DEPTH :])))
+            own_question = headings[-1] if headings[-1].rstrip().endswith("?") else None
+            internal = is_internal(hit.info.section)
             previous_terms = heading_terms
-            quotable.append([])
             dense = hit.dense / best_dense if best_dense > 0 else 0.0
-            for sentence in sentences(chunk_body(hit.chunk)):
-                own_terms = set(terms(sentence.text))
-                if is_quotable(sentence.text):
+            for index, sentence in enumerate(sentences(hit.body)):
+                own_terms = set(terms(plain(sentence.text)))
+                if sentence.text.rstrip('"”’)*_ ').endswith("?"):
+                    own_question = sentence.text
+                if is_quotable(sentence):
                     own = sum(idf(t) for t in question_terms & own_terms)
                     context = sum(idf(t) for t in (question_terms & previous_terms) - own_terms)
                     lexical = (own + self.CONTEXT_WEIGHT * context) / weight_total
                     score = self.LEXICAL_WEIGHT * lexical + (1 - self.LEXICAL_WEIGHT) * dense
-                    candidates.append((score, rank, len(quotable[rank]), hit))
-                    quotable[rank].append(sentence)
+                    if wants_list and enumerates(sentence.text):
+                        score += self.LIST_BONUS
+                    quoted = self._without_foreign_lead(sentence, own_question, question_terms, idf)
+                    candidates.append(Candidate(score, lexical, rank, index, hit, quoted, internal))
                 previous_terms = own_terms | heading_terms
-        candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
-        return candidates, quotable
+        candidates.sort(key=lambda c: (-c.score, c.rank, c.index))
+        return candidates
+
+    def _without_foreign_lead(
+        self, sentence: Sentence, own_question: str | None, question_terms: set[str], idf
+    ) -> Sentence:
+        """``sentence``, or the part after its "Yes,"/"No," when the question asked is not
+        the one the sentence answers (its heading's, or the question just before it)."""
+        stripped = answer_lead(sentence)
+        if stripped is None:
+            return sentence
+        if own_question is None:
+            return stripped
+        close = _match(question_terms, set(terms(own_question)), idf)
+        return sentence if close >= self.OWN_QUESTION_MATCH else stripped
+
+    def _prefer_published(
+        self, question: str, candidates: list[Candidate], retriever: HybridRetriever
+    ) -> list[Candidate]:
+        """Each internal candidate replaced by the published sentence of its document that
+        says the same thing, when there is one (it keeps the internal one's score)."""
+        question_terms = set(terms(question))
+        published: dict[str, list[tuple[set[str], Sentence, Hit, str | None]]] = {}
+        out: list[Candidate] = []
+        for candidate in candidates:
+            source = candidate.hit.info.source
+            if candidate.internal and source not in published:
+                published[source] = _published_sentences(source, retriever)
+            own = set(terms(candidate.sentence.text))
+            twins = [
+                p
+                for p in published.get(source, [])
+                if candidate.internal
+                if len(own & p[0]) / (min(len(own), len(p[0])) or 1) >= self.SAME_THING
+            ]
+            if not twins:
+                out.append(candidate)
+                continue
+            _, sentence, hit, own_question = max(twins, key=lambda p: len(own & p[0]))
+            sentence = self._without_foreign_lead(
+                sentence, own_question, question_terms, retriever.idf
+            )
+            out.append(replace(candidate, sentence=sentence, hit=hit, internal=False))
+        return out
+
+    # ------------------------------------------------------------------ choosing
 
     def _choose(
-        self,
-        candidates: list[Candidate],
-        quotable: list[list[Sentence]],
-        retriever: HybridRetriever,
-    ) -> list[tuple[int, Sentence, Hit]]:
-        """(hit rank, sentence, hit) of the sentences to quote, best first."""
-        chosen: list[tuple[int, Sentence, Hit]] = []
+        self, candidates: list[Candidate], hits: list[Hit], retriever: HybridRetriever
+    ) -> list[tuple[Sentence, Hit]]:
+        """(sentence, hit) of what to quote, best first: the best sentence, and the others
+        only while they score close to it (no padding)."""
+        chosen: list[tuple[Sentence, Hit]] = []
         seen: set[str] = set()
+        best = candidates[0]
 
-        def choose(rank: int, sentence: Sentence, hit: Hit) -> None:
+        def choose(sentence: Sentence, hit: Hit) -> None:
             key = normalised(sentence.text)
-            if key not in seen:
+            if not any(key in s or s in key for s in seen):
                 seen.add(key)
-                chosen.append((rank, sentence, hit))
+                chosen.append((sentence, hit))
 
-        best = candidates[0][0]
-        for score, rank, index, hit in candidates:
-            if len(chosen) >= self.max_quotes or score < self.KEEP_RATIO * best:
+        for candidate in candidates:
+            if len(chosen) >= self.max_quotes or candidate.score < self.KEEP_RATIO * best.score:
                 break
-            sentence = quotable[rank][index]
-            choose(rank, sentence, hit)
-            # A lead-in ("the default retention of data is:") means nothing without what
-            # it introduces, so the next sentence comes with it, from the next chunk if need be.
+            if candidate is not best and not self._close_enough(candidate, best):
+                continue
+            sentence, hit = candidate.sentence, candidate.hit
             if leads_in(sentence.text):
-                following = _following(sentence, hit, quotable[rank][index + 1 :], retriever)
-                if following:
-                    choose(rank, *following)
-        return chosen
+                # A lead-in ("the default retention of data is:") means nothing without
+                # what it introduces: the list it opens, quoted whole, or the next sentence.
+                listed = with_list(hit.body, sentence)
+                if listed is not None:
+                    choose(listed, hit)
+                    continue
+                following = _following(sentence, hit, retriever)
+                if following is None:
+                    continue
+                choose(sentence, hit)
+                choose(*following)
+                continue
+            choose(sentence, hit)
+        return chosen[: self.max_quotes + 1]
+
+    def _close_enough(self, candidate: Candidate, best: Candidate) -> bool:
+        if candidate.hit.info.source != best.hit.info.source:
+            return candidate.score >= self.OTHER_DOCUMENT_RATIO * best.score
+        return True
+
+
+def _match(question_terms: set[str], other_terms: set[str], idf) -> float:
+    """How much two term sets say the same: the geometric mean of the IDF-weighted share
+    of each found in the other."""
+    shared = sum(idf(t) for t in question_terms & other_terms)
+    a = sum(idf(t) for t in question_terms)
+    b = sum(idf(t) for t in other_terms)
+    return (shared / a * shared / b) ** 0.5 if a and b else 0.0
+
+
+def _published_sentences(
+    source: str, retriever: HybridRetriever
+) -> list[tuple[set[str], Sentence, Hit, str | None]]:
+    """(terms, sentence, hit, its heading if a question) of the quotable sentences of
+    ``source`` outside its internal sections."""
+    out = []
+    for chunk in retriever.chunks:
+        info = ChunkInfo.of(chunk)
+        if info.source != source or is_internal(info.section):
+            continue
+        hit = Hit(chunk, 0.0, 0.0, 0.0)
+        heading = info.section.split(" > ")[-1]
+        own_question = heading if heading.rstrip().endswith("?") else None
+        for sentence in sentences(chunk_body(chunk)):
+            if is_quotable(sentence) and not leads_in(sentence.text):
+                out.append((set(terms(sentence.text)), sentence, hit, own_question))
+    return out
 
 
 def _following(
-    sentence: Sentence, hit: Hit, rest: list[Sentence], retriever: HybridRetriever
+    sentence: Sentence, hit: Hit, retriever: HybridRetriever
 ) -> tuple[Sentence, Hit] | None:
     """The quotable sentence after ``sentence`` in its file, looking into the next chunk."""
-    if rest:
-        return rest[0], hit
     after = _absolute_start(sentence, hit) + len(sentence.text)
+    for candidate in sentences(hit.body):
+        if _absolute_start(candidate, hit) >= after:
+            return (candidate, hit) if is_quotable(candidate) else None
     following = retriever.next_chunk(hit.chunk)
     if following is None:
         return None
     neighbour = Hit(following, 0.0, hit.dense, 0.0)
     for candidate in sentences(chunk_body(following)):
-        if is_quotable(candidate.text) and _absolute_start(candidate, neighbour) >= after:
-            return candidate, neighbour
+        if _absolute_start(candidate, neighbour) >= after:
+            return (candidate, neighbour) if is_quotable(candidate) else None
     return None
 
 

@@ -26,11 +26,16 @@ class Citation:
     quote: str  # verbatim substring of the source file
     start_line: int  # line of the source file where the quote starts
     chunk_text: str = field(default="", repr=False)  # the whole chunk, for the UI
+    # The quote comes from a section that is internal procedure (a support routine), not
+    # the published text: the front ends label it so (sentences.is_internal).
+    internal: bool = False
 
     @classmethod
     def quoting(cls, n: int, hit: Hit, quote: str, offset: int) -> Citation:
         """Citation ``n`` of ``hit``'s chunk, quoting ``quote``, which starts at ``offset``
         of the chunk's body."""
+        from app.answering.sentences import is_internal
+
         info, body = hit.info, hit.body
         return cls(
             n=n,
@@ -41,12 +46,42 @@ class Citation:
             quote=quote,
             start_line=info.start_line + body.count("\n", 0, offset),
             chunk_text=body,
+            internal=is_internal(info.section),
         )
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("chunk_text")
         return data
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved passage offered to read (not quoted as an answer): where it is and its
+    text."""
+
+    title: str
+    section: str
+    source: str
+    start_line: int
+    url: str | None
+    text: str
+    internal: bool  # from an internal-procedure section (see Citation.internal)
+
+    @classmethod
+    def of(cls, hit: Hit) -> Passage:
+        from app.answering.sentences import is_internal
+
+        info = hit.info
+        return cls(
+            info.title,
+            info.section,
+            info.source,
+            info.start_line,
+            info.url or None,
+            hit.body,
+            is_internal(info.section),
+        )
 
 
 @dataclass
@@ -66,6 +101,22 @@ class Answer:
     # Things the reader should know: a fallback to quotes, sentences flagged by the
     # citation check.
     notices: list[str] = field(default_factory=list)
+
+    def closest_passages(self, limit: int = 3) -> list[Passage]:
+        """The best retrieved passages, one per section, published text first: what the
+        page and the command line offer as "You may want to read" after abstaining."""
+        from app.answering.sentences import is_internal
+
+        seen, out = set(), []
+        ranked = sorted(self.hits, key=lambda h: (is_internal(h.info.section), -h.score))
+        for hit in ranked:
+            key = (hit.info.source, hit.info.section)
+            if key not in seen:
+                seen.add(key)
+                out.append(Passage.of(hit))
+            if len(out) >= limit:
+                break
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """The object ``privacy-qa ask --json`` prints."""

@@ -6,7 +6,10 @@ from __future__ import annotations
 import sys
 
 from app.config import Settings
-from app.qa import Answer, IngestReport
+from app.qa import Answer, IngestReport, Passage
+
+INTERNAL_LABEL = "internal procedure"  # after the section of a support routine's quote
+CLOSEST_PASSAGES = 3  # offered after a refusal, as the page does
 
 
 def echo(text: str = "", *, end: str = "\n", err: bool = False) -> None:
@@ -75,6 +78,18 @@ def describe_ingest(report: IngestReport, settings: Settings) -> str:
     return "\n".join(lines)
 
 
+def describe_passages(passages: list[Passage]) -> list[str]:
+    """The lines offering the closest passages after a refusal: to read, not an answer."""
+    if not passages:
+        return []
+    lines = ["", "You may want to read:"]
+    for p in passages:
+        label = f" ({INTERNAL_LABEL})" if p.internal else ""
+        lines.append(f"- {p.title} — {p.section}{label}")
+        lines.append(f"    {p.source}:{p.start_line}" + (f"  {p.url}" if p.url else ""))
+    return lines
+
+
 def format_answer(answer: Answer, streamed: str | None = None) -> str:
     """Human-readable answer: the text, then numbered sources with their quotes, then any
     notices, token usage and the endpoints data was sent to.
@@ -93,10 +108,13 @@ def format_answer(answer: Answer, streamed: str | None = None) -> str:
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:
-            lines.append(f"[{c.n}] {c.title} — {c.section}")
+            label = f" ({INTERNAL_LABEL})" if c.internal else ""
+            lines.append(f"[{c.n}] {c.title} — {c.section}{label}")
             where = f"{c.source}:{c.start_line}"
             lines.append(f"    {where}" + (f"  {c.url}" if c.url else ""))
             lines.append(f'    "{" ".join(c.quote.split())}"')
+    if answer.abstained:
+        lines += describe_passages(answer.closest_passages(CLOSEST_PASSAGES))
     if answer.notices:
         lines += ["", "Notes:"] + [f"- {notice}" for notice in answer.notices]
     if answer.usage:

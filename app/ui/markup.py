@@ -13,6 +13,8 @@ from urllib.parse import urlparse
 
 # CommonMark lets any ASCII punctuation be backslash-escaped; escaping all of it leaves no
 # markdown, HTML, link, image, LaTeX ($) or Streamlit directive (:color[...]) syntax intact.
+INTERNAL_LABEL = "internal procedure, not the published article"
+
 _MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 
 
@@ -67,9 +69,17 @@ def highlighted_html(text: str, quote: str, context: int | None = None) -> str:
 
 
 def source_header_html(
-    n: int | None, title: str, section: str, source: str, line: int, url: str | None
+    n: int | None,
+    title: str,
+    section: str,
+    source: str,
+    line: int,
+    url: str | None,
+    *,
+    internal: bool = False,
 ) -> str:
-    """Title, section path, file:line and a link to the original, all escaped."""
+    """Title, section path, file:line and a link to the original, all escaped; an
+    ``internal`` source (a support routine, not the published text) is labelled so."""
     marker = f"[{n}] " if n is not None else ""
     link = safe_url(url)
     link_html = (
@@ -84,7 +94,8 @@ def source_header_html(
     return (
         f'<div class="pqa-source"><strong>{html.escape(marker + title)}</strong><br>'
         f"<small>{html.escape(path)}</small><br>"
-        f"<small><code>{html.escape(source)}:{line}</code>{link_html}</small></div>"
+        + (f"<small><em>{INTERNAL_LABEL}</em></small><br>" if internal else "")
+        + f"<small><code>{html.escape(source)}:{line}</code>{link_html}</small></div>"
     )
 
 

@@ -15,19 +15,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from app.config import Settings
 from app.errors import PrivacyQAError, UserError
-from app.qa import Answer, Citation, TextDelta
+from app.qa import Answer, Citation, Passage, TextDelta
 from app.ui import resources
 from app.ui.markup import escape_markdown, highlighted_html, source_header_html
 from app.ui.sidebar import sidebar
-
-if TYPE_CHECKING:
-    from app.qa import Hit
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +57,7 @@ def render_citation(citation: Citation) -> None:
                 citation.source,
                 citation.start_line,
                 citation.url,
+                internal=citation.internal,
             ),
             unsafe_allow_html=True,
         )
@@ -74,30 +71,22 @@ def render_citation(citation: Citation) -> None:
             )
 
 
-def closest_hits(hits: list[Hit], limit: int = CLOSEST_SOURCES) -> list[Hit]:
-    """The best hits, one per section, for "you may want to read"."""
-    seen, out = set(), []
-    for hit in sorted(hits, key=lambda h: -h.score):
-        key = (hit.info.source, hit.info.section)
-        if key not in seen:
-            seen.add(key)
-            out.append(hit)
-        if len(out) >= limit:
-            break
-    return out
-
-
-def render_hit(hit: Hit) -> None:
-    info = hit.info
+def render_passage(passage: Passage) -> None:
     with st.container(border=True):
         st.markdown(
             source_header_html(
-                None, info.title, info.section, info.source, info.start_line, info.url
+                None,
+                passage.title,
+                passage.section,
+                passage.source,
+                passage.start_line,
+                passage.url,
+                internal=passage.internal,
             ),
             unsafe_allow_html=True,
         )
         with st.expander("Read the passage"):
-            st.markdown(highlighted_html(hit.body, ""), unsafe_allow_html=True)
+            st.markdown(highlighted_html(passage.text, ""), unsafe_allow_html=True)
 
 
 def render_provenance(answer: Answer) -> None:
@@ -122,11 +111,11 @@ def render_answer(answer: Answer, show_text: bool = True) -> None:
     if answer.abstained:
         st.warning(f"**No answer.** {escape_markdown(answer.answer)}")
         render_provenance(answer)
-        hits = closest_hits(answer.hits)
-        if hits:
+        passages = answer.closest_passages(CLOSEST_SOURCES)
+        if passages:
             st.markdown("**You may want to read:**")
-            for hit in hits:
-                render_hit(hit)
+            for passage in passages:
+                render_passage(passage)
         return
     if show_text:
         st.markdown(escape_markdown(answer.answer))
