@@ -96,3 +96,15 @@ def test_enumerations_internal_sections_and_plain_text():
     assert not is_internal("How can I get a BAA? > How do I get started?")
     assert not is_internal("Internal audit guide > Overview")  # a title does not count
     assert plain("see the [blog post](/blog/llm-application) here") == "see the blog post here"
+
+
+def test_a_short_sentence_that_only_points_elsewhere_is_not_a_claim():
+    assert not is_quotable("You can read more about it in the next paragraphs.")
+    assert not is_quotable("See below.")
+    assert is_quotable("The endpoints are described below: they retain no data at all.")
+    assert is_quotable("Data is encrypted at rest, as described below.")
+    # A long sentence that also points elsewhere still says something.
+    assert is_quotable(
+        "OpenAI retains API inputs and outputs for up to 30 days to identify abuse, as the "
+        "following paragraphs explain in detail for each of the endpoints."
+    )

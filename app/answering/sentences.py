@@ -49,6 +49,14 @@ _INTERNAL_HEADING = re.compile(
     re.IGNORECASE,
 )
 # Words after which a line is unfinished: "... what is also important to mention is that".
+# A sentence that only sends the reader elsewhere in the document ("You can read more about
+# it in the next paragraphs.", "See below.") states nothing by itself.
+_POINTER = re.compile(
+    r"\b(?:read more|see (?:below|above)|(?:next|following|previous) (?:paragraph|section)s?"
+    r"|(?:described|explained|shown) (?:below|above)|as follows)\b",
+    re.IGNORECASE,
+)
+_POINTER_MAX_WORDS = 2  # words of four letters or more besides the pointer itself
 _OPEN_ENDINGS = frozenset("that is are was were the a an to of and or as for with by".split())
 MAX_LIST_CHARS = 800  # a lead-in's list is quoted whole only up to this length
 
@@ -112,7 +120,8 @@ def _blocks(body: str) -> list[tuple[int, str, str]]:
 
 def is_quotable(sentence: str | Sentence) -> bool:
     """Skip what cannot answer anything: questions, attributions, bare links, fragments,
-    headings and titles, front matter, markup fragments, function definitions and calls.
+    headings and titles, front matter, markup fragments, function definitions and calls,
+    and short sentences that only point elsewhere in the document ("see below").
 
     A sentence that only is a link says nothing, but one that starts with a link
     ("[This](https://trust.openai.com/) is your go-to place ...") does. A line of plain
@@ -129,6 +138,11 @@ def is_quotable(sentence: str | Sentence) -> bool:
         return False
     if _FUNCTION_LINE.search(text):
         return False
+    if _POINTER.search(text) and not leads_in(text):
+        rest = re.findall(r"[A-Za-z]{4,}", _POINTER.sub("", _LINK.sub("", text)))
+        if len(rest) <= _POINTER_MAX_WORDS:
+            return False
+    words = re.findall(r"[A-Za-z0-9]+", _LINK.sub("", text))
     if (
         isinstance(sentence, Sentence)
         and sentence.line
@@ -137,7 +151,7 @@ def is_quotable(sentence: str | Sentence) -> bool:
         and not leads_in(text)
     ):
         return False
-    return len(re.findall(r"[A-Za-z0-9]+", _LINK.sub("", text))) >= 3
+    return len(words) >= 3
 
 
 def leads_in(sentence: str) -> bool:
