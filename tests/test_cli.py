@@ -238,8 +238,9 @@ def test_version_and_help(cli):
         "ingest": ["--json", "--dry-run", "--rebuild"],
         "ask": ["QUESTION", "--json", "--jsonl FILE"],
         "ui": ["--port PORT", "--host HOST", "questions may contain PHI"],
-        "eval": ["--split {dev,test,all}", "--check", "--out DIR", "--judge", "--dataset FILE"]
-        + ["--baseline FILE", "--thresholds FILE", "--save-baseline", "--fresh-index"],
+        "eval": ["--split {dev,test,paraphrase,all}", "--check", "--out DIR", "--judge"]
+        + ["--dataset FILE", "--baseline FILE", "--thresholds FILE", "--save-baseline"]
+        + ["--fresh-index"],
     }
     for command, expected in options.items():
         code, out, _ = cli(command, "-h")

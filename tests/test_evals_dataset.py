@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.evals.dataset import EvalDataError, load_dataset
+from app.evals.dataset import ITEM_SPLITS, EvalDataError, load_dataset
 from app.evals.scoring import normalise
 
 from .conftest import ROOT
@@ -29,11 +29,11 @@ def test_the_eval_set_covers_the_corpus_with_enough_questions():
         "encryption",
         "trust-portal",
     }
-    for split in ("dev", "test"):
+    for split in ITEM_SPLITS:
         part = load_dataset(DATASET, split)
         assert {i.split for i in part} == {split}
         assert any(i.in_scope for i in part) and any(not i.in_scope for i in part)
-    assert len(load_dataset(DATASET, "dev")) + len(load_dataset(DATASET, "test")) == len(items)
+    assert sum(len(load_dataset(DATASET, split)) for split in ITEM_SPLITS) == len(items)
     # near-misses of each kind the issue names, and multi-part questions
     kinds = {i.kind for i in out_of_scope}
     assert kinds >= {"other-vendor-baa", "other-service-retention", "price", "rate-limit"}

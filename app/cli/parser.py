@@ -138,9 +138,9 @@ def _ui_options(ui: argparse.ArgumentParser) -> None:
 def _eval_options(evaluate: argparse.ArgumentParser) -> None:
     evaluate.add_argument(
         "--split",
-        choices=["dev", "test", "all"],
+        choices=["dev", "test", "paraphrase", "all"],
         default="all",
-        help="Which questions to run (tune on dev, report test) [default: all].",
+        help="Which questions to run (tune on dev; report test and paraphrase) [default: all].",
     )
     evaluate.add_argument(
         "--check",

@@ -9,8 +9,10 @@ It has two kinds of items:
   if it contains one);
 - out of scope: ``abstain: true`` (and an optional ``kind``): the answer must abstain.
 
-Every item has an ``id``, a ``split`` (``dev`` for tuning, ``test`` for reporting) and a
-``topic``.
+Every item has an ``id``, a ``split`` and a ``topic``. Splits: ``dev`` for tuning, ``test``
+for reporting, ``paraphrase`` for generalisation: questions written from the documents
+alone, phrased the way people ask (keywords, typos, words the documents don't use), never
+tuned on.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from typing import Any
 from app.errors import UserError
 
 DEFAULT_DATASET = Path("evals/questions.jsonl")
-SPLITS = ("dev", "test", "all")
+# The splits an item may belong to, and the ones a run may ask for ("all": every split).
+ITEM_SPLITS = ("dev", "test", "paraphrase")
+SPLITS = (*ITEM_SPLITS, "all")
 
 
 class EvalDataError(UserError):
@@ -70,8 +74,10 @@ def parse_item(data: Any, where: str) -> EvalItem:
     for key in ("id", "split", "topic", "question"):
         if not isinstance(data.get(key), str) or not data[key].strip():
             raise EvalDataError(f"{where}: missing or empty {key!r}")
-    if data["split"] not in ("dev", "test"):
-        raise EvalDataError(f"{where}: split must be 'dev' or 'test', not {data['split']!r}")
+    if data["split"] not in ITEM_SPLITS:
+        raise EvalDataError(
+            f"{where}: split must be one of {', '.join(ITEM_SPLITS)}, not {data['split']!r}"
+        )
     common = {k: data[k].strip() for k in ("id", "split", "topic", "question")}
     if data.get("abstain"):
         if data.get("facts"):
@@ -90,7 +96,7 @@ def parse_item(data: Any, where: str) -> EvalItem:
 
 
 def load_dataset(path: Path = DEFAULT_DATASET, split: str = "all") -> list[EvalItem]:
-    """Items of the eval set at ``path`` in ``split`` ("dev", "test" or "all")."""
+    """Items of the eval set at ``path`` in ``split`` (one of :data:`SPLITS`)."""
     if split not in SPLITS:
         raise EvalDataError(f"Unknown split {split!r}: use one of {', '.join(SPLITS)}.")
     try:
