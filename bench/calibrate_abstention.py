@@ -142,7 +142,7 @@ def print_curve(rows: list[Signals], relevance: float, coverage: float, strong: 
     """Answered accuracy and abstention precision/recall against strong_relevance."""
     print(
         f"\nreliability curve (min_relevance {relevance}, min_coverage {coverage}; "
-        "'off' = similarity never answers alone, the rule before issue 15):"
+        "'off' = similarity never answers on its own):"
     )
     print(f"{'strong':>6} {'answered acc':>12} {'abst. P':>7} {'abst. R':>7} {'right':>7}")
     grid = [float(s) for s in np.round(np.arange(0.25, 0.80, 0.05), 2)]
