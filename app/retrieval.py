@@ -72,22 +72,67 @@ _WORD = re.compile(r"[A-Za-z0-9]+(?:[@./\-][A-Za-z0-9]+)*")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
 
 
-def names(question: str) -> list[str]:
-    """Words the question capitalises inside a sentence: "Google", "AWS", "GPT-4o".
+def names(question: str, known: frozenset[str] = frozenset()) -> list[str]:
+    """The named things of a question: "Google", "AWS", "GPT-4o", "ChatGPT Enterprise".
 
-    The first word of each sentence is skipped (capitalised anyway), and so is a question
-    written mostly in capitals, where capitals say nothing.
+    A name is a word capitalised inside a sentence (the first word of a sentence is
+    capitalised anyway), a word shaped like a name wherever it stands (an acronym "AWS",
+    an inner capital "OpenAI"), or a word whose term is in ``known``: the terms a corpus
+    only ever writes as names (:func:`name_terms`), so "is openai soc2 compliant" names
+    OpenAI too. In a question written mostly in capitals, capitals say nothing: only
+    ``known`` counts there.
     """
     sentences = [_WORD.findall(s) for s in _SENTENCE_SPLIT.split(question.strip())]
     lettered = [w for words in sentences for w in words if any(c.isalpha() for c in w)]
-    if len(lettered) > 3 and sum(w.isupper() for w in lettered) > len(lettered) / 2:
-        return []
-    return [
-        word
-        for words in sentences
-        for word in words[1:]
-        if len(word) > 1 and any(c.isupper() for c in word)
-    ]
+    shouting = len(lettered) > 3 and sum(w.isupper() for w in lettered) > len(lettered) / 2
+    found = []
+    for words in sentences:
+        for position, word in enumerate(words):
+            if len(word) < 2 or not any(c.isalpha() for c in word):
+                continue
+            cased = not shouting and (
+                _NAME_SHAPED.fullmatch(word) or (position and any(c.isupper() for c in word))
+            )
+            if cased or (known and _simple_terms(word) & known):
+                found.append(word)
+    return found
+
+
+# Shaped like a name wherever it stands: two capitals in a row ("AWS", "GPT-4o") or a
+# capital after a lowercase letter ("OpenAI", "iPhone").
+_NAME_SHAPED = re.compile(r"(?=.*(?:[A-Z]{2}|[a-z][A-Z]))[A-Za-z0-9@./\-]+")
+
+
+def _simple_terms(word: str) -> set[str]:
+    """The terms of a word that say which thing it names: its alphabetic parts, not the
+    compound ("zdr-eligible" names ZDR by "zdr")."""
+    return {p for p in terms(word) if not _COMPOUND.search(p) and any(c.isalpha() for c in p)}
+
+
+def name_terms(texts: list[str]) -> frozenset[str]:
+    """Terms a corpus only ever writes as names: shaped like one ("OpenAI", "BAA", "SOC2")
+    and never in lowercase, so a question that writes them in lowercase ("does the baa
+    cover...") still names them. Words the corpus merely capitalises ("Azure", "Help
+    Center") are left out: lowercase, they are as likely ordinary words."""
+    shaped: set[str] = set()
+    lower: set[str] = set()
+    for text in texts:
+        for word in _WORD.findall(text):
+            if _COMPOUND.search(word):  # addresses and paths: "baa@openai.com" names nothing
+                continue
+            if word.islower():
+                lower.add(word)
+            elif _NAME_SHAPED.fullmatch(word):
+                shaped.add(word)
+    lower_terms = {t for word in lower for t in _simple_terms(word)}
+    return frozenset(t for word in shaped for t in _simple_terms(word) if t not in lower_terms)
+
+
+def mentions(name: str, text_terms: set[str]) -> bool:
+    """Whether a text whose terms are ``text_terms`` mentions ``name``: all of its
+    alphabetic parts, normalised as retrieval normalises them ("SOC 2" and "SOC2" meet,
+    "OpenAI's" is "openai")."""
+    return _simple_terms(name) <= text_terms
 
 
 _SUFFIXES = ("ing", "ed", "ion")
@@ -151,6 +196,7 @@ class HybridRetriever:
         self.bm25 = BM25Okapi(tokenized, k1=BM25_K1, b=BM25_B) if chunks else None
         self.lexical = SparseBM25(self.bm25) if self.bm25 else None
         self._term_sets = [set(chunk_terms) for chunk_terms in tokenized]
+        self._name_terms = name_terms([chunk_body(chunk) for chunk in chunks])
         self._rarest_idf = max(self.bm25.idf.values(), default=1.0) if self.bm25 else 1.0
         # Chunks in reading order, so an answer can continue into the next chunk of a file.
         ordered = sorted(chunks, key=lambda c: (ChunkInfo.of(c).source, ChunkInfo.of(c).start_char))
@@ -168,8 +214,13 @@ class HybridRetriever:
         """BM25's inverse document frequency of a term (0 for unknown terms)."""
         return max(0.0, self.bm25.idf.get(term, 0.0)) if self.bm25 else 0.0
 
+    def names(self, question: str) -> list[str]:
+        """The question's names (:func:`names`), with the terms this corpus only ever
+        writes as names counted in lowercase too."""
+        return names(question, self._name_terms)
+
     def unknown_names(self, question: str) -> list[str]:
-        """Names in the question (see :func:`names`) that no indexed chunk contains.
+        """Names in the question (see :meth:`names`) that no indexed chunk contains.
 
         Documents that never name "Google" or "Anthropic" cannot answer a question about
         them, however close the rest of the question is to what they do say.
@@ -177,15 +228,7 @@ class HybridRetriever:
         if self.bm25 is None:
             return names(question)
         known = self.bm25.idf
-        return [
-            name
-            for name in names(question)
-            if any(
-                part not in known
-                for part in terms(name)
-                if not _COMPOUND.search(part) and any(c.isalpha() for c in part)
-            )
-        ]
+        return [name for name in self.names(question) if not _simple_terms(name) <= known.keys()]
 
     def term_weights(self, question_terms: set[str]) -> dict[str, float]:
         """IDF weight of each question term for :meth:`coverage`.

@@ -117,6 +117,7 @@ class QA:
         with self._capture_endpoints() as endpoints:
             hits, timings = self._search(question)
             t0 = time.perf_counter()
+            names = self.retriever.names(question)
             decision = abstain.before_answering(
                 hits, len(self.retriever.unknown_names(question)), self.settings
             )
@@ -127,7 +128,7 @@ class QA:
                             composed = event
                         case TextDelta():
                             yield event
-        decision = abstain.after_answering(decision, composed)
+        decision = abstain.after_answering(decision, composed, question, names)
         timings["compose"] = (time.perf_counter() - t0) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
         yield Answer(

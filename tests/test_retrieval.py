@@ -19,6 +19,8 @@ from app.retrieval import (
     HybridRetriever,
     SparseBM25,
     cosine,
+    mentions,
+    name_terms,
     names,
     rrf,
     stem,
@@ -248,6 +250,31 @@ def test_names_are_words_capitalised_inside_a_sentence():
     assert names("Which endpoints are ZDR-eligible?") == ["ZDR-eligible"]
     assert names("HOW LONG DOES OPENAI KEEP DATA?") == []  # shouting, not naming
     assert names("Is data kept for 30 days?") == []
+
+
+def test_names_shaped_like_names_count_at_the_start_and_known_ones_in_lowercase():
+    assert names("AWS Bedrock: does it keep prompts?") == ["AWS", "Bedrock"]
+    assert names("OpenAI keeps data how long?") == ["OpenAI"]
+    assert names("Does it keep data?") == []  # a capitalised first word is no name
+    known = name_terms(["OpenAI signs a BAA (HIPAA); see baa@openai.com.", "The API is ours."])
+    assert {"openai", "baa", "hipaa", "api"} <= known
+    assert "see" not in known and "the" not in known
+    assert names("does the baa cover the openai api?", known) == ["baa", "openai", "api"]
+    assert names("HOW LONG DOES OPENAI KEEP DATA?", known) == ["OPENAI"]
+    # A word the corpus also writes in lowercase is no name in lowercase.
+    assert "data" not in name_terms(["Data is kept.", "We keep DATA and data."])
+
+
+def test_the_retriever_knows_the_names_its_corpus_writes(retriever):
+    assert retriever.names("is openai soc 2 compliant?") == ["openai", "soc"]
+    assert retriever.unknown_names("does hitrust apply?") == []  # unknown, but no name
+    assert retriever.unknown_names("Does HITRUST apply?") == ["HITRUST"]
+
+
+def test_mentions_compares_normalised_terms():
+    assert mentions("SOC 2", set(terms("audited for SOC2")))
+    assert mentions("OpenAI's", set(terms("OpenAI encrypts")))
+    assert not mentions("Azure OpenAI", set(terms("OpenAI encrypts")))
 
 
 def test_terms_keep_exact_compounds_and_fold_inflections():

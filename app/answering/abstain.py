@@ -2,23 +2,30 @@
 this.") rather than answer.
 
 Before answering, retrieval must show that the documents are about the question: the best
-dense similarity reaches ``min_relevance``, the best coverage of the question's terms
-reaches ``min_coverage``, and the question names nothing the documents never mention
-(docs/abstention.md). After answering, an answer without a single citation is an
-abstention too: the extractive answerer found no sentence to quote, or the chat model
-declined (:func:`declines`).
+dense similarity reaches ``strong_relevance``, or it reaches ``min_relevance`` and a chunk
+holds ``min_coverage`` of the question's terms; and the question names nothing the
+documents never mention (docs/abstention.md). Word overlap supports a middling semantic
+match; it never vetoes a strong one.
+
+After answering: an answer without a single citation is an abstention (the extractive
+answerer found no sentence to quote, or the chat model declined, :func:`declines`), and so
+is one whose quotes do not name what the question names: a quote that answers must sit in
+a passage (its paragraph, section path or document title) that mentions every named thing
+of the question. "Azure OpenAI" is not answered by a passage about the OpenAI API because
+another paragraph of the corpus mentions Azure.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from app.answering.sentences import normalised
-from app.answering.types import Composed
+from app.answering.types import Citation, Composed
 from app.config import Settings
-from app.retrieval import Hit
+from app.retrieval import Hit, mentions, terms
 
 log = logging.getLogger(__name__)
 
@@ -42,40 +49,98 @@ class Decision:
     best_similarity: float
     coverage: float
     unknown_names: int
+    # Whether the similarity alone carried the decision (at least strong_relevance).
+    strong: bool = False
+    # Names of the question that no answering quote's passage mentions (after answering).
+    unquoted_names: int = 0
 
 
 def before_answering(hits: list[Hit], unknown_names: int, settings: Settings) -> Decision:
     """Whether retrieval found enough to try answering.
 
-    All signals must agree: dense alone scores other vendors' near-identical topics high,
-    and word overlap alone is fooled by common words; a name the documents never mention
-    ("Google Cloud") means they are about something else (see docs/abstention.md).
+    A strong semantic match answers on its own; a middling one needs the question's words
+    in a chunk too (dense alone scores other topics of the same vocabulary high, overlap
+    alone is fooled by common words); a name the documents never mention ("Google Cloud")
+    means they are about something else (see docs/abstention.md).
     """
     best = max((hit.dense for hit in hits), default=0.0)
     coverage = max((hit.coverage for hit in hits), default=0.0)
+    strong = bool(hits) and best >= settings.strong_relevance
     reason = None
-    if best < settings.min_relevance:
+    if not hits or best < settings.min_relevance:
         reason = "no chunk is similar enough to the question"
-    elif coverage < settings.min_coverage:
-        reason = "no chunk holds enough of the question's terms"
+    elif not strong and coverage < settings.min_coverage:
+        reason = "no chunk is similar enough, or holds enough of the question's terms"
     elif unknown_names:
         reason = "the question names something the documents never mention"
-    return Decision(reason is not None, reason, best, coverage, unknown_names)
+    return Decision(reason is not None, reason, best, coverage, unknown_names, strong)
 
 
-def after_answering(decision: Decision, composed: Composed | None) -> Decision:
-    """The final decision: abstain if retrieval said so (``composed`` is then None) or if
-    the answer cites nothing."""
+def after_answering(
+    decision: Decision,
+    composed: Composed | None,
+    question: str = "",
+    names: Sequence[str] = (),
+) -> Decision:
+    """The final decision: abstain if retrieval said so (``composed`` is then None), if the
+    answer cites nothing, or if its quotes do not name what the question (``question``,
+    whose ``names`` are retrieval's :meth:`~app.retrieval.HybridRetriever.names`) names."""
     if not decision.abstain and (composed is None or not composed.citations):
         decision = replace(decision, abstain=True, reason="the answer cites no source")
+    elif not decision.abstain and names:
+        missing = unquoted_names(question, names, composed.citations)
+        decision = replace(decision, unquoted_names=len(missing))
+        if missing:
+            decision = replace(
+                decision,
+                abstain=True,
+                reason="the quoted passages do not name what the question names",
+            )
     log.debug(
-        "best similarity %.3f, coverage %.2f, unknown names: %d, abstained=%s",
+        "best similarity %.3f (strong: %s), coverage %.2f, unquoted names: %d, "
+        "unknown names: %d, abstained=%s",
         decision.best_similarity,
+        decision.strong,
         decision.coverage,
+        decision.unquoted_names,
         decision.unknown_names,
         decision.abstain,
     )
     return decision
+
+
+def unquoted_names(question: str, names: Sequence[str], citations: list[Citation]) -> list[str]:
+    """The question's ``names`` that the answer's quotes leave out.
+
+    The quotes that answer are those sharing a term of the question besides its names (a
+    quote that shares only a name, "I will describe Azure OpenAI service in another post",
+    mentions the thing without saying anything about it); when none does, all quotes
+    count. At least one answering quote must stand in a passage that mentions every name:
+    its paragraph, its section path or its document's title ("OpenAI" is in the title of a
+    help article that says "we"). Returns the names missing from the best such passage.
+    """
+    name_terms = {t for name in names for t in terms(name)}
+    asked = set(terms(question)) - name_terms
+    answering = [c for c in citations if asked & set(terms(c.quote))] or citations
+    best: list[str] | None = None
+    for citation in answering:
+        passage = set(terms(f"{citation.title}\n{citation.section}\n{paragraph(citation)}"))
+        missing = [name for name in names if not mentions(name, passage)]
+        if best is None or len(missing) < len(best):
+            best = missing
+    return best or []
+
+
+def paragraph(citation: Citation) -> str:
+    """The paragraph of the cited chunk that holds the quote (the whole chunk if the quote
+    is not found in it verbatim)."""
+    body, quote = citation.chunk_text, citation.quote
+    at = body.find(quote)
+    if at < 0 or not quote:
+        return body or quote
+    start = body.rfind("\n\n", 0, at)
+    end = body.find("\n\n", at + len(quote))
+    return body[start + 2 if start >= 0 else 0 : end if end >= 0 else len(body)]
 
 
 def declines(answer: str, has_markers: bool) -> bool:

@@ -36,6 +36,7 @@ class RunSettings(TypedDict):
     max_quotes: int
     min_relevance: float
     min_coverage: float
+    strong_relevance: float
 
 
 class BaselineJSON(TypedDict):

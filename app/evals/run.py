@@ -48,6 +48,7 @@ def settings_summary(settings: Settings, model_id: str) -> RunSettings:
         "max_quotes": settings.max_quotes,
         "min_relevance": settings.min_relevance,
         "min_coverage": settings.min_coverage,
+        "strong_relevance": settings.strong_relevance,
     }
 
 
