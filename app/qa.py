@@ -19,7 +19,6 @@ from app.index.manifest import IndexStatus, IngestReport
 if TYPE_CHECKING:
     from app.embeddings import EmbeddingBackend
     from app.evals.report import EvalReport
-    from app.retrieval import Hit  # noqa: F401 - for the front ends' annotations
     from app.session import QA
 
 # What the front ends get back: a session's stream yields TextDelta pieces, then the

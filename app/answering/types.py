@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from app.answering.sentences import is_internal
+
 if TYPE_CHECKING:  # retrieval loads Chroma and LangChain; these names are for annotations
     from app.retrieval import Hit, HybridRetriever
 
@@ -34,8 +36,6 @@ class Citation:
     def quoting(cls, n: int, hit: Hit, quote: str, offset: int) -> Citation:
         """Citation ``n`` of ``hit``'s chunk, quoting ``quote``, which starts at ``offset``
         of the chunk's body."""
-        from app.answering.sentences import is_internal
-
         info, body = hit.info, hit.body
         return cls(
             n=n,
@@ -70,8 +70,6 @@ class Passage:
 
     @classmethod
     def of(cls, hit: Hit) -> Passage:
-        from app.answering.sentences import is_internal
-
         info = hit.info
         return cls(
             info.title,
@@ -105,7 +103,6 @@ class Answer:
     def closest_passages(self, limit: int = 3) -> list[Passage]:
         """The best retrieved passages, one per section, published text first: what the
         page and the command line offer as "You may want to read" after abstaining."""
-        from app.answering.sentences import is_internal
 
         seen, out = set(), []
         ranked = sorted(self.hits, key=lambda h: (is_internal(h.info.section), -h.score))
