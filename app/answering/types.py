@@ -103,7 +103,6 @@ class Answer:
     def closest_passages(self, limit: int = 3) -> list[Passage]:
         """The best retrieved passages, one per section, published text first: what the
         page and the command line offer as "You may want to read" after abstaining."""
-
         seen, out = set(), []
         ranked = sorted(self.hits, key=lambda h: (is_internal(h.info.section), -h.score))
         for hit in ranked:
