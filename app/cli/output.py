@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from app.config import Settings
-from app.qa import Answer, IngestReport, Passage
+from app.qa import Answer, Citation, IngestReport, Passage
 
 INTERNAL_LABEL = "internal procedure"  # after the section of a support routine's quote
 CLOSEST_PASSAGES = 3  # offered after a refusal, as the page does
@@ -78,15 +78,25 @@ def describe_ingest(report: IngestReport, settings: Settings) -> str:
     return "\n".join(lines)
 
 
+def _heading(place: Citation | Passage) -> str:
+    """``Title — Section``, and the internal-procedure label where it applies."""
+    label = f" ({INTERNAL_LABEL})" if place.internal else ""
+    return f"{place.title} — {place.section}{label}"
+
+
+def _location(place: Citation | Passage) -> str:
+    """``path:line`` of the source, then its url if it has one."""
+    return f"{place.source}:{place.start_line}" + (f"  {place.url}" if place.url else "")
+
+
 def describe_passages(passages: list[Passage]) -> list[str]:
     """The lines offering the closest passages after a refusal: to read, not an answer."""
     if not passages:
         return []
     lines = ["", "You may want to read:"]
     for p in passages:
-        label = f" ({INTERNAL_LABEL})" if p.internal else ""
-        lines.append(f"- {p.title} — {p.section}{label}")
-        lines.append(f"    {p.source}:{p.start_line}" + (f"  {p.url}" if p.url else ""))
+        lines.append(f"- {_heading(p)}")
+        lines.append(f"    {_location(p)}")
     return lines
 
 
@@ -108,10 +118,8 @@ def format_answer(answer: Answer, streamed: str | None = None) -> str:
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:
-            label = f" ({INTERNAL_LABEL})" if c.internal else ""
-            lines.append(f"[{c.n}] {c.title} — {c.section}{label}")
-            where = f"{c.source}:{c.start_line}"
-            lines.append(f"    {where}" + (f"  {c.url}" if c.url else ""))
+            lines.append(f"[{c.n}] {_heading(c)}")
+            lines.append(f"    {_location(c)}")
             lines.append(f'    "{" ".join(c.quote.split())}"')
     if answer.abstained:
         lines += describe_passages(answer.closest_passages(CLOSEST_PASSAGES))

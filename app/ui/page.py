@@ -47,20 +47,22 @@ SHOWN_QUESTION_CHARS = 3000  # longer questions are refused anyway; show only th
 # ---------------------------------------------------------------- answers and sources
 
 
+def _header(n: int | None, place: Citation | Passage) -> str:
+    """A source card's header: marker, title, section, file:line, link, internal label."""
+    return source_header_html(
+        n,
+        place.title,
+        place.section,
+        place.source,
+        place.start_line,
+        place.url,
+        internal=place.internal,
+    )
+
+
 def render_citation(citation: Citation) -> None:
     with st.container(border=True):
-        st.markdown(
-            source_header_html(
-                citation.n,
-                citation.title,
-                citation.section,
-                citation.source,
-                citation.start_line,
-                citation.url,
-                internal=citation.internal,
-            ),
-            unsafe_allow_html=True,
-        )
+        st.markdown(_header(citation.n, citation), unsafe_allow_html=True)
         st.markdown(
             highlighted_html(citation.chunk_text, citation.quote, CONTEXT_CHARS),
             unsafe_allow_html=True,
@@ -73,18 +75,7 @@ def render_citation(citation: Citation) -> None:
 
 def render_passage(passage: Passage) -> None:
     with st.container(border=True):
-        st.markdown(
-            source_header_html(
-                None,
-                passage.title,
-                passage.section,
-                passage.source,
-                passage.start_line,
-                passage.url,
-                internal=passage.internal,
-            ),
-            unsafe_allow_html=True,
-        )
+        st.markdown(_header(None, passage), unsafe_allow_html=True)
         with st.expander("Read the passage"):
             st.markdown(highlighted_html(passage.text, ""), unsafe_allow_html=True)
 
