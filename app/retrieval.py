@@ -17,6 +17,7 @@ import numpy as np
 from langchain_core.documents import Document
 from rank_bm25 import BM25Okapi
 
+from app.abbreviations import Abbreviations
 from app.corpus import ChunkInfo, chunk_body
 from app.embeddings import EmbeddingBackend
 from app.index.chroma import search_by_vector
@@ -195,7 +196,10 @@ class HybridRetriever:
         # rank_bm25's index (statistics, idf) and the sparse scorer searches use (same scores).
         self.bm25 = BM25Okapi(tokenized, k1=BM25_K1, b=BM25_B) if chunks else None
         self.lexical = SparseBM25(self.bm25) if self.bm25 else None
-        self._term_sets = [set(chunk_terms) for chunk_terms in tokenized]
+        # What the corpus abbreviates ("zero data retention (ZDR)"): either form matches.
+        self.abbreviations = Abbreviations((chunk_body(chunk) for chunk in chunks), terms)
+        fold = self.abbreviations.fold
+        self._term_sets = [set(written) | set(fold(written)) for written in tokenized]
         self._name_terms = name_terms([chunk_body(chunk) for chunk in chunks])
         self._rarest_idf = max(self.bm25.idf.values(), default=1.0) if self.bm25 else 1.0
         # Chunks in reading order, so an answer can continue into the next chunk of a file.
@@ -209,6 +213,17 @@ class HybridRetriever:
     def next_chunk(self, chunk: Document) -> Document | None:
         """The chunk that follows ``chunk`` in its file, if any."""
         return self._next.get(chunk.id)
+
+    def question_terms(self, text: str) -> list[str]:
+        """The search terms of a question (:func:`terms`), with what the corpus abbreviates
+        folded to its short form: "zero data retention" gives "zdr"."""
+        return self.abbreviations.fold(terms(text))
+
+    def passage_terms(self, text: str) -> set[str]:
+        """The search terms of a passage: as written, and the short forms of what it
+        spells out, so that it matches a question in either form."""
+        written = terms(text)
+        return set(written) | set(self.abbreviations.fold(written))
 
     def idf(self, term: str) -> float:
         """BM25's inverse document frequency of a term (0 for unknown terms)."""
@@ -268,12 +283,14 @@ class HybridRetriever:
         # Chroma returns cosine *distance* for a cosine-space collection.
         dense = {doc.id: 1.0 - distance for doc, distance in dense_ranked}
         question_terms = terms(question)
+        folded = self.abbreviations.fold(question_terms)
+        question_terms += [t for t in folded if t not in question_terms]
         lexical_scores = self.lexical.get_scores(question_terms) if self.lexical else []
         lexical_order = self.lexical.top(lexical_scores, pool) if self.lexical else []
 
         fused = rrf([doc.id for doc, _ in dense_ranked], [self.chunks[i].id for i in lexical_order])
 
-        weights = self.term_weights(set(question_terms))
+        weights = self.term_weights(set(folded))
         docs = {doc.id: doc for doc, _ in dense_ranked}
         hits = []
         for chunk_id, score in fused:
