@@ -28,7 +28,7 @@ from app.answering.sentences import (
 )
 from app.answering.types import Answerer, Citation, Composed
 from app.corpus import ChunkInfo, chunk_body
-from app.retrieval import Hit, HybridRetriever, terms
+from app.retrieval import Hit, HybridRetriever
 
 # "Which endpoints ...", "list the ...": the answer is a list. A plural after "which".
 _ASKS_FOR_LIST = re.compile(r"\bwhich\s+(?:\w+\s+)?\w{2,}[^s\W]s\b|\blist\b", re.IGNORECASE)
@@ -83,6 +83,14 @@ class ExtractiveAnswerer(Answerer):
             return Composed("", [])
         candidates = self._prefer_published(question, candidates, retriever)
         chosen = self._choose(candidates, hits, retriever)
+        for part in question_parts(question):
+            # A question that asks two things gets the best quote for each of them.
+            found = self._candidates(part, hits, retriever)
+            if found:
+                found = self._prefer_published(part, found, retriever)
+                for sentence, hit in self._choose(found, hits, retriever, limit=1):
+                    if not any(_same(sentence, hit, s, h) for s, h in chosen):
+                        chosen.append((sentence, hit))
 
         # Readable order: group by document (in order of relevance), then as written.
         doc_order: dict[str, int] = {}
@@ -102,8 +110,8 @@ class ExtractiveAnswerer(Answerer):
         self, question: str, hits: list[Hit], retriever: HybridRetriever
     ) -> list[Candidate]:
         """Every quotable sentence of the hits, scored, best first."""
-        idf = retriever.idf
-        question_terms = set(terms(question))
+        idf, terms = retriever.idf, retriever.passage_terms
+        question_terms = set(retriever.question_terms(question))
         weight_total = sum(idf(t) for t in question_terms) or 1.0
         best_dense = max(hit.dense for hit in hits)
         wants_list = bool(_ASKS_FOR_LIST.search(question))
@@ -111,13 +119,13 @@ class ExtractiveAnswerer(Answerer):
         candidates: list[Candidate] = []
         for rank, hit in enumerate(hits):
             headings = hit.info.section.split(" > ")
-            heading_terms = set(terms(" ".join(headings[-self.HEADING_DEPTH :])))
+            heading_terms = terms(" ".join(headings[-self.HEADING_DEPTH :]))
             own_question = headings[-1] if headings[-1].rstrip().endswith("?") else None
             internal = is_internal(hit.info.section)
             previous_terms = heading_terms
             dense = hit.dense / best_dense if best_dense > 0 else 0.0
             for index, sentence in enumerate(sentences(hit.body)):
-                own_terms = set(terms(plain(sentence.text)))
+                own_terms = terms(plain(sentence.text))
                 if sentence.text.rstrip('"”’)*_ ').endswith("?"):
                     own_question = sentence.text
                 if is_quotable(sentence):
@@ -127,14 +135,20 @@ class ExtractiveAnswerer(Answerer):
                     score = self.LEXICAL_WEIGHT * lexical + (1 - self.LEXICAL_WEIGHT) * dense
                     if wants_list and enumerates(sentence.text):
                         score += self.LIST_BONUS
-                    quoted = self._without_foreign_lead(sentence, own_question, question_terms, idf)
+                    quoted = self._without_foreign_lead(
+                        sentence, own_question, question_terms, retriever
+                    )
                     candidates.append(Candidate(score, lexical, rank, index, hit, quoted, internal))
                 previous_terms = own_terms | heading_terms
         candidates.sort(key=lambda c: (-c.score, c.rank, c.index))
         return candidates
 
     def _without_foreign_lead(
-        self, sentence: Sentence, own_question: str | None, question_terms: set[str], idf
+        self,
+        sentence: Sentence,
+        own_question: str | None,
+        question_terms: set[str],
+        retriever: HybridRetriever,
     ) -> Sentence:
         """``sentence``, or the part after its "Yes,"/"No," when the question asked is not
         the one the sentence answers (its heading's, or the question just before it)."""
@@ -143,7 +157,7 @@ class ExtractiveAnswerer(Answerer):
             return sentence
         if own_question is None:
             return stripped
-        close = _match(question_terms, set(terms(own_question)), idf)
+        close = _match(question_terms, retriever.passage_terms(own_question), retriever.idf)
         return sentence if close >= self.OWN_QUESTION_MATCH else stripped
 
     def _prefer_published(
@@ -151,14 +165,14 @@ class ExtractiveAnswerer(Answerer):
     ) -> list[Candidate]:
         """Each internal candidate replaced by the published sentence of its document that
         says the same thing, when there is one (it keeps the internal one's score)."""
-        question_terms = set(terms(question))
+        question_terms = set(retriever.question_terms(question))
         published: dict[str, list[tuple[set[str], Sentence, Hit, str | None]]] = {}
         out: list[Candidate] = []
         for candidate in candidates:
             source = candidate.hit.info.source
             if candidate.internal and source not in published:
                 published[source] = _published_sentences(source, retriever)
-            own = set(terms(candidate.sentence.text))
+            own = retriever.passage_terms(candidate.sentence.text)
             twins = [
                 p
                 for p in published.get(source, [])
@@ -169,22 +183,25 @@ class ExtractiveAnswerer(Answerer):
                 out.append(candidate)
                 continue
             _, sentence, hit, own_question = max(twins, key=lambda p: len(own & p[0]))
-            sentence = self._without_foreign_lead(
-                sentence, own_question, question_terms, retriever.idf
-            )
+            sentence = self._without_foreign_lead(sentence, own_question, question_terms, retriever)
             out.append(replace(candidate, sentence=sentence, hit=hit, internal=False))
         return out
 
     # ------------------------------------------------------------------ choosing
 
     def _choose(
-        self, candidates: list[Candidate], hits: list[Hit], retriever: HybridRetriever
+        self,
+        candidates: list[Candidate],
+        hits: list[Hit],
+        retriever: HybridRetriever,
+        limit: int | None = None,
     ) -> list[tuple[Sentence, Hit]]:
         """(sentence, hit) of what to quote, best first: the best sentence, and the others
         only while they score close to it (no padding)."""
         chosen: list[tuple[Sentence, Hit]] = []
         seen: set[str] = set()
         best = candidates[0]
+        limit = limit or self.max_quotes
 
         def choose(sentence: Sentence, hit: Hit) -> None:
             key = normalised(sentence.text)
@@ -193,7 +210,7 @@ class ExtractiveAnswerer(Answerer):
                 chosen.append((sentence, hit))
 
         for candidate in candidates:
-            if len(chosen) >= self.max_quotes or candidate.score < self.KEEP_RATIO * best.score:
+            if len(chosen) >= limit or candidate.score < self.KEEP_RATIO * best.score:
                 break
             if candidate is not best and not self._close_enough(candidate, best):
                 continue
@@ -212,12 +229,38 @@ class ExtractiveAnswerer(Answerer):
                 choose(*following)
                 continue
             choose(sentence, hit)
-        return chosen[: self.max_quotes + 1]
+        return chosen[: limit + 1]
 
     def _close_enough(self, candidate: Candidate, best: Candidate) -> bool:
         if candidate.hit.info.source != best.hit.info.source:
             return candidate.score >= self.OTHER_DOCUMENT_RATIO * best.score
         return True
+
+
+# Where a question asking two things splits: a second question, or ", and" / "and" before
+# a question word ("Who do I contact about a BAA, and how soon will I hear back?").
+_QUESTION_WORD = (
+    r"(?:how|what|when|where|who|whom|which|why|is|are|do|does|did|can|could|will|would"
+    r"|should|must)\b"
+)
+_PART_BREAK = re.compile(
+    rf"\?\s+(?=\S)|[,;]\s*(?:and|or|but|also|plus)\s+|\s+(?:and|or|but)\s+(?={_QUESTION_WORD})",
+    re.IGNORECASE,
+)
+
+
+def question_parts(question: str) -> list[str]:
+    """The parts of a question that asks several things, or ``[]`` if it asks one."""
+    parts = [p.strip() for p in _PART_BREAK.split(question) if len(re.findall(r"\w{3,}", p)) >= 2]
+    return parts if len(parts) > 1 else []
+
+
+def _same(sentence: Sentence, hit: Hit, other: Sentence, other_hit: Hit) -> bool:
+    """Whether two quotes overlap in the same file."""
+    if hit.info.source != other_hit.info.source:
+        return False
+    start, other_start = _absolute_start(sentence, hit), _absolute_start(other, other_hit)
+    return start < other_start + len(other.text) and other_start < start + len(sentence.text)
 
 
 def _match(question_terms: set[str], other_terms: set[str], idf) -> float:
@@ -244,7 +287,7 @@ def _published_sentences(
         own_question = heading if heading.rstrip().endswith("?") else None
         for sentence in sentences(chunk_body(chunk)):
             if is_quotable(sentence) and not leads_in(sentence.text):
-                out.append((set(terms(sentence.text)), sentence, hit, own_question))
+                out.append((retriever.passage_terms(sentence.text), sentence, hit, own_question))
     return out
 
 
