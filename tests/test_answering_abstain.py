@@ -54,7 +54,7 @@ def test_an_answer_that_cites_nothing_abstains_and_only_counts_are_logged(caplog
     assert after_answering(go, Composed("", [])).abstain
     stop = before_answering(hits((0.0, 0.0)), 2, SETTINGS)
     assert after_answering(stop, None) == stop
-    assert "unknown names: 2, abstained=True" in caplog.text
+    assert "unknown names: 2, values missing: 0, abstained=True" in caplog.text
 
 
 def test_a_model_declines_in_the_exact_sentence_or_in_other_words():
@@ -150,3 +150,12 @@ def test_names_are_compared_as_retrieval_normalises_terms():
     # No names, or nothing cited: nothing to check here (a citeless answer abstains anyway).
     assert not after_answering(GO, composed(cite(1, quote)), "Is it audited?", []).abstain
     assert after_answering(GO, Composed("", []), "Is SOC2 audited?", ["SOC2"]).abstain
+
+
+def test_quotes_without_the_value_asked_for_do_not_answer():
+    question = "What does a BAA cost?"
+    quote = cite(1, "An enterprise agreement is not required to sign a BAA.")
+    decision = after_answering(GO, composed(quote), question, [])
+    assert decision.abstain and decision.missing_values == 1 and "value" in decision.reason
+    priced = cite(1, "A BAA is free of charge.")
+    assert not after_answering(GO, composed(priced), question, []).abstain

@@ -22,6 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from app.answering import answer_type
 from app.answering.sentences import normalised
 from app.answering.types import Citation, Composed
 from app.config import Settings
@@ -53,6 +54,8 @@ class Decision:
     strong: bool = False
     # Names of the question that no answering quote's passage mentions (after answering).
     unquoted_names: int = 0
+    # Kinds of value the question asks for (a price, a number) that no quote gives.
+    missing_values: int = 0
 
 
 def before_answering(hits: list[Hit], unknown_names: int, settings: Settings) -> Decision:
@@ -87,23 +90,29 @@ def after_answering(
     whose ``names`` are retrieval's :meth:`~app.retrieval.HybridRetriever.names`) names."""
     if not decision.abstain and (composed is None or not composed.citations):
         decision = replace(decision, abstain=True, reason="the answer cites no source")
-    elif not decision.abstain and names:
-        missing = unquoted_names(question, names, composed.citations)
-        decision = replace(decision, unquoted_names=len(missing))
+    elif not decision.abstain:
+        missing = unquoted_names(question, names, composed.citations) if names else []
+        values = answer_type.missing(question, [c.quote for c in composed.citations])
+        decision = replace(decision, unquoted_names=len(missing), missing_values=len(values))
         if missing:
             decision = replace(
                 decision,
                 abstain=True,
                 reason="the quoted passages do not name what the question names",
             )
+        elif values:
+            decision = replace(
+                decision, abstain=True, reason="the quotes do not give the value asked for"
+            )
     log.debug(
         "best similarity %.3f (strong: %s), coverage %.2f, unquoted names: %d, "
-        "unknown names: %d, abstained=%s",
+        "unknown names: %d, values missing: %d, abstained=%s",
         decision.best_similarity,
         decision.strong,
         decision.coverage,
         decision.unquoted_names,
         decision.unknown_names,
+        decision.missing_values,
         decision.abstain,
     )
     return decision

@@ -1,0 +1,81 @@
+"""What kind of answer a question asks for, when it asks for a value: an amount of money, a
+percentage, a count or limit, a frequency. A quote that holds no such value does not answer
+it, however close its words are: "What does a BAA cost?" is not answered by "An enterprise
+agreement is not required to sign a BAA."
+
+These are the numeric answer types of the usual question taxonomy (Li and Roth, "Learning
+Question Classifiers", 2002: NUM:money, NUM:perc, NUM:count, NUM:period), recognised by the
+plain English words that ask for them. Questions of other kinds are not checked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# A number standing on its own: "30 days", "1-2", "TLS 1.2", "AES-256"; not the digits of a
+# path or name ("/v1/moderations", "GPT-4o").
+_NUMBER = r"(?<![\w/.])\d+(?:[.,]\d+)*(?![\w/])"
+_NUMBER_WORD = r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|dozen|hundred|few)\b"
+
+
+@dataclass(frozen=True)
+class AnswerType:
+    name: str  # what the question asks for, as a user reads it
+    asked: re.Pattern[str]  # the question asks for it
+    given: re.Pattern[str]  # a quote gives it
+
+
+TYPES = (
+    AnswerType(
+        "an amount of money",
+        re.compile(
+            r"\b(?:cost|costs|price|prices|pricing|priced|charge|charges|fee|fees|pay|paying|"
+            r"discount|discounts|billing|billed|expensive|cheap|cheaper)\b|[$€£]",
+            re.IGNORECASE,
+        ),
+        re.compile(
+            r"[$€£¥]|\b(?:free|costs?|prices?|fees?|charged?|paid|usd|eur|dollars?|euros?)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    AnswerType(
+        "a percentage",
+        re.compile(r"\b(?:percent|percentage)\b|%", re.IGNORECASE),
+        re.compile(r"%|\bpercent", re.IGNORECASE),
+    ),
+    AnswerType(
+        "a number",
+        re.compile(
+            r"\bhow many\b|\b(?:max|maximum|minimum)\b|\blimits?\b|\bquotas?\b"
+            r"|\bper (?:second|minute|hour|day|month|org|organi[sz]ation|user|seat)\b",
+            re.IGNORECASE,
+        ),
+        re.compile(rf"{_NUMBER}|{_NUMBER_WORD}", re.IGNORECASE),
+    ),
+    AnswerType(
+        "how often",
+        re.compile(r"\bhow (?:often|frequently)\b", re.IGNORECASE),
+        re.compile(
+            r"\b(?:every|annual|annually|yearly|monthly|weekly|daily|once|twice|times|"
+            r"per (?:year|month|week|day))\b",
+            re.IGNORECASE,
+        ),
+    ),
+)
+
+
+def asked_for(question: str) -> list[AnswerType]:
+    """The value types ``question`` asks for (usually none). Only its interrogative
+    sentences ask: in "We're a small clinic paying as we go. Do we need an enterprise
+    agreement?" the first sentence is context."""
+    sentences = re.split(r"(?<=[.!?])\s+", question.strip())
+    asking = " ".join(s for s in sentences if s.endswith("?")) or question
+    return [kind for kind in TYPES if kind.asked.search(asking)]
+
+
+def missing(question: str, quotes: list[str]) -> list[str]:
+    """Names of the value types the question asks for that none of ``quotes`` gives."""
+    return [
+        kind.name for kind in asked_for(question) if not any(kind.given.search(q) for q in quotes)
+    ]

@@ -1,0 +1,52 @@
+"""The value a question asks for (app/answering/answer_type.py): a price, a percentage, a
+number, a frequency; a quote without one does not answer it. No model needed."""
+
+from __future__ import annotations
+
+from app.answering.answer_type import asked_for, missing
+
+
+def names(question: str) -> list[str]:
+    return [kind.name for kind in asked_for(question)]
+
+
+def test_questions_that_ask_for_a_value():
+    assert names("What would OpenAI charge us for signing a BAA?") == ["an amount of money"]
+    assert names("Does zero data retention cost extra?") == ["an amount of money"]
+    assert names("what availability percentage does openai guarantee") == ["a percentage"]
+    assert names("What's the rate limit on /v1/moderations?") == ["a number"]
+    assert names("How many requests per minute can I send?") == ["a number"]
+    assert names("How often is the SOC 2 audit redone?") == ["how often"]
+
+
+def test_questions_that_ask_for_no_value():
+    for question in (
+        "How long does OpenAI retain API data?",
+        "Is access to our data limited to certain staff?",
+        "Who do I contact about a BAA?",
+        "Are uploaded files deleted automatically?",
+    ):
+        assert asked_for(question) == [], question
+
+
+def test_only_the_interrogative_sentences_ask():
+    question = "We're a small clinic paying as we go. Do we need an enterprise agreement?"
+    assert asked_for(question) == []
+    assert names("We pay monthly. How much does a BAA cost?") == ["an amount of money"]
+
+
+def test_a_quote_without_the_value_does_not_answer():
+    question = "What is the rate limit for the embeddings endpoint?"
+    assert missing(question, ["`/v1/embeddings` is eligible for ZDR."]) == ["a number"]
+    assert missing(question, ["You may send 3,000 requests per minute."]) == []
+    assert missing("How long is data kept?", ["Data is kept."]) == []
+    assert missing("Does ZDR cost extra?", ["ZDR is free of charge."]) == []
+
+
+def test_numbers_inside_paths_and_names_are_not_values():
+    question = "How many endpoints are eligible?"
+    assert missing(question, ["`/v1/chat/completions` and `/v1/embeddings`, GPT-4o"]) == [
+        "a number"
+    ]
+    assert missing(question, ["Three endpoints: ..."]) == []
+    assert missing(question, ["within 1-2 business days"]) == []
