@@ -43,8 +43,12 @@ BM25_K1 = 1.2
 BM25_B = 0.35
 
 
-def terms(text: str) -> list[str]:
+def terms(text: str, joined: bool = False) -> list[str]:
     """Lowercased search terms: compounds like 'v1/embeddings' and 'aes-256' plus their parts.
+
+    ``joined``: a hyphenated word also gives its parts written together, so that a passage's
+    "fine-tune" matches a question's "finetune" (passages only: a question's "ZDR-eligible"
+    would otherwise add a term no passage has).
 
     Single letters ("s" of "OpenAI's") are dropped, and an acronym with a number is
     found however it is spaced: "SOC 2" and "SOC2" both give "soc2", "soc" and "2".
@@ -54,6 +58,8 @@ def terms(text: str) -> list[str]:
         parts = re.split(r"[@./\-]", token)
         if len(parts) > 1:  # the compound, its words folded as they are on their own
             out.append(_ALPHA_RUN.sub(lambda m: stem(m.group()), token))
+            if joined and "-" in token and token.replace("-", "").isalpha():
+                out.append(stem(token.replace("-", "")))
         out.extend(
             stem(part)
             for part in parts
@@ -192,7 +198,7 @@ class HybridRetriever:
         self.embeddings = embeddings
         self.chunks = chunks
         self._by_id = {chunk.id: i for i, chunk in enumerate(chunks)}
-        tokenized = [terms(chunk.page_content) for chunk in chunks]
+        tokenized = [terms(chunk.page_content, joined=True) for chunk in chunks]
         # rank_bm25's index (statistics, idf) and the sparse scorer searches use (same scores).
         self.bm25 = BM25Okapi(tokenized, k1=BM25_K1, b=BM25_B) if chunks else None
         self.lexical = SparseBM25(self.bm25) if self.bm25 else None
@@ -222,7 +228,7 @@ class HybridRetriever:
     def passage_terms(self, text: str) -> set[str]:
         """The search terms of a passage: as written, and the short forms of what it
         spells out, so that it matches a question in either form."""
-        written = terms(text)
+        written = terms(text, joined=True)
         return set(written) | set(self.abbreviations.fold(written))
 
     def idf(self, term: str) -> float:

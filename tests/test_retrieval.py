@@ -293,3 +293,17 @@ def test_terms_keep_exact_compounds_and_fold_inflections():
     assert "baa@openai.com" in terms("email baa@openai.com")
     assert stem("encrypts") == stem("encrypted") == stem("encryption") == "encrypt"
     assert "the" not in terms("the data")
+
+
+def test_a_passages_hyphenated_word_also_matches_it_written_together():
+    assert "finetun" in terms("Data submitted to fine-tune a model", joined=True)
+    assert "finetun" in terms("our finetune files")
+    # A question's own compound adds no joined term no passage has.
+    assert "zdreligible" not in terms("Which endpoints are ZDR-eligible?")
+
+
+def test_a_spelled_out_abbreviation_matches_its_short_form():
+    chunks = [chunk("a1", "a.md", 0, "You may request zero data retention (ZDR) for endpoints.")]
+    retriever = HybridRetriever(collection=None, embeddings=None, chunks=chunks)
+    assert retriever.question_terms("is zero data retention on?") == ["zdr"]
+    assert {"zdr", "zero", "retent"} <= retriever.passage_terms("zero data retention applies")
