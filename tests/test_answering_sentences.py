@@ -49,7 +49,11 @@ def test_headings_front_matter_markup_fragments_and_function_lines_are_not_claim
         '   - a. "Could you please specify whether you require a BAA?"\n'
     )
     quotable = [s.text for s in sentences(body) if is_quotable(s)]
-    assert quotable == ["Until deleted by customer"]
+    # What a function does is a claim once its bold label is cut off; the label never is.
+    assert quotable == [
+        "Until deleted by customer",
+        "Provides the customer with contact information for sales.",
+    ]
     assert not is_quotable("title: How can I get a BAA with OpenAI?")
     assert not is_quotable("---")
     assert not is_quotable("# OpenAI API Privacy Policies Explained")
@@ -108,3 +112,14 @@ def test_a_short_sentence_that_only_points_elsewhere_is_not_a_claim():
         "OpenAI retains API inputs and outputs for up to 30 days to identify abuse, as the "
         "following paragraphs explain in detail for each of the endpoints."
     )
+
+
+def test_a_bold_label_is_not_part_of_the_claim_after_it():
+    body = "- `case_resolution`:\n  - **Purpose**: Finalizes the case and marks it as resolved."
+    found = sentences(body)
+    assert [s.text for s in found] == [
+        "`case_resolution`:",
+        "Finalizes the case and marks it as resolved.",
+    ]
+    assert all(body[s.offset : s.offset + len(s.text)] == s.text for s in found)
+    assert is_quotable(found[1]) and not is_quotable(found[0])

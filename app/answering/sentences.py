@@ -21,6 +21,8 @@ _SENTENCE_END = re.compile(
     r"(?<=[.!?])[\"”’)]?\s+(?=[A-Z0-9\"“(`\[*])"
 )
 _TRIM = " \t*_"
+# A bold label before a colon, as definition lists write it: "**Purpose**: ...".
+_LABEL = re.compile(r"\s*\*\*[^*\n]{1,40}\*\*\s*:\s+")
 _CLOSERS = "\"'”’)]*_` "
 
 _LINK = re.compile(r"!?\[[^\]]*\]\([^)]*\)")  # [text](url) and ![alt](src)
@@ -82,6 +84,9 @@ def sentences(body: str) -> list[Sentence]:
         pieces = []
         for match in [*_SENTENCE_END.finditer(block), None]:
             end = match.end() if match else len(block)
+            label = _LABEL.match(block, cursor, end)
+            if label:  # "**Purpose**: Provides ...": the claim starts after its label
+                cursor = label.end()
             piece = block[cursor:end]
             stripped = piece.strip(_TRIM + "\n")
             if stripped:
