@@ -73,6 +73,8 @@ class ExtractiveAnswerer(Answerer):
     OWN_QUESTION_MATCH = 0.6
     # An internal sentence gives way to a published one sharing this share of its terms.
     SAME_THING = 0.7
+    # An internal sentence's score counts this much: published text comes first.
+    INTERNAL_WEIGHT = 0.9
 
     def __init__(self, max_quotes: int):
         self.max_quotes = max_quotes
@@ -138,6 +140,8 @@ class ExtractiveAnswerer(Answerer):
                     quoted = self._without_foreign_lead(
                         sentence, own_question, question_terms, retriever
                     )
+                    if internal:
+                        score *= self.INTERNAL_WEIGHT
                     candidates.append(Candidate(score, lexical, rank, index, hit, quoted, internal))
                 previous_terms = own_terms | heading_terms
         candidates.sort(key=lambda c: (-c.score, c.rank, c.index))
