@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import nullcontext
 
 from app.answering import abstain, make_answerer
+from app.answering.questions import asking
 from app.answering.types import Answer, Composed, TextDelta
 from app.config import Settings
 from app.embeddings import EmbeddingBackend, make_embeddings
@@ -117,9 +118,10 @@ class QA:
         with self._capture_endpoints() as endpoints:
             hits, timings = self._search(question)
             t0 = time.perf_counter()
-            names = self.retriever.names(question)
+            # Names are read where the question asks, not in its context sentences.
+            names = self.retriever.names(asking(question))
             decision = abstain.before_answering(
-                hits, len(self.retriever.unknown_names(question)), self.settings
+                hits, len(self.retriever.unknown_names(asking(question))), self.settings
             )
             if not decision.abstain:
                 for event in self.answerer.stream(question, hits, self.retriever):

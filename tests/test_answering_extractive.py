@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.answering.extractive import ExtractiveAnswerer, question_parts
+from app.answering.extractive import ExtractiveAnswerer
 from tests.answering_helpers import CORPUS, hits_for
 
 ENTERPRISE = "No, an enterprise agreement is not required to sign a BAA."
@@ -71,19 +71,6 @@ def test_one_right_sentence_is_not_padded_with_loose_ones(corpus):
     )
     assert len(composed.citations) == 1
     assert composed.citations[0].quote.startswith(ENCRYPTION)
-
-
-def test_a_question_that_asks_two_things_is_split_where_it_asks_again():
-    assert question_parts("Who do I contact about a BAA, and how soon will I hear back?") == [
-        "Who do I contact about a BAA",
-        "how soon will I hear back?",
-    ]
-    assert question_parts("Is a BAA free? And who signs the BAA?") == [
-        "Is a BAA free",
-        "And who signs the BAA?",
-    ]
-    for one in ("Is data encrypted at rest and in transit?", "How long is data kept?"):
-        assert question_parts(one) == []
 
 
 def test_each_part_of_a_two_part_question_gets_its_quote(corpus):

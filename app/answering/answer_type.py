@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app.answering.questions import asking
+
 # A number standing on its own: "30 days", "1-2", "TLS 1.2", "AES-256"; not the digits of a
 # path or name ("/v1/moderations", "GPT-4o").
 _NUMBER = r"(?<![\w/.])\d+(?:[.,]\d+)*(?![\w/])"
@@ -69,9 +71,7 @@ def asked_for(question: str) -> list[AnswerType]:
     """The value types ``question`` asks for (usually none). Only its interrogative
     sentences ask: in "We're a small clinic paying as we go. Do we need an enterprise
     agreement?" the first sentence is context."""
-    sentences = re.split(r"(?<=[.!?])\s+", question.strip())
-    asking = " ".join(s for s in sentences if s.endswith("?")) or question
-    return [kind for kind in TYPES if kind.asked.search(asking)]
+    return [kind for kind in TYPES if kind.asked.search(asking(question))]
 
 
 def missing(question: str, quotes: list[str]) -> list[str]:

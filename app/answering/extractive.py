@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from app.answering.questions import question_parts
 from app.answering.sentences import (
     Sentence,
     answer_lead,
@@ -239,24 +240,6 @@ class ExtractiveAnswerer(Answerer):
         if candidate.hit.info.source != best.hit.info.source:
             return candidate.score >= self.OTHER_DOCUMENT_RATIO * best.score
         return True
-
-
-# Where a question asking two things splits: a second question, or ", and" / "and" before
-# a question word ("Who do I contact about a BAA, and how soon will I hear back?").
-_QUESTION_WORD = (
-    r"(?:how|what|when|where|who|whom|which|why|is|are|do|does|did|can|could|will|would"
-    r"|should|must)\b"
-)
-_PART_BREAK = re.compile(
-    rf"\?\s+(?=\S)|[,;]\s*(?:and|or|but|also|plus)\s+|\s+(?:and|or|but)\s+(?={_QUESTION_WORD})",
-    re.IGNORECASE,
-)
-
-
-def question_parts(question: str) -> list[str]:
-    """The parts of a question that asks several things, or ``[]`` if it asks one."""
-    parts = [p.strip() for p in _PART_BREAK.split(question) if len(re.findall(r"\w{3,}", p)) >= 2]
-    return parts if len(parts) > 1 else []
 
 
 def _same(sentence: Sentence, hit: Hit, other: Sentence, other_hit: Hit) -> bool:
