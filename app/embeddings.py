@@ -40,31 +40,15 @@ class EmbeddingBackend(Embeddings):
         """Load whatever is lazy now, so the first question is not slow."""
         self.embed_query("warm up")
 
-    def start_loading(self) -> None:
-        """Start loading the model without waiting, where the backend can (see LocalMiniLM)."""
-
 
 class LocalMiniLM(EmbeddingBackend):
     """The all-MiniLM-L6-v2 sentence-transformers model as int8 ONNX, run on onnxruntime
     (app/minilm.py). Never contacts a model hub: the network ships inside a pip package
     and the tokenizer inside this one.
-
-    With ``separate_process`` the model runs in this process's model process
-    (app/model_process.py), which :meth:`start_loading` starts without waiting; the
-    tokenizer, which chunking and question checks use, stays in this process.
     """
 
     model_id = minilm.MODEL_ID
     max_input_tokens = minilm.MAX_INPUT_TOKENS
-
-    def __init__(self, separate_process: bool = False):
-        # The child process running the model, or None when it runs in this process.
-        if separate_process:
-            from app import model_process
-
-            self.process: model_process.ModelProcess | None = model_process.shared()
-        else:
-            self.process = None
 
     @cached_property
     def _tokenizer(self):
@@ -78,13 +62,7 @@ class LocalMiniLM(EmbeddingBackend):
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer.encode(text).ids)
 
-    def start_loading(self) -> None:
-        if self.process is not None:
-            self.process.start()
-
     def _encode(self, texts: list[str]) -> list[list[float]]:
-        if self.process is not None:
-            return self.process.embed(texts)
         return minilm.encode(self._model, texts)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -176,12 +154,8 @@ class OpenAIEmbeddingBackend(EmbeddingBackend):
         return self._call(self._client.embed_query, text)
 
 
-def make_embeddings(settings: Settings, separate_process: bool = False) -> EmbeddingBackend:
-    """Return the backend named by ``settings.embeddings`` (``provider/model``).
-
-    ``separate_process`` runs a local model in a child process (the chat page does, so the
-    model loads while the page starts); remote backends ignore it.
-    """
+def make_embeddings(settings: Settings) -> EmbeddingBackend:
+    """Return the backend named by ``settings.embeddings`` (``provider/model``)."""
     provider, _, model = settings.embeddings.partition("/")
     if provider == "local":
         if settings.embeddings != minilm.MODEL_ID:
@@ -191,7 +165,7 @@ def make_embeddings(settings: Settings, separate_process: bool = False) -> Embed
                 "is gone). Unset PRIVACY_QA_EMBEDDINGS or set it to that, then run "
                 "`privacy-qa ingest`."
             )
-        return LocalMiniLM(separate_process=separate_process)
+        return LocalMiniLM()
     if provider == "openai" and model:
         return OpenAIEmbeddingBackend(model, settings)
     raise ConfigError(

@@ -35,7 +35,6 @@ __all__ = [
     "ingest",
     "open_qa",
     "run_eval",
-    "start_model_process",
     "unchanged_report",
 ]
 
@@ -80,22 +79,11 @@ def index_status(settings: Settings) -> IndexStatus:
 # ------------------------------------------------------------------------------ the model
 
 
-def embedding_backend(settings: Settings, *, separate_process: bool = False) -> EmbeddingBackend:
-    """The embedding backend the settings name; ``separate_process`` runs the bundled
-    model in a child process (the page does, so it loads while the page starts)."""
+def embedding_backend(settings: Settings) -> EmbeddingBackend:
+    """The embedding backend the settings name (its model loads on first use)."""
     from app.embeddings import make_embeddings
 
-    return make_embeddings(settings, separate_process=separate_process)
-
-
-def start_model_process(settings: Settings) -> None:
-    """Start loading the bundled model in the page's child process now, if the settings use
-    it: ``privacy-qa ui`` calls this before importing Streamlit, so the model loads on the
-    other core while the server starts (app/model_process.py)."""
-    from app import minilm, model_process
-
-    if settings.embeddings == minilm.MODEL_ID:
-        model_process.shared().start()
+    return make_embeddings(settings)
 
 
 # ---------------------------------------------------------------------------- questions

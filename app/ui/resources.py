@@ -58,11 +58,9 @@ def _embeddings_key(settings: Settings) -> str:
 
 @st.cache_resource(show_spinner=False)
 def _embedding_backend(key: str, _settings: Settings):
-    # The local model runs in a child process, which starts loading it at once: on the
-    # other core, while this process imports Chroma and opens the index (app/model_process.py).
-    backend = qa.embedding_backend(_settings, separate_process=True)
-    backend.start_loading()
-    return backend
+    # The model loads on first use (load_model), in this process: the bundled one takes
+    # well under a second (docs/benchmarks.md, where the separate model process went).
+    return qa.embedding_backend(_settings)
 
 
 def embedding_backend(settings: Settings):
@@ -97,10 +95,9 @@ def open_qa(settings: Settings):
 def load(settings: Settings):
     """The QA session with its model loaded, from the cache or loaded now.
 
-    The model starts loading first (in its own process), the index opens meanwhile, then
-    this waits for the model. :func:`preload` runs this in the background; a page run that
-    calls it meanwhile waits for the same cached results and never imports the same
-    packages at the same time.
+    The index opens, then the model loads. :func:`preload` runs this in the background; a
+    page run that calls it meanwhile waits for the same cached results and never imports
+    the same packages at the same time.
     """
     embedding_backend(settings)
     session = open_qa(settings)

@@ -1,15 +1,13 @@
 """What ``privacy-qa ui`` does once its options are parsed: start the chat page's server.
 
 The server runs in this process, so the page's model and index load while it starts: the
-bundled model's own process is started first (before Streamlit is imported), then the
-preload thread, then Streamlit's server with the page's script.
+preload thread first, then Streamlit's server with the page's script.
 """
 
 from __future__ import annotations
 
 import socket
 
-from app import qa
 from app.config import Settings
 from app.errors import UserError
 
@@ -20,11 +18,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     Raises :class:`UserError` if the port is taken.
     """
     check_port_free(host, port)
-    # The page runs the bundled model in a child process: start it first, so the model
-    # loads on the other core while Streamlit is imported and the server starts.
-    qa.start_model_process(settings)
-
-    # Imported only now, for the reason above: Streamlit and the page take seconds to import.
+    # Imported only now: Streamlit and the page take seconds to import.
     from streamlit.web import bootstrap
 
     from app.ui import page, resources
