@@ -27,7 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from app.answering import answer_type
 from app.answering.abstain import unquoted_names
+from app.answering.questions import asking
 from app.config import load_settings
 from app.evals.dataset import load_dataset
 from app.session import QA
@@ -47,11 +49,12 @@ class Signals:
     unknown: list[str]  # names no chunk contains
     unquoted: list[str]  # names the answer's quotes leave out
     cites: bool  # the answer (composed whatever the thresholds) cites something
+    values: list[str]  # kinds of value asked for (a price, a number) that no quote gives
 
     @property
     def vetoed(self) -> bool:
         """Abstains whatever the thresholds."""
-        return bool(self.unknown or self.unquoted or not self.cites)
+        return bool(self.unknown or self.unquoted or self.values or not self.cites)
 
 
 def measure(qa: QA, split: str, dataset: Path) -> list[Signals]:
@@ -61,7 +64,8 @@ def measure(qa: QA, split: str, dataset: Path) -> list[Signals]:
     for item in load_dataset(dataset, split):
         hits, _ = qa.retriever.search(item.question, qa.settings.top_k)
         composed = qa.answerer.compose(item.question, hits, qa.retriever)
-        names = qa.retriever.names(item.question)
+        asks = asking(item.question)  # names are read where the question asks (session.py)
+        names = qa.retriever.names(asks)
         by_dense = max(hits, key=lambda h: h.dense)
         by_lexical = max(hits, key=lambda h: h.lexical)
         rows.append(
@@ -72,9 +76,10 @@ def measure(qa: QA, split: str, dataset: Path) -> list[Signals]:
                 by_dense.dense,
                 max(h.coverage for h in hits),
                 by_dense is by_lexical,
-                qa.retriever.unknown_names(item.question),
+                qa.retriever.unknown_names(asks),
                 unquoted_names(item.question, names, composed.citations),
                 bool(composed.citations),
+                answer_type.missing(item.question, [c.quote for c in composed.citations]),
             )
         )
     return rows
@@ -129,6 +134,8 @@ def print_signals(rows: list[Signals]) -> None:
             notes.append(f"names the documents never mention: {', '.join(r.unknown)}")
         if r.unquoted:
             notes.append(f"names the quotes leave out: {', '.join(r.unquoted)}")
+        if r.values:
+            notes.append(f"no quote gives {', '.join(r.values)}")
         note = f"  [{'; '.join(notes)}]" if notes else ""
         expect = "abstain" if r.out_of_scope else "answer"
         agree = "yes" if r.agree else "no"
@@ -172,7 +179,7 @@ def main() -> None:
     print_signals(rows)
     vetoed = [r for r in rows if r.vetoed]
     print(
-        f"\nnames checks: {len(vetoed)} questions abstain whatever the thresholds, "
+        f"\nnames and value checks: {len(vetoed)} questions abstain whatever the thresholds, "
         f"{sum(r.out_of_scope for r in vetoed)} of them rightly"
     )
     # min_relevance only stops questions nothing in the documents resembles; on dev no

@@ -128,7 +128,7 @@ class Settings:
         "Measured on the dev questions: see docs/abstention.md.",
     )
     min_coverage: float = Field(
-        0.29,
+        0.18,
         "Below strong_relevance, abstain when no retrieved chunk holds at least this "
         "IDF-weighted share of the question's terms. Measured on the dev questions: see "
         "docs/abstention.md.",
@@ -136,7 +136,7 @@ class Settings:
         le=1.0,
     )
     strong_relevance: float = Field(
-        0.38,
+        0.388,
         "A best chunk at least this similar to the question answers whatever the word "
         "overlap (min_coverage is not asked). Measured on the dev questions: see "
         "docs/abstention.md.",
