@@ -17,8 +17,12 @@ from app.index import changes
 from app.index.manifest import IndexStatus, IngestReport
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from app.documents import Change, DocumentInfo, DocumentText, Place
     from app.embeddings import EmbeddingBackend
     from app.evals.report import EvalReport
+    from app.feedback import Candidates
     from app.session import QA
 
 # What the front ends get back: a session's stream yields TextDelta pieces, then the
@@ -30,10 +34,18 @@ __all__ = [
     "IngestReport",
     "Passage",
     "TextDelta",
+    "add_document",
+    "delete_document",
+    "documents",
     "embedding_backend",
+    "feedback_candidates",
     "index_status",
     "ingest",
     "open_qa",
+    "place",
+    "question_headings",
+    "read_document",
+    "record_feedback",
     "run_eval",
     "unchanged_report",
 ]
@@ -66,9 +78,12 @@ def ingest(
     first (IngestLockedError if another ingest holds it), so it does not answer from
     :func:`unchanged_report`; the command line asks that first itself.
     """
+    from app.documents import record_ingest
     from app.index.ingest import ingest as run
 
-    return run(settings, embeddings, **options)
+    report = run(settings, embeddings, **options)
+    record_ingest(settings, report)  # when each document was indexed, for the page
+    return report
 
 
 def index_status(settings: Settings) -> IndexStatus:
@@ -84,6 +99,105 @@ def embedding_backend(settings: Settings) -> EmbeddingBackend:
     from app.embeddings import make_embeddings
 
     return make_embeddings(settings)
+
+
+# -------------------------------------------------------------------------- documents
+
+
+def documents(settings: Settings, session: QA | None = None) -> list[DocumentInfo]:
+    """Every document of the corpus dir and the index: title, publisher, date, chunks
+    (counted in ``session``'s index, if given), when indexed, changed since."""
+    from app.corpus import ChunkInfo
+    from app.documents import list_documents
+
+    chunks = session.retriever.chunks if session is not None else []
+    return list_documents(settings, (ChunkInfo.of(chunk).source for chunk in chunks))
+
+
+def add_document(
+    settings: Settings,
+    name: str,
+    data: bytes,
+    embeddings: EmbeddingBackend | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Change:
+    """Put an uploaded file into the corpus dir and run the incremental ingest (waiting
+    for one that runs meanwhile). Raises a UserError, having written nothing, for a file
+    that is too large, of another type, named to leave the corpus dir, already there or
+    unreadable (a broken PDF)."""
+    from app.documents import add_document as add
+
+    return add(settings, name, data, lambda: ingest(settings, embeddings, on_progress=on_progress))
+
+
+def delete_document(
+    settings: Settings,
+    source: str,
+    embeddings: EmbeddingBackend | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Change:
+    """Delete a document of the corpus dir, then run the incremental ingest."""
+    from app.documents import remove_document
+
+    return remove_document(
+        settings, source, lambda: ingest(settings, embeddings, on_progress=on_progress)
+    )
+
+
+def read_document(settings: Settings, source: str) -> DocumentText:
+    """A document of the corpus dir as text (what citations quote and count lines of)."""
+    from app.documents import read_document as read
+
+    return read(settings, source)
+
+
+def place(document: DocumentText, line: int) -> Place:
+    """Where a cited line is for a reader: for a PDF, its page and line within the page."""
+    from app.documents import place as where
+
+    return where(document, line)
+
+
+def question_headings(settings: Settings, sources: list[str]) -> list[tuple[str, str]]:
+    """(source, heading) of the headings of these documents that are questions."""
+    from app.documents import question_headings as headings
+
+    return headings(settings, sources)
+
+
+# -------------------------------------------------------------------------- feedback
+
+
+def record_feedback(
+    settings: Settings,
+    answer: Answer,
+    rating: str,
+    comment: str = "",
+    *,
+    keep_question: bool = False,
+) -> None:
+    """Store feedback a user chose to send on ``answer`` (the data dir's feedback.jsonl):
+    ``rating`` "up" or "down", an optional comment, the answer and its sources; the
+    question only with ``keep_question`` (it may hold PHI)."""
+    from app.feedback import Feedback, record
+
+    entry = Feedback(
+        rating=rating,
+        answer=answer.answer,
+        sources=[c.source for c in answer.citations],
+        quotes=[c.quote for c in answer.citations],
+        abstained=answer.abstained,
+        comment=comment,
+        question=answer.question if keep_question else None,
+    )
+    record(settings, entry)
+
+
+def feedback_candidates(settings: Settings) -> Candidates:
+    """Candidate eval items from the stored feedback, for a maintainer to review."""
+    from app.feedback import candidates
+
+    return candidates(settings)
 
 
 # ---------------------------------------------------------------------------- questions

@@ -18,6 +18,7 @@ from app.embeddings import EmbeddingBackend, make_embeddings
 from app.errors import EmptyQuestionError, QuestionTooLongError, StoreMissingError
 from app.index.chroma import load_all_chunks, open_collection, server_errors
 from app.index.manifest import check_store
+from app.language import check_english
 from app.retrieval import Hit, HybridRetriever, StaleIndexError
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,8 @@ class QA:
         self.embeddings.warm_up()
 
     def validate(self, question: str) -> str:
-        """The question, stripped; raise a user error if it is empty or too long."""
+        """The question, stripped; raise a user error if it is empty, too long or mostly
+        not English."""
         question = (question or "").strip()
         if not question:
             raise EmptyQuestionError("The question is empty: type a question about the documents.")
@@ -94,6 +96,7 @@ class QA:
                 f"The question is {tokens} tokens long and the embedding model reads only "
                 f"{self.embeddings.max_input_tokens}: ask something shorter."
             )
+        check_english(question)  # else a false "No answer": the documents are English
         return question
 
     def ask(self, question: str) -> Answer:

@@ -169,6 +169,8 @@ def eval_command(settings: Settings, args: argparse.Namespace) -> int:
     Needs an index: run `privacy-qa ingest` first, or pass --fresh-index.
     """
     configure_logging(settings, args.verbose)
+    if args.feedback:
+        return _feedback_candidates(settings)
     show_progress = sys.stderr.isatty()
 
     def progress(done: int, total: int) -> None:
@@ -203,6 +205,20 @@ def eval_command(settings: Settings, args: argparse.Namespace) -> int:
             return CHECK_FAILED_EXIT
         count = len(report.thresholds)
         echo(f"check passed: {count} metrics within the thresholds in {args.thresholds}")
+    return 0
+
+
+def _feedback_candidates(settings: Settings) -> int:
+    """Print one candidate eval item per stored feedback entry that kept its question."""
+    found = qa.feedback_candidates(settings)
+    for item in found.items:
+        echo(json.dumps(item, ensure_ascii=False))
+    echo(
+        f"{len(found.items)} candidate eval items from {found.total} feedback entries "
+        f"({found.without_question} without their question) in {settings.data_dir}; "
+        "review each (facts, sources, split) before adding it to evals/questions.jsonl.",
+        err=True,
+    )
     return 0
 
 

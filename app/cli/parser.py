@@ -186,6 +186,13 @@ def _eval_options(evaluate: argparse.ArgumentParser) -> None:
         help="Record this run's metrics as the split's baseline.",
     )
     evaluate.add_argument(
+        "--feedback",
+        action="store_true",
+        help="Instead of running the eval, print candidate eval items (JSONL) made from the "
+        "feedback stored by the chat page (DATA_DIR/feedback.jsonl), for a maintainer to "
+        "review before adding them to the data set.",
+    )
+    evaluate.add_argument(
         "--fresh-index",
         action="store_true",
         help="Index the corpus into a temporary dir first instead of using DATA_DIR's index.",

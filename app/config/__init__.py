@@ -142,6 +142,12 @@ class Settings:
         "docs/abstention.md.",
     )
     max_question_chars: int = Field(2000, "Longest question accepted, in characters.", ge=10)
+    max_upload_bytes: int = Field(
+        10_000_000,
+        "Largest document the chat page accepts as an upload, in bytes (a larger one is "
+        "refused and nothing is written).",
+        ge=1,
+    )
     openai_api_key: Secret | None = Field(
         None,
         "API key for OpenAI (only needed when an OpenAI backend is selected).",
