@@ -56,3 +56,19 @@ def corpus(tmp_path_factory):
     from .answering_helpers import chunked_corpus
 
     return chunked_corpus(tmp_path_factory.mktemp("tiktoken"))
+
+
+@pytest.fixture
+def page(monkeypatch):
+    """An AppTest for the page with its settings pointed at a given data and corpus dir."""
+    from streamlit.testing.v1 import AppTest
+
+    def make(settings):
+        monkeypatch.setenv("PRIVACY_QA_DATA_DIR", str(settings.data_dir))
+        monkeypatch.setenv("PRIVACY_QA_CORPUS_DIR", str(settings.corpus_dir))
+        at = AppTest.from_file(str(ROOT / "app" / "ui" / "page.py"), default_timeout=300)
+        at.run()
+        assert not at.exception, at.exception
+        return at
+
+    return make

@@ -20,9 +20,11 @@ import streamlit as st
 
 from app.config import Settings
 from app.errors import PrivacyQAError, UserError
-from app.qa import Answer, Citation, Passage, TextDelta
+from app.qa import Answer, TextDelta
 from app.ui import resources
-from app.ui.markup import escape_markdown, highlighted_html, source_header_html
+from app.ui.cards import answer_text_html, conversation_markdown, render_answer
+from app.ui.library import document_page
+from app.ui.markup import escape_markdown
 from app.ui.sidebar import sidebar
 
 log = logging.getLogger(__name__)
@@ -39,84 +41,16 @@ STARTERS = (
     ("Encryption", "How is data encrypted at rest and in transit?"),
 )
 
-CONTEXT_CHARS = 280  # surrounding chunk text shown on each side of a quote in a source card
-CLOSEST_SOURCES = 3  # "you may want to read" offers after an abstained answer
 SHOWN_QUESTION_CHARS = 3000  # longer questions are refused anyway; show only their start
+PLACEHOLDER = "Ask about BAAs, retention, zero data retention, GDPR, SOC 2, encryption…"
+# The documents the fixed starters were written for; other documents bring their own.
+STARTER_DOCUMENTS = {"openai-api-privacy-explained.md", "openai-baa-help-article.md"}
+STARTER_LABEL_CHARS = 40
 
 
-# ---------------------------------------------------------------- answers and sources
-
-
-def _header(n: int | None, place: Citation | Passage) -> str:
-    """A source card's header: marker, title, section, file:line, link, internal label."""
-    return source_header_html(
-        n,
-        place.title,
-        place.section,
-        place.source,
-        place.start_line,
-        place.url,
-        internal=place.internal,
-    )
-
-
-def render_citation(citation: Citation) -> None:
-    with st.container(border=True):
-        st.markdown(_header(citation.n, citation), unsafe_allow_html=True)
-        st.markdown(
-            highlighted_html(citation.chunk_text, citation.quote, CONTEXT_CHARS),
-            unsafe_allow_html=True,
-        )
-        with st.expander("Whole chunk"):
-            st.markdown(
-                highlighted_html(citation.chunk_text, citation.quote), unsafe_allow_html=True
-            )
-
-
-def render_passage(passage: Passage) -> None:
-    with st.container(border=True):
-        st.markdown(_header(None, passage), unsafe_allow_html=True)
-        with st.expander("Read the passage"):
-            st.markdown(highlighted_html(passage.text, ""), unsafe_allow_html=True)
-
-
-def render_provenance(answer: Answer) -> None:
-    """What the reader should know besides the text: the answerer's notices (a fallback to
-    quotes, sentences its citation check flagged), where the question went, tokens, cost."""
-    for notice in answer.notices:
-        st.warning(escape_markdown(notice))
-    facts = []
-    if answer.endpoints:
-        facts.append("Sent to " + "; ".join(escape_markdown(e) for e in answer.endpoints))
-    usage = answer.usage or {}
-    if usage.get("total_tokens") is not None:
-        tokens = f"{escape_markdown(str(usage.get('model', '')))} {usage['total_tokens']} tokens"
-        if usage.get("cost_usd") is not None:
-            tokens += " " + escape_markdown(f"(≈ ${usage['cost_usd']:.4f})")
-        facts.append(tokens)
-    if facts:
-        st.caption(" · ".join(facts))
-
-
-def render_answer(answer: Answer, show_text: bool = True) -> None:
-    if answer.abstained:
-        st.warning(f"**No answer.** {escape_markdown(answer.answer)}")
-        render_provenance(answer)
-        passages = answer.closest_passages(CLOSEST_SOURCES)
-        if passages:
-            st.markdown("**You may want to read:**")
-            for passage in passages:
-                render_passage(passage)
-        return
-    if show_text:
-        st.markdown(escape_markdown(answer.answer))
-    render_provenance(answer)
-    st.markdown("**Sources**")
-    for citation in answer.citations:
-        render_citation(citation)
-
-
-def _ask(session, question: str, keep: Callable[[dict], None]) -> None:
+def _ask(
+    settings: Settings, session, question: str, keep: Callable[[dict], None], turn: int
+) -> None:
     """Answer in the page as the text arrives; ``keep`` the reply for the history as soon
     as it is known, so a question asked meanwhile (which stops this run) loses nothing."""
 
@@ -164,11 +98,11 @@ def _ask(session, question: str, keep: Callable[[dict], None]) -> None:
         streamed.empty()
     else:
         # The final text is authoritative; it may differ from what was streamed.
-        streamed.markdown(escape_markdown(answer.answer))
-    render_answer(answer, show_text=False)
+        streamed.markdown(answer_text_html(answer, turn), unsafe_allow_html=True)
+    render_answer(settings, answer, turn, show_text=False)
 
 
-def render_message(message: dict) -> None:
+def render_message(settings: Settings, message: dict, turn: int) -> None:
     with st.chat_message(message["role"]):
         if "text" in message:
             text = message["text"]
@@ -178,17 +112,47 @@ def render_message(message: dict) -> None:
         elif "error" in message:
             st.warning(message["error"])
         else:
-            render_answer(message["answer"])
+            render_answer(settings, message["answer"], turn)
 
 
 def _pick_starter(question: str) -> None:
     st.session_state["pending"] = question
 
 
-def starters() -> None:
+def starter_questions(settings: Settings) -> tuple[list[tuple[str, str]], str]:
+    """The starter (label, question) buttons and the input's placeholder: the fixed ones
+    while only the bundled documents are indexed, else from what is indexed (headings
+    that are questions, other documents first)."""
+    infos = [i for i in resources.document_infos(settings).values() if i.state != "new"]
+    others = [i for i in infos if i.source.rsplit("/", 1)[-1] not in STARTER_DOCUMENTS]
+    if not others:
+        return list(STARTERS), PLACEHOLDER
+    ordered = others + [i for i in infos if i not in others]
+    by_source: dict[str, list[str]] = {}
+    for source, heading in resources.question_headings(settings, [i.source for i in ordered]):
+        by_source.setdefault(source, []).append(heading)
+    picked: list[str] = []
+    while len(picked) < len(STARTERS) and any(by_source.values()):
+        for headings in by_source.values():  # one per document in turn
+            if headings and len(picked) < len(STARTERS):
+                picked.append(headings.pop(0))
+    for info in others:  # a document without question headings still gets one
+        if len(picked) < len(STARTERS) and not any(info.source == s for s, _ in by_source):
+            picked.append(f"What does {info.title} say?")
+    titles = ", ".join(i.title for i in ordered[:3])
+    return [(_label(q), q) for q in picked], f"Ask about {titles}…"
+
+
+def _label(question: str) -> str:
+    if len(question) <= STARTER_LABEL_CHARS:
+        return question
+    return question[: STARTER_LABEL_CHARS - 1].rsplit(" ", 1)[0] + "…"
+
+
+def starters(questions: list[tuple[str, str]]) -> None:
     st.caption("Try one of these:")
     columns = st.columns(3)
-    for i, (label, question) in enumerate(STARTERS):
+    for i, (label, question) in enumerate(questions):
         columns[i % 3].button(
             label,
             key=f"starter-{i}",
@@ -208,6 +172,9 @@ def main() -> None:
         st.stop()
     logging.getLogger("app").setLevel(settings.log_level.upper())
 
+    if "doc" in st.query_params:  # a document opened from a source card or the list
+        document_page(settings, st.query_params)
+        return
     status = sidebar(settings)
     st.title("Ask the privacy documents")
     st.caption(
@@ -215,15 +182,15 @@ def main() -> None:
         "you can check below it."
     )
     messages: list[dict] = st.session_state.setdefault("messages", [])
-    for message in messages:
-        render_message(message)
+    for turn, message in enumerate(messages):
+        render_message(settings, message, turn)
     ready = status is not None and status.exists
+    questions, placeholder = starter_questions(settings) if ready else ([], PLACEHOLDER)
     # Drawn before the model is loaded (Streamlit pins it to the bottom of the page): a
-    # visitor can type while it loads.
-    typed = st.chat_input(
-        "Ask about BAAs, retention, zero data retention, GDPR, SOC 2, encryption…",
-        disabled=not ready,
-    )
+    # visitor can type while it loads. It takes no more than the question limit.
+    typed = st.chat_input(placeholder, disabled=not ready, max_chars=settings.max_question_chars)
+    if typed is not None and not typed.strip():
+        typed = None  # only spaces: nothing to ask, nothing added to the conversation
     question = typed if typed is not None else st.session_state.pop("pending", None)
     if not ready:
         st.info(
@@ -232,7 +199,7 @@ def main() -> None:
         )
         return
     if not messages and question is None:
-        starters()
+        starters(questions)
     loading = resources.start_preload(settings)
     if question is None:
         if loading.is_alive():
@@ -241,14 +208,30 @@ def main() -> None:
             st.caption("Loading the embedding model…")
         else:
             _open(settings)  # from the cache; shows why the index cannot be used, if so
+        export(settings, messages)
         return
     user_message = {"role": "user", "text": question}
     messages.append(user_message)
-    render_message(user_message)
+    render_message(settings, user_message, len(messages) - 1)
     with st.chat_message("assistant"):
         session = _open(settings, messages.append)
         if session is not None:
-            _ask(session, question, messages.append)
+            _ask(settings, session, question, messages.append, len(messages))
+    export(settings, messages)
+
+
+def export(settings: Settings, messages: list[dict]) -> None:
+    """The conversation as a Markdown file with its sources, to download."""
+    if not any("answer" in m for m in messages):
+        return
+    st.download_button(
+        "Export the conversation (Markdown)",
+        data=conversation_markdown(settings, messages),
+        file_name="privacy-qa-conversation.md",
+        mime="text/markdown",
+        key="export",
+        on_click="ignore",
+    )
 
 
 def _open(settings: Settings, keep: Callable[[dict], None] | None = None):

@@ -107,7 +107,10 @@ def load(settings: Settings):
 
 def run_ingest(settings: Settings, on_progress: Callable[[int, int], None]):
     """The same incremental ingest as ``privacy-qa ingest``, sharing the loaded model."""
-    return qa.ingest(settings, embedding_backend(settings), on_progress=on_progress)
+    try:
+        return qa.ingest(settings, embedding_backend(settings), on_progress=on_progress)
+    finally:
+        _document_infos.clear()
 
 
 # ---------------------------------------------------------------- preloading
@@ -141,3 +144,73 @@ def start_preload(settings: Settings) -> threading.Thread:
             _preloads[key] = thread
             thread.start()
     return thread
+
+
+# ---------------------------------------------------------------- documents
+
+
+def loaded_session(settings: Settings):
+    """The QA session if it is loaded already (never waits for the load); else None."""
+    thread = _preloads.get(settings_key(settings))
+    if thread is None or thread.is_alive():
+        return None
+    try:
+        return open_qa(settings)
+    except PrivacyQAError:
+        return None
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def _document_infos(key: str, _settings: Settings, counted: bool) -> dict:
+    session = loaded_session(_settings) if counted else None
+    return {info.source: info for info in qa.documents(_settings, session)}
+
+
+def document_infos(settings: Settings) -> dict:
+    """The documents of the corpus dir and the index by source (qa.DocumentInfo), for
+    this run; chunks are counted once the index is loaded."""
+    counted = loaded_session(settings) is not None
+    return _document_infos(settings_key(settings), settings, counted)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _document_text(key: str, _settings: Settings, source: str, stamp: str):
+    return qa.read_document(_settings, source)
+
+
+def document_text(settings: Settings, source: str):
+    """A corpus document as text (qa.DocumentText), or None if it cannot be read."""
+    info = document_infos(settings).get(source)
+    try:
+        stamp = info.sha256 if info else ""
+        return _document_text(settings_key(settings), settings, source, stamp)
+    except PrivacyQAError:
+        return None
+
+
+def add_document(settings: Settings, name: str, data: bytes, on_progress):
+    """Add an upload to the corpus dir and index it (qa.add_document), sharing the model."""
+    try:
+        return qa.add_document(settings, name, data, embedding_backend(settings), on_progress)
+    finally:
+        _document_infos.clear()
+
+
+def delete_document(settings: Settings, source: str, on_progress):
+    """Delete a document and bring the index up to date (qa.delete_document)."""
+    try:
+        return qa.delete_document(settings, source, embedding_backend(settings), on_progress)
+    finally:
+        _document_infos.clear()
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _question_headings(key: str, _settings: Settings, stamp: tuple) -> list:
+    return qa.question_headings(_settings, [source for source, _ in stamp])
+
+
+def question_headings(settings: Settings, sources: list[str]) -> list[tuple[str, str]]:
+    """(source, heading) of the question headings of these documents (qa.question_headings)."""
+    infos = document_infos(settings)
+    stamp = tuple((s, infos[s].sha256 if s in infos else "") for s in sources)
+    return _question_headings(settings_key(settings), settings, stamp)

@@ -8,6 +8,7 @@ from app import qa
 from app.config import Settings
 from app.errors import UserError
 from app.ui import resources
+from app.ui.library import documents_section
 from app.ui.markup import escape_markdown, index_facts_html
 
 
@@ -100,8 +101,11 @@ def sidebar(settings: Settings):
             _reindex(settings)
         elif "last_reindex" in st.session_state:
             st.caption(f"Last reindex: {st.session_state['last_reindex']}")
+        documents = st.container()
         with status_box:  # drawn after a reindex, so it shows the new state
             status = _render_status(settings)
+        with documents:
+            documents_section(settings)
         st.header("Where your data goes")
         flows = settings.data_flow()
         if flows == ["local only"]:
