@@ -39,7 +39,9 @@ def cited_lines(messages: list[dict], source: str) -> set[int]:
 
 def _facts(info) -> list[str]:
     chunks = f"{info.chunks} chunks" if info.chunks else ""
-    indexed = f"indexed {info.indexed_at}" if info.indexed_at else ""
+    # "2026-12-02T03:50:31+00:00" -> "2026-12-02 03:50 UTC"
+    at = (info.indexed_at or "").replace("T", " ")[:16]
+    indexed = f"indexed {at} UTC" if at else ""
     return [info.publisher, info.date, chunks, indexed]
 
 
