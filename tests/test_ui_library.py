@@ -5,6 +5,7 @@ and starter questions drawn from what is indexed."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -49,7 +50,8 @@ def test_the_documents_view_lists_every_document_with_its_facts(page, own_index)
     entries = sidebar_entries(at)
     assert len(entries) == 2
     blog = [e for e in entries if "OpenAI API Privacy Policies Explained" in e][0]
-    assert "a company engineering blog · 2024-02-02 ·" in blog and " chunks · indexed 20" in blog and " UTC" in blog
+    assert "a company engineering blog · 2024-02-02 ·" in blog
+    assert re.search(r" \d+ chunks · indexed 20\d\d-\d\d-\d\d \d\d:\d\d UTC", blog), blog
     assert 'href="?doc=corpus%2Fopenai-api-privacy-explained.md"' in blog
     assert [b.label for b in at.sidebar.button].count("Delete") == 2
 
