@@ -140,7 +140,7 @@ def list_documents(settings: Settings, chunk_sources: Iterable[str] = ()) -> lis
     indexed = manifest.files if manifest else {}
     times = _read_times(settings)
     skipped = {s["source"]: s["reason"] for s in (manifest.skipped if manifest else [])}
-    now = hash_files(settings.corpus_dir) if settings.corpus_dir.is_dir() else {}
+    now = _hashes(settings) if settings.corpus_dir.is_dir() else {}
     paths = dict(corpus_files(settings.corpus_dir)) if settings.corpus_dir.is_dir() else {}
     out = []
     for source in sorted(indexed.keys() | now.keys()):
@@ -173,6 +173,11 @@ def list_documents(settings: Settings, chunk_sources: Iterable[str] = ()) -> lis
             )
         )
     return out
+
+
+def _hashes(settings: Settings) -> dict[str, str]:
+    """The corpus files' sha256, read through the ingest's file-hash cache (not updated)."""
+    return hash_files(settings.corpus_dir, settings.hash_cache_path, update_cache=False)
 
 
 # ------------------------------------------------------------------ reading
@@ -264,7 +269,7 @@ def check_upload(settings: Settings, name: str, data: bytes) -> str:
     import hashlib
 
     digest = hashlib.sha256(data).hexdigest()
-    for existing, sha in hash_files(settings.corpus_dir).items():
+    for existing, sha in _hashes(settings).items():
         if sha == digest:
             raise UploadError(f"{name} is already in the corpus as {existing} (same content).")
         if existing == source:

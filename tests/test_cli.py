@@ -99,6 +99,14 @@ def test_too_long_question_exits_2(indexed_settings):
 
 
 @pytest.mark.slow
+def test_a_question_not_in_english_exits_2_saying_so(indexed_settings):
+    result = run(
+        ["ask", "Wie lange speichert OpenAI die Daten der API?"], indexed_settings.data_dir
+    )
+    assert_user_error(result, "This index answers questions in English")
+
+
+@pytest.mark.slow
 def test_missing_store_exits_2_and_says_ingest(tmp_path):
     assert_user_error(run(["ask", "hello?"], tmp_path / "data"), "run `privacy-qa ingest` first")
 

@@ -77,3 +77,5 @@ def test_a_question_not_in_english_is_told_so_not_refused(page, indexed_settings
     warnings = [plain(w.value) for w in at.chat_message[1].warning]
     assert any("This index answers questions in English" in w for w in warnings)
     assert not any("No answer" in w for w in warnings)
+    # The refused text is back in the box, to be edited rather than typed again.
+    assert at.chat_input[0].proto.value.startswith("Combien de temps")

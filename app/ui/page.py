@@ -46,6 +46,8 @@ PLACEHOLDER = "Ask about BAAs, retention, zero data retention, GDPR, SOC 2, encr
 # The documents the fixed starters were written for; other documents bring their own.
 STARTER_DOCUMENTS = {"openai-api-privacy-explained.md", "openai-baa-help-article.md"}
 STARTER_LABEL_CHARS = 40
+INPUT_KEY = "question"  # the chat box's state
+REFILL = "refill"  # a refused question, put back into the chat box on the next run
 
 
 def _ask(
@@ -62,7 +64,9 @@ def _ask(
         question = session.validate(question)
     except UserError as exc:
         problem(str(exc), st.warning)
-        return
+        # The refused text goes back into the box, to be edited rather than typed again.
+        st.session_state[REFILL] = question
+        st.rerun()
     final: list[Answer] = []
 
     def pieces() -> Iterator[str]:
@@ -186,12 +190,7 @@ def main() -> None:
         render_message(settings, message, turn)
     ready = status is not None and status.exists
     questions, placeholder = starter_questions(settings) if ready else ([], PLACEHOLDER)
-    # Drawn before the model is loaded (Streamlit pins it to the bottom of the page): a
-    # visitor can type while it loads. It takes no more than the question limit.
-    typed = st.chat_input(placeholder, disabled=not ready, max_chars=settings.max_question_chars)
-    if typed is not None and not typed.strip():
-        typed = None  # only spaces: nothing to ask, nothing added to the conversation
-    question = typed if typed is not None else st.session_state.pop("pending", None)
+    question = _chat_box(settings, placeholder, ready)
     if not ready:
         st.info(
             f"No index found in {escape_markdown(str(settings.data_dir))}: press **Reindex** "
@@ -218,6 +217,20 @@ def main() -> None:
         if session is not None:
             _ask(settings, session, question, messages.append, len(messages))
     export(settings, messages)
+
+
+def _chat_box(settings: Settings, placeholder: str, ready: bool) -> str | None:
+    """The chat box; the question it or a starter button gave on this run, if any."""
+    if REFILL in st.session_state:
+        st.session_state[INPUT_KEY] = st.session_state.pop(REFILL)
+    # Drawn before the model is loaded (Streamlit pins it to the bottom of the page): a
+    # visitor can type while it loads. It takes no more than the question limit.
+    typed = st.chat_input(
+        placeholder, key=INPUT_KEY, disabled=not ready, max_chars=settings.max_question_chars
+    )
+    if typed is not None and not typed.strip():
+        typed = None  # only spaces: nothing to ask, nothing added to the conversation
+    return typed if typed is not None else st.session_state.pop("pending", None)
 
 
 def export(settings: Settings, messages: list[dict]) -> None:
