@@ -158,3 +158,14 @@ def test_uploads_at_the_same_time_are_serialised_by_the_ingest_lock(settings, em
     assert set(results) == {"doc0.md", "doc1.md"}
     listed = {d.source: d.state for d in qa.documents(settings)}
     assert listed["corpus/doc0.md"] == listed["corpus/doc1.md"] == "indexed"
+
+
+def test_the_page_records_do_not_make_a_data_dir_look_foreign(tmp_path):
+    from app.index.ingest import ingest
+
+    settings = make_settings(tmp_path, copy_corpus(tmp_path / "corpus"))
+    settings.data_dir.mkdir()
+    (settings.data_dir / "feedback.jsonl").write_text("{}\n")
+    (settings.data_dir / "document-times.json").write_text("{}\n")
+    report = ingest(settings, dry_run=True)  # no "not ours" refusal
+    assert report.added == 2

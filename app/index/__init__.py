@@ -21,6 +21,7 @@ Layout under ``settings.data_dir``::
     manifest.json    the live index: its collection, the store holding it, settings
                      fingerprint, file hashes (:class:`app.index.manifest.Manifest`)
     file-hashes.json a cache of the corpus files' hashes by their stat
+    document-times.json, feedback.jsonl  the chat page's (app/documents.py, app/feedback.py)
     ingest.pending   present while an ingest writes (what it writes into); gone when done
                      (:class:`app.index.manifest.Pending`)
     ingest.lock      held (flock) by the running ingest, so two never interleave

@@ -185,6 +185,7 @@ def _looks_like_ours(settings: Settings) -> bool:
     if not data_dir.exists() or settings.manifest_path.exists():
         return True
     ours = {"chroma", "records.sqlite", "ingest.lock", "ingest.pending", "tiktoken"}
+    ours |= {"document-times.json", "feedback.jsonl"}  # app/documents.py, app/feedback.py
     ours.add(settings.hash_cache_path.name)
     return all(entry.name in ours or entry.name.endswith(".tmp") for entry in data_dir.iterdir())
 
