@@ -16,7 +16,7 @@ from .pdf_helpers import make_pdf
 
 GOOD_MD = (
     b"---\ntitle: Acme Policy\npublisher: Acme Inc\ndate: 2025-01-02\n---\n\n# Acme Policy\n\n"
-    b"## How long are logs kept?\n\nAcme keeps telemetry logs for 45 days.\n"
+    b"## How long does Acme keep logs?\n\nAcme keeps telemetry logs for 45 days.\n"
 )
 
 
@@ -86,7 +86,7 @@ def test_the_documents_list_before_indexing_and_reading_one(settings):
     text = qa.read_document(settings, "corpus/acme.md")
     assert "45 days" in text.text and not text.pdf
     assert qa.question_headings(settings, ["corpus/acme.md"]) == [
-        ("corpus/acme.md", "How long are logs kept?")
+        ("corpus/acme.md", "How long does Acme keep logs?")
     ]
     for outside in ("../corpus/acme.md", "corpus/../corpus/acme.md", "/etc/passwd", "corpus"):
         with pytest.raises(UserError, match="no document"):

@@ -63,8 +63,11 @@ def test_an_upload_is_indexed_then_answered_then_deleted_after_confirming(page, 
     assert any("Acme Policy" in e and "Acme Inc · 2025-01-02" in e for e in sidebar_entries(at))
     assert (own_index.corpus_dir / "acme.md").read_bytes() == GOOD_MD
     # Its question heading is now a starter, and the placeholder names what is indexed.
-    assert "How long are logs kept?" in [b.label for b in at.button if b.key == "starter-0"]
+    assert "How long does Acme keep logs?" in [b.label for b in at.button if b.key == "starter-0"]
     assert at.chat_input[0].placeholder.startswith("Ask about Acme Policy")
+    # Headings that name nothing make no sense out of their document.
+    labels = [b.label for b in at.button if (b.key or "").startswith("starter-")]
+    assert "Can I get a BAA for ChatGPT?" in labels and "How do I get started?" not in labels
 
     ask(at, "How long does Acme keep telemetry logs?")
     assert any("45 days" in b and "pqa-answer" in b for b in html_blocks(at))

@@ -14,6 +14,7 @@ never runs.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 
 import streamlit as st
@@ -125,26 +126,36 @@ def _pick_starter(question: str) -> None:
 
 def starter_questions(settings: Settings) -> tuple[list[tuple[str, str]], str]:
     """The starter (label, question) buttons and the input's placeholder: the fixed ones
-    while only the bundled documents are indexed, else from what is indexed (headings
-    that are questions, other documents first)."""
+    while only the bundled documents are indexed, else from what is indexed: each
+    document's headings that are questions naming something (other documents first, one
+    per document in turn), or "What does TITLE say?" for a document without one."""
     infos = [i for i in resources.document_infos(settings).values() if i.state != "new"]
     others = [i for i in infos if i.source.rsplit("/", 1)[-1] not in STARTER_DOCUMENTS]
     if not others:
         return list(STARTERS), PLACEHOLDER
     ordered = others + [i for i in infos if i not in others]
-    by_source: dict[str, list[str]] = {}
-    for source, heading in resources.question_headings(settings, [i.source for i in ordered]):
-        by_source.setdefault(source, []).append(heading)
+    queues: dict[str, list[str]] = {i.source: [] for i in ordered}
+    for source, heading in resources.question_headings(settings, list(queues)):
+        if _names_something(heading):
+            queues[source].append(heading)
+    for info in others:
+        if not queues[info.source]:
+            queues[info.source].append(f"What does {info.title} say?")
     picked: list[str] = []
-    while len(picked) < len(STARTERS) and any(by_source.values()):
-        for headings in by_source.values():  # one per document in turn
-            if headings and len(picked) < len(STARTERS):
-                picked.append(headings.pop(0))
-    for info in others:  # a document without question headings still gets one
-        if len(picked) < len(STARTERS) and not any(info.source == s for s, _ in by_source):
-            picked.append(f"What does {info.title} say?")
-    titles = ", ".join(i.title for i in ordered[:3])
+    while len(picked) < len(STARTERS) and any(queues.values()):
+        for queue in queues.values():  # one per document in turn
+            if queue and len(picked) < len(STARTERS):
+                picked.append(queue.pop(0))
+    titles = ", ".join(_label(i.title) for i in ordered[:2])
     return [(_label(q), q) for q in picked], f"Ask about {titles}…"
+
+
+def _names_something(question: str) -> bool:
+    """Whether a heading makes sense out of its document: it names something (a capital
+    or a digit after its first word: "Can I get a BAA for ChatGPT?", not "How do I get
+    started?")."""
+    words = [w for w in question.split()[1:] if re.split(r"['’]", w)[0] != "I"]
+    return any(w[:1].isupper() or any(c.isdigit() for c in w) for w in words)
 
 
 def _label(question: str) -> str:
