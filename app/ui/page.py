@@ -24,7 +24,7 @@ from app.errors import PrivacyQAError, UserError
 from app.qa import Answer, TextDelta
 from app.ui import resources
 from app.ui.cards import answer_text_html, conversation_markdown, render_answer
-from app.ui.library import document_page
+from app.ui.library import document_page, documents_section
 from app.ui.markup import escape_markdown
 from app.ui.sidebar import sidebar
 
@@ -124,15 +124,17 @@ def _pick_starter(question: str) -> None:
     st.session_state["pending"] = question
 
 
-def starter_questions(settings: Settings) -> tuple[list[tuple[str, str]], str]:
+def starter_questions(settings: Settings, status) -> tuple[list[tuple[str, str]], str]:
     """The starter (label, question) buttons and the input's placeholder: the fixed ones
     while only the bundled documents are indexed, else from what is indexed: each
     document's headings that are questions naming something (other documents first, one
     per document in turn), or "What does TITLE say?" for a document without one."""
+    changes = status.changes
+    indexed = [*changes.unchanged, *changes.updated, *changes.deleted]
+    if all(source.rsplit("/", 1)[-1] in STARTER_DOCUMENTS for source in indexed):
+        return list(STARTERS), PLACEHOLDER  # known without reading a document
     infos = [i for i in resources.document_infos(settings).values() if i.state != "new"]
     others = [i for i in infos if i.source.rsplit("/", 1)[-1] not in STARTER_DOCUMENTS]
-    if not others:
-        return list(STARTERS), PLACEHOLDER
     ordered = others + [i for i in infos if i not in others]
     queues: dict[str, list[str]] = {i.source: [] for i in ordered}
     for source, heading in resources.question_headings(settings, list(queues)):
@@ -190,7 +192,14 @@ def main() -> None:
     if "doc" in st.query_params:  # a document opened from a source card or the list
         document_page(settings, st.query_params)
         return
-    status = sidebar(settings)
+    status, documents = sidebar(settings)
+    _chat(settings, status)
+    with documents:  # last: reading the documents delays neither the chat box nor an answer
+        documents_section(settings)
+
+
+def _chat(settings: Settings, status) -> None:
+    """The conversation, the chat box and, for a question, its answer."""
     st.title("Ask the privacy documents")
     st.caption(
         "Answers quote the indexed documents verbatim; every claim carries a numbered source "
@@ -200,7 +209,7 @@ def main() -> None:
     for turn, message in enumerate(messages):
         render_message(settings, message, turn)
     ready = status is not None and status.exists
-    questions, placeholder = starter_questions(settings) if ready else ([], PLACEHOLDER)
+    questions, placeholder = starter_questions(settings, status) if ready else ([], PLACEHOLDER)
     question = _chat_box(settings, placeholder, ready)
     if not ready:
         st.info(

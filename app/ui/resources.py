@@ -160,8 +160,8 @@ def loaded_session(settings: Settings):
         return None
 
 
-@st.cache_data(ttl=3, show_spinner=False)
-def _document_infos(key: str, _settings: Settings, counted: bool) -> dict:
+@st.cache_data(ttl=30, show_spinner=False)
+def _document_infos(key: str, _settings: Settings, counted: bool, stamp: int) -> dict:
     session = loaded_session(_settings) if counted else None
     return {info.source: info for info in qa.documents(_settings, session)}
 
@@ -170,7 +170,11 @@ def document_infos(settings: Settings) -> dict:
     """The documents of the corpus dir and the index by source (qa.DocumentInfo), for
     this run; chunks are counted once the index is loaded."""
     counted = loaded_session(settings) is not None
-    return _document_infos(settings_key(settings), settings, counted)
+    try:  # an ingest (a new manifest) lists them again; else at most 30 s old
+        stamp = settings.manifest_path.stat().st_mtime_ns
+    except OSError:
+        stamp = 0
+    return _document_infos(settings_key(settings), settings, counted, stamp)
 
 
 @st.cache_data(ttl=30, show_spinner=False)

@@ -8,7 +8,6 @@ from app import qa
 from app.config import Settings
 from app.errors import UserError
 from app.ui import resources
-from app.ui.library import documents_section
 from app.ui.markup import escape_markdown, index_facts_html
 
 
@@ -93,7 +92,8 @@ def _report_line(report) -> str:
 
 
 def sidebar(settings: Settings):
-    """Index status, Reindex and where data goes; returns the index status."""
+    """Index status, Reindex and where data goes; returns the index status and the
+    sidebar's place for the documents view."""
     with st.sidebar:
         st.header("Index")
         status_box = st.container()
@@ -101,11 +101,11 @@ def sidebar(settings: Settings):
             _reindex(settings)
         elif "last_reindex" in st.session_state:
             st.caption(f"Last reindex: {st.session_state['last_reindex']}")
+        # Filled by the page at the end of its run (library.documents_section): listing
+        # the documents reads them, which must not delay the chat box or an answer.
         documents = st.container()
         with status_box:  # drawn after a reindex, so it shows the new state
             status = _render_status(settings)
-        with documents:
-            documents_section(settings)
         st.header("Where your data goes")
         flows = settings.data_flow()
         if flows == ["local only"]:
@@ -119,4 +119,4 @@ def sidebar(settings: Settings):
                 + "\n".join(f"- {escape_markdown(flow)}" for flow in flows)
             )
         st.caption("The chat history lives only in this browser tab's session.")
-    return status
+    return status, documents
