@@ -52,6 +52,33 @@ def _cited_param(lines: set[int]) -> str:
 def documents_section(settings: Settings) -> None:
     """The documents list with read and delete, then the upload box."""
     st.header("Documents")
+    if resources.model_loading(settings):
+        _list_later(settings)
+    else:
+        _list(settings)
+    _upload(settings)
+    result = st.session_state.get("documents-result")
+    if result:  # what the last upload or deletion did, or why it was refused
+        show = st.success if st.session_state.get("documents-ok") else st.error
+        show(escape_markdown(result))
+
+
+def _list_later(settings: Settings) -> None:
+    """While the model loads (the page's first seconds, on a machine with few cores) the
+    documents are not read: that CPU goes to the model. A fragment looks every second and
+    draws the page again once the model is there."""
+
+    @st.fragment(run_every=1.0)
+    def waiting() -> None:
+        if resources.model_loading(settings):
+            st.caption("The list follows once the embedding model has loaded…")
+        else:
+            st.rerun(scope="app")
+
+    waiting()
+
+
+def _list(settings: Settings) -> None:
     messages = st.session_state.get("messages", [])
     infos = resources.document_infos(settings)
     if not infos:
@@ -66,11 +93,6 @@ def documents_section(settings: Settings) -> None:
         )
         if info.state != "deleted":
             _delete_controls(settings, info.source)
-    _upload(settings)
-    result = st.session_state.get("documents-result")
-    if result:  # what the last upload or deletion did, or why it was refused
-        show = st.success if st.session_state.get("documents-ok") else st.error
-        show(escape_markdown(result))
 
 
 def _delete_controls(settings: Settings, source: str) -> None:

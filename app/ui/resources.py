@@ -149,6 +149,12 @@ def start_preload(settings: Settings) -> threading.Thread:
 # ---------------------------------------------------------------- documents
 
 
+def model_loading(settings: Settings) -> bool:
+    """Whether the background load of the model and index (:func:`start_preload`) runs."""
+    thread = _preloads.get(settings_key(settings))
+    return thread is not None and thread.is_alive()
+
+
 def loaded_session(settings: Settings):
     """The QA session if it is loaded already (never waits for the load); else None."""
     thread = _preloads.get(settings_key(settings))
