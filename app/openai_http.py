@@ -2,10 +2,11 @@
 
 Data may go only to endpoints that are eligible for zero data retention (ZDR), and only to
 the ones this app needs: ``POST {base}/chat/completions`` with text-only messages and
-``POST {base}/embeddings``. A request hook checks every request, before a byte is sent,
-and raises :class:`~app.errors.ZDRViolationError` for anything else (``/responses``,
-``/files``, ``/assistants``, ``GET /models``, image or audio content parts, stored
-completions). The openai SDK and langchain-openai receive these clients instead of
+``POST {base}/embeddings``. A request hook runs the allowlist of :mod:`app.zdr_guard` on
+every request, before a byte is sent, and raises :class:`~app.errors.ZDRViolationError`
+for anything else (``/responses``, ``/files``, ``GET /models``, image or audio content
+parts, stored completions, fields or shapes the app does not send, query strings, a
+forged Host header). The openai SDK and langchain-openai receive these clients instead of
 building their own, so no other path out exists.
 
 The same clients retry 429, 5xx, timeouts and dropped connections a bounded number of
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import json
 import logging
 import random
 import re
@@ -27,18 +27,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import openai
 
-from app.config import OPENAI_CHAT, OPENAI_ENDPOINTS, Settings
-from app.errors import (
-    APIKeyRejectedError,
-    ConfigError,
-    PrivacyQAError,
-    ProviderError,
-    ZDRViolationError,
-)
+from app.config import Settings
+from app.errors import APIKeyRejectedError, ConfigError, PrivacyQAError, ProviderError
+from app.zdr_guard import check_request
 
 # openai>=3 is built on httpx2 (an API-identical fork of httpx) and wants its clients from
 # it; older SDKs use httpx. Build ours from whichever the installed SDK uses.
@@ -49,70 +43,10 @@ else:  # pragma: no cover - depends on the installed SDK
 
 log = logging.getLogger(__name__)
 
-#: The endpoints the app needs, relative to the base URL (the table in app/config/__init__.py).
-ALLOWED_ENDPOINTS = tuple(OPENAI_ENDPOINTS)
 #: Statuses worth another try: rate limited, or the server failed.
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 #: Longest wait between two tries, whatever the backoff or a Retry-After header say.
 MAX_BACKOFF_S = 8.0
-
-_ZDR_RULE = "privacy-qa sends data only to the zero-data-retention endpoints " + " and ".join(
-    f"POST /{path}" + (" (text only)" if path == OPENAI_CHAT else "")
-    for path in sorted(ALLOWED_ENDPOINTS)
-)
-
-
-# ------------------------------------------------------------------------------ the guard
-
-
-def check_request(method: str, url: str, body: bytes, base_url: str) -> str:
-    """Return ``"POST <url>"`` if the request may leave the machine; raise otherwise.
-
-    ``base_url`` is the configured API base (``https://api.openai.com/v1`` by default);
-    the request must go to that scheme, host and port, and to one of the allowed paths
-    under its path.
-    """
-    target, base = urlsplit(url), urlsplit(base_url.rstrip("/"))
-    label = f"{method} {target.scheme}://{target.netloc}{target.path}"
-    if (target.scheme, target.netloc) != (base.scheme, base.netloc):
-        raise ZDRViolationError(f"Refused {label}: not the configured OPENAI_BASE_URL {base_url}.")
-    endpoint = target.path[len(base.path) :].strip("/") if target.path.startswith(base.path) else ""
-    if endpoint not in ALLOWED_ENDPOINTS:
-        raise ZDRViolationError(f"Refused {label}: {_ZDR_RULE}.")
-    if method != "POST":
-        raise ZDRViolationError(f"Refused {label}: only POST is allowed; {_ZDR_RULE}.")
-    try:
-        payload = json.loads(body or b"null")
-    except ValueError:
-        payload = None
-    if not isinstance(payload, dict):
-        raise ZDRViolationError(f"Refused {label}: the body is not a JSON object.")
-    if endpoint == OPENAI_CHAT:
-        _check_chat_payload(payload, label)
-    return label
-
-
-def _check_chat_payload(payload: dict, label: str) -> None:
-    # Image inputs are excluded from ZDR; audio and files are not text either.
-    for message in payload.get("messages") or []:
-        content = message.get("content") if isinstance(message, dict) else None
-        if content is None or isinstance(content, str):
-            continue
-        parts = content if isinstance(content, list) else [content]
-        for part in parts:
-            kind = part.get("type") if isinstance(part, dict) else type(part).__name__
-            if kind != "text":
-                raise ZDRViolationError(
-                    f"Refused {label}: a message has a {kind!r} content part; "
-                    "only text may be sent (image inputs are not covered by zero data retention)."
-                )
-    if payload.get("store"):
-        raise ZDRViolationError(
-            f"Refused {label}: 'store: true' keeps the completion at OpenAI (not zero retention)."
-        )
-    modalities = payload.get("modalities")
-    if payload.get("audio") is not None or (modalities and set(modalities) != {"text"}):
-        raise ZDRViolationError(f"Refused {label}: only text output may be requested.")
 
 
 # --------------------------------------------------------------- which endpoints were called
@@ -301,7 +235,13 @@ class OpenAIHTTP:
     def _guard(self, request) -> None:
         # Only checks what the request already holds; request.read() loads a body that
         # was given as a stream (a file upload, say) so it can be inspected.
-        label = check_request(request.method, str(request.url), _body(request), self.base_url)
+        label = check_request(
+            request.method,
+            str(request.url),
+            _body(request),
+            self.base_url,
+            request.headers.multi_items(),
+        )
         self.calls.append(label)
         _record(label)
         log.info("sending %s", label)

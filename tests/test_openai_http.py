@@ -128,7 +128,8 @@ def test_guard_lets_text_chat_and_embeddings_through_and_records_them(tmp_path, 
 
 def test_check_request_needs_the_base_path(tmp_path):
     base = "https://api.openai.com/v1"
-    ok = check_request("POST", f"{base}/embeddings", json.dumps({"input": "x"}).encode(), base)
+    body = json.dumps({"model": "text-embedding-3-small", "input": "x"}).encode()
+    ok = check_request("POST", f"{base}/embeddings", body, base)
     assert ok == f"POST {base}/embeddings"
     for url in ("https://api.openai.com/embeddings", "https://api.openai.com/v2/embeddings"):
         with pytest.raises(ZDRViolationError):

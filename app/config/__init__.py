@@ -74,8 +74,28 @@ def _log_level(value: str) -> str:
     return value
 
 
+def _no_credentials(parts) -> None:
+    # The URL itself is never repeated: its password would land in the message.
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(
+            "must not hold a user name or password (user:pass@); remove them from the URL "
+            "(the OpenAI key goes in OPENAI_API_KEY)"
+        )
+
+
+def _openai_base_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    _no_credentials(parts)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must look like https://HOST/v1 or http://HOST:PORT/v1")
+    if parts.query or parts.fragment:
+        raise ValueError("must not have a query string or fragment")
+    return value.strip()
+
+
 def _chroma_url(value: str) -> str:
     parts = urlsplit(value.strip())
+    _no_credentials(parts)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must look like http://HOST:PORT")
     if parts.path.strip("/") or parts.query:
@@ -158,6 +178,7 @@ class Settings:
         "Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.",
         env=("OPENAI_BASE_URL", "PRIVACY_QA_OPENAI_BASE_URL"),
         shown=f"`{DEFAULT_OPENAI_BASE_URL}`",
+        check=_openai_base_url,
     )
     llm: str = Field(
         "extractive",
