@@ -1,7 +1,8 @@
 """Corpus loading and chunking.
 
 Loading turns each supported file under the corpus dir into a :class:`SourceDocument`
-(its text, title, url); files that cannot be read are skipped with a reason, never fatal.
+(its text, title, url); files that cannot or must not be read (app/corpus_files.py) are
+skipped with a reason, never fatal.
 
 Chunking is heading-aware and token-aware: each chunk knows its section path and where
 it starts in the file, its size is counted with the embedding model's own tokenizer and
@@ -11,11 +12,22 @@ and content, so an unchanged chunk keeps its id across runs.
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from app.corpus_files import (
+    corpus_files,
+    decode_text,
+    front_matter,
+    html_to_text,
+    pdf_text,
+    read_corpus_file,
+)
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
@@ -23,11 +35,17 @@ if TYPE_CHECKING:
 
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf")
 # Bump when chunking changes in a way that must invalidate existing stores.
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"  # 2: runs of 2,000+ characters without whitespace are cut
+#: A run without whitespace at least this long is cut into pieces of LONG_RUN_PIECE
+#: characters before splitting (the tokenizer counts such a "word" as one token).
+LONG_RUN, LONG_RUN_PIECE = 2_000, 1_000
+#: A title or heading longer than this is cut (with "…") where it names a document or section.
+MAX_TITLE_CHARS = 200
 
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+# Linear time: the title's trailing " #" are stripped in Python (a lazy group followed by
+# "[ \t#]*$" was quadratic on a long heading line).
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+)$", re.MULTILINE)
 _FENCE = re.compile(r"^(```|~~~)", re.MULTILINE)
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
 
 
 @dataclass
@@ -75,115 +93,36 @@ class ChunkInfo:
 # --------------------------------------------------------------------------- loading
 
 
-def _html_to_text(raw: str) -> tuple[str, str]:
-    """The text and title of an HTML page: headings become markdown headings, scripts and
-    styles vanish. html.parser is imported here: a no-op ingest reads no file."""
-    from html.parser import HTMLParser
-
-    class HTMLToText(HTMLParser):
-        _BLOCK = {"p", "div", "li", "tr", "br", "section", "article", "blockquote", "pre", "table"}
-        _SKIP = {"script", "style", "noscript", "template"}
-
-        def __init__(self) -> None:
-            super().__init__(convert_charrefs=True)
-            self.parts: list[str] = []
-            self.title = ""
-            self._skip_depth = 0
-            self._in_title = False
-
-        def handle_starttag(self, tag, attrs):
-            if tag in self._SKIP:
-                self._skip_depth += 1
-            elif tag == "title":
-                self._in_title = True
-            elif re.fullmatch(r"h[1-6]", tag):
-                self.parts.append("\n\n" + "#" * int(tag[1]) + " ")
-            elif tag in self._BLOCK:
-                self.parts.append("\n\n")
-
-        def handle_endtag(self, tag):
-            if tag in self._SKIP:
-                self._skip_depth = max(0, self._skip_depth - 1)
-            elif tag == "title":
-                self._in_title = False
-            elif re.fullmatch(r"h[1-6]", tag) or tag in self._BLOCK:
-                self.parts.append("\n\n")
-
-        def handle_data(self, data):
-            if self._skip_depth:
-                return
-            if self._in_title:
-                self.title += data
-                return
-            self.parts.append(re.sub(r"\s+", " ", data))
-
-        def text(self) -> str:
-            joined = "".join(self.parts)
-            joined = re.sub(r"[ \t]*\n[ \t]*", "\n", joined)
-            return re.sub(r"\n{3,}", "\n\n", joined).strip() + "\n"
-
-    parser = HTMLToText()
-    parser.feed(raw)
-    return parser.text(), parser.title.strip()
+def _heading_title(heading: re.Match) -> str:
+    """A heading's title without the closing "#"s (one character at least, as before)."""
+    raw = heading.group(2)
+    return _short((raw.rstrip(" \t#") or raw[:1]).strip())
 
 
-def _read_text_file(path: Path) -> str:
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise ValueError("file is empty")
-    if b"\x00" in raw[:8192]:
-        raise ValueError("looks like a binary file")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"not valid UTF-8 (byte {exc.start}); save it as UTF-8") from exc
+def _short(title: str) -> str:
+    return title if len(title) <= MAX_TITLE_CHARS else title[: MAX_TITLE_CHARS - 1] + "…"
 
 
-def _read_pdf(path: Path) -> str:
-    from pypdf import PdfReader
-
-    try:
-        reader = PdfReader(str(path))
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except Exception as exc:  # pypdf raises many kinds for broken files
-        raise ValueError(f"cannot read PDF ({exc.__class__.__name__}: {exc})") from exc
-    # Each page becomes a section so citations can name the page.
-    text = "\n\n".join(f"# Page {n}\n\n{page.strip()}" for n, page in enumerate(pages, 1))
-    if not any(page.strip() for page in pages):
-        raise ValueError("PDF has no extractable text (scanned images need OCR first)")
-    return text + "\n"
-
-
-def _front_matter(text: str) -> tuple[dict, int]:
-    match = _FRONT_MATTER.match(text)
-    if not match:
-        return {}, 0
-    import yaml  # here, not at the top: a no-op ingest never parses a file
-
-    try:
-        meta = yaml.safe_load(match.group(1)) or {}
-    except yaml.YAMLError:
-        return {}, 0
-    return (meta if isinstance(meta, dict) else {}), match.end()
-
-
-def load_document(path: Path, source: str) -> SourceDocument:
-    """Read one file. Raises ``ValueError`` (with a readable reason) or ``OSError``."""
+def load_document(path: Path, source: str, data: bytes | None = None) -> SourceDocument:
+    """Read one file (``data``: its bytes, already read). Raises ``ValueError`` (with a
+    readable reason) or ``OSError``."""
+    if data is None:
+        data = read_corpus_file(path, path.parent, max_bytes=None)
     suffix = path.suffix.lower()
     if suffix == ".pdf":
-        text = _read_pdf(path)
+        text = pdf_text(data)
         return SourceDocument(source, path, text, title=path.stem)
-    raw = _read_text_file(path)
+    raw = decode_text(data)
     if suffix in (".html", ".htm"):
-        text, title = _html_to_text(raw)
+        text, title = html_to_text(raw)
         if not text.strip():
             raise ValueError("HTML has no visible text")
         return SourceDocument(source, path, text, title=title or path.stem)
-    meta, body_start = _front_matter(raw)
-    title = str(meta.get("title") or "").strip()
+    meta, body_start = front_matter(raw)
+    title = _short(str(meta.get("title") or "").strip())
     if not title:
         first_heading = _HEADING.search(raw, body_start)
-        title = first_heading.group(2).strip() if first_heading else path.stem
+        title = _heading_title(first_heading) if first_heading else path.stem
     if not raw[body_start:].strip():
         raise ValueError("file has front matter but no text")
     return SourceDocument(
@@ -198,25 +137,13 @@ def load_document(path: Path, source: str) -> SourceDocument:
     )
 
 
-def corpus_files(corpus_dir: Path) -> list[tuple[str, Path]]:
-    """Every file under ``corpus_dir`` (hidden ones excluded) as ``(source, path)``, sorted.
-
-    The source is the name a citation shows, ``corpus/<relative path>``: a file is named
-    by where it sits in the corpus, even when it is a symlink.
-    """
-    corpus_dir = corpus_dir.resolve()
-    files = []
-    for path in sorted(corpus_dir.rglob("*")):
-        relative = path.relative_to(corpus_dir)
-        if any(part.startswith(".") for part in relative.parts) or path.is_dir():
-            continue
-        files.append(((Path(corpus_dir.name) / relative).as_posix(), path))
-    return files
-
-
-def load_corpus(corpus_dir: Path, only: set[str] | None = None) -> LoadResult:
+def load_corpus(
+    corpus_dir: Path, only: set[str] | None = None, max_bytes: int | None = None
+) -> LoadResult:
     """Load every file under ``corpus_dir`` (or just the sources in ``only``); files that
-    cannot be read or are of an unsupported type are skipped with a reason, never fatal.
+    cannot be read, must not be read (app/corpus_files.py: not a regular file, a symlink
+    out of the folder, over ``max_bytes``) or are of an unsupported type are skipped with
+    a reason, never fatal.
 
     Nothing is logged here: the callers report the skipped files (the command line warns,
     the page's Reindex lists them, the manifest records them), and this module stays free
@@ -231,7 +158,8 @@ def load_corpus(corpus_dir: Path, only: set[str] | None = None) -> LoadResult:
             reason = f"unsupported file type {path.suffix or '(none)'!r}"
         else:
             try:
-                documents.append(load_document(path, source))
+                data = read_corpus_file(path, corpus_dir, max_bytes)
+                documents.append(load_document(path, source, data))
                 continue
             except (OSError, ValueError) as exc:
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -257,7 +185,7 @@ def split_sections(doc: SourceDocument) -> list[Section]:
         fences = [m.start() for m in _FENCE.finditer(text)]
 
         def in_fence(pos: int) -> bool:
-            return sum(1 for f in fences if f < pos) % 2 == 1
+            return bisect.bisect_left(fences, pos) % 2 == 1
 
         headings = [m for m in _HEADING.finditer(text, start) if not in_fence(m.start())]
     sections: list[Section] = []
@@ -267,7 +195,7 @@ def split_sections(doc: SourceDocument) -> list[Section]:
         sections.append(Section(current, cursor, heading.start()))
         level = len(heading.group(1))
         stack = [(lvl, name) for lvl, name in stack if lvl < level]
-        stack.append((level, heading.group(2).strip()))
+        stack.append((level, _heading_title(heading)))
         current = tuple(name for _, name in stack)
         if current[0] != doc.title:  # always lead with the document, for context
             current = (doc.title, *current)
@@ -300,44 +228,113 @@ def chunk_document(
     The embedded text is ``"<section path>\\n\\n<body>"``: the header gives the model the
     context a bare paragraph lacks. ``body`` is an exact substring of the source text.
     """
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
-
     chunks: list[Document] = []
+    lines = _LineCounter(doc.text)
+    limit = min(chunk_tokens, max_input_tokens)
     for section in split_sections(doc):
-        header = " > ".join(section.path) + "\n\n"
-        limit = min(chunk_tokens, max_input_tokens)
+        header = _header(section.path, count_tokens, limit)
         # Both counts include the model's special tokens, so this leaves a small margin.
         budget = max(16, limit - count_tokens(header))
-        pending = [(section.start, doc.text[section.start : section.end])]
+        pending = deque(_pieces(doc.text, section.start, section.end, count_tokens, budget))
         while pending:
-            offset, text = pending.pop(0)
-            splitter = RecursiveCharacterTextSplitter(
-                chunk_size=budget,
-                chunk_overlap=min(overlap_tokens, budget // 4),
-                length_function=count_tokens,
-                separators=["\n\n", "\n", r"(?<=[.!?:;])\s+", r"\s+", ""],
-                is_separator_regex=True,
-            )
-            cursor = 0
-            for piece in splitter.split_text(text):
-                found = text.find(piece, cursor)
-                if found < 0:  # not expected: the splitter only cuts and strips
-                    found = text.find(piece)
-                cursor = found + 1
-                start = offset + found
-                content = header + piece
+            offset, text, fitted = pending.popleft()
+            split = [(0, text)] if fitted else _split(text, budget, overlap_tokens, count_tokens)
+            for found, piece in split:
+                start, content = offset + found, header + piece
                 if count_tokens(content) > max_input_tokens:
                     # A separator-free run the splitter could not cut small enough.
                     budget = max(8, budget // 2)
-                    pending.insert(0, (start, piece))
+                    pending.appendleft((start, piece, False))
                     continue
-                chunks.append(_make_chunk(doc, section, header, piece, start, content))
+                line = lines.line_at(start)
+                chunks.append(_make_chunk(doc, section, header, piece, (start, line), content))
     return chunks
 
 
+def _header(path: tuple[str, ...], count_tokens: Callable[[str], int], limit: int) -> str:
+    """``"Title > Heading\n\n"``, cut to at most half the chunk's tokens."""
+    header = " > ".join(path)
+    while len(header) > 1 and count_tokens(header) > limit // 2:
+        header = header[: len(header) // 2] + "…"
+    return header + "\n\n"
+
+
+def _split(
+    text: str, budget: int, overlap_tokens: int, count_tokens: Callable[[str], int]
+) -> Iterator[tuple[int, str]]:
+    """(offset in ``text``, piece) of at most ``budget`` tokens each, as the splitter cuts."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=budget,
+        chunk_overlap=min(overlap_tokens, budget // 4),
+        length_function=count_tokens,
+        separators=["\n\n", "\n", r"(?<=[.!?:;])\s+", r"\s+", ""],
+        is_separator_regex=True,
+    )
+    cursor = 0
+    for piece in splitter.split_text(text):
+        found = text.find(piece, cursor)
+        if found < 0:  # not expected: the splitter only cuts and strips
+            found = text.find(piece)
+        cursor = found + 1
+        yield found, piece
+
+
+# A run without whitespace, tried only from its first character: linear time.
+_NO_SPACE = re.compile(rf"(?<!\S)\S{{{LONG_RUN},}}")
+
+
+def _pieces(
+    text: str, start: int, end: int, count_tokens: Callable[[str], int], budget: int
+) -> Iterator[tuple[int, str, bool]]:
+    """``text[start:end]`` as (offset, piece, fitted)s: whole for the splitter, except
+    that a run of LONG_RUN or more characters without whitespace is cut here into pieces
+    of at most LONG_RUN_PIECE characters and ``budget`` tokens, each a chunk as it is
+    (the splitter would count its tokens a character at a time, and the tokenizer may
+    count a whole run as one unknown token)."""
+    cursor = start
+    for run in _NO_SPACE.finditer(text, start, end):
+        if run.start() > cursor:
+            yield cursor, text[cursor : run.start()], False
+        cut, size = run.start(), LONG_RUN_PIECE
+        while cut < run.end():
+            piece = text[cut : min(cut + size, run.end())]
+            if size > 1 and count_tokens(piece) > budget:
+                size //= 2
+                continue
+            yield cut, piece, True
+            cut += len(piece)
+        cursor = run.end()
+    if cursor < end:
+        yield cursor, text[cursor:end], False
+
+
+class _LineCounter:
+    """The line of a position in ``text``, counted from the previous position asked (so
+    a document's chunks, asked in about increasing order, cost one pass, not one each)."""
+
+    def __init__(self, text: str):
+        self.text, self.pos, self.line = text, 0, 1
+
+    def line_at(self, pos: int) -> int:
+        if pos >= self.pos:
+            self.line += self.text.count("\n", self.pos, pos)
+        else:
+            self.line -= self.text.count("\n", pos, self.pos)
+        self.pos = pos
+        return self.line
+
+
 def _make_chunk(
-    doc: SourceDocument, section: Section, header: str, body: str, start: int, content: str
+    doc: SourceDocument,
+    section: Section,
+    header: str,
+    body: str,
+    where: tuple[int, int],
+    content: str,
 ) -> Document:
+    start, line = where
     metadata = ChunkInfo(
         source=doc.source,
         title=doc.title,
@@ -345,7 +342,7 @@ def _make_chunk(
         section=" > ".join(section.path),
         start_char=start,
         end_char=start + len(body),
-        start_line=doc.text.count("\n", 0, start) + 1,
+        start_line=line,
         body_start=len(header),
     ).as_metadata()
     from langchain_core.documents import Document

@@ -207,3 +207,43 @@ def test_chunk_info_is_what_chunking_writes_and_reads_back(tmp_path):
         3,
     )
     assert chunk_body(chunk) == "Some text here.\n"[: info.end_char - info.start_char]
+
+
+def run_within(call, seconds: float = 30.0):
+    """``call()``'s result; a failure if it still runs after ``seconds`` (a hang guard, not
+    a speed limit: speed is measured in bench/bench_hostile_ingest.py)."""
+    import threading
+
+    result: dict = {}
+    thread = threading.Thread(target=lambda: result.update(value=call()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still running after {seconds} s"
+    return result["value"]
+
+
+def test_a_200_kb_heading_line_is_parsed_in_linear_time(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    heading = "# a" + " #" * 100_000 + "b"  # quadratic for a lazy title before "[ \t#]*$"
+    (corpus / "h.md").write_text(f"{heading}\n\nText under it.\n\n## Next ##\n\nMore text.\n")
+    loaded, chunks = run_within(lambda: chunks_of(corpus))
+    doc = loaded.documents[0]
+    assert doc.title == heading[2:201] + "…"  # titles are cut to 200 characters
+    assert chunks[-1].metadata["section"].endswith(" > Next")
+
+
+def test_a_1_mb_line_without_spaces_becomes_bounded_chunks(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    line = "x" * 1_000_000
+    (corpus / "long.txt").write_text(f"Before it.\n{line}\nAfter it.\n")
+    _, chunks = run_within(lambda: chunks_of(corpus))
+    bodies = [chunk_body(chunk) for chunk in chunks]
+    assert max(len(body) for body in bodies) <= 2_000
+    assert sum(len(body) for body in bodies if body.startswith("x")) >= len(line)
+    text = (corpus / "long.txt").read_text()
+    for chunk, body in zip(chunks, bodies, strict=True):
+        info = ChunkInfo.of(chunk)
+        assert text[info.start_char : info.end_char] == body
+        assert info.start_line == text.count("\n", 0, info.start_char) + 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pathlib
 
 import pytest
 
@@ -29,13 +28,13 @@ def corpus(tmp_path):
 def reads(monkeypatch):
     """The paths whose bytes were read."""
     seen: list[str] = []
-    read_bytes = pathlib.Path.read_bytes
+    read = changes.read_corpus_file
 
-    def counting(self):
-        seen.append(self.name)
-        return read_bytes(self)
+    def counting(path, *args):
+        seen.append(path.name)
+        return read(path, *args)
 
-    monkeypatch.setattr(pathlib.Path, "read_bytes", counting)
+    monkeypatch.setattr(changes, "read_corpus_file", counting)
     return seen
 
 

@@ -270,3 +270,34 @@ def test_an_interrupted_rebuild_is_resumed_only_in_the_store_it_was_filling(tmp_
     report = ingest(settings, embeddings)
     assert report.recovered and report.documents == 2
     assert read_manifest(settings).collection != "privacy_qa_20000101000000_abcdef"
+
+
+def test_hostile_files_are_skipped_not_counted_and_not_fatal(tmp_path, embeddings):
+    """A file name that is not UTF-8 aborted the whole ingest (UnicodeEncodeError), and
+    skipped files were counted as added documents."""
+    import os
+
+    corpus = copy_corpus(tmp_path / "corpus")
+    with open(os.path.join(os.fsencode(corpus), b"caf\xe9.md"), "w") as handle:
+        handle.write("# Cafe\n\nA document with a Latin-1 name.\n")
+    (corpus / "notes.docx").write_bytes(b"PK\x03\x04")
+    outside = tmp_path / "hostname"
+    outside.write_text("db-server-7\n")
+    (corpus / "host.md").symlink_to(outside)
+    settings = make_settings(tmp_path)
+
+    report = ingest(settings, embeddings)
+    assert report.documents == report.added == 2
+    assert {e["source"] for e in report.skipped} == {
+        "corpus/caf\\xe9.md",
+        "corpus/notes.docx",
+        "corpus/host.md",
+    }
+    assert report.changes.added == sorted([BAA, EXPLAINER])
+    assert "db-server-7" not in json.dumps([c.page_content for c in stored(settings, embeddings)])
+
+    (corpus / "other.docx").write_bytes(b"PK\x03\x04")
+    again = ingest(settings, embeddings)
+    assert again.added == 0 and again.changes.added == []
+    assert "corpus/other.docx" in {e["source"] for e in again.skipped}
+    assert read_manifest(settings).documents == 2

@@ -140,6 +140,13 @@ class Settings:
         "Tokens shared by consecutive chunks of one section (less than chunk_tokens).",
         ge=0,
     )
+    max_file_mb: float = Field(
+        20.0,
+        "Largest corpus file read, in MB (1 MB = 1,000,000 bytes); a larger one is skipped "
+        "with a warning naming it. Only regular files are read, and symlinks only when they "
+        "point inside the corpus dir.",
+        gt=0,
+    )
     top_k: int = Field(5, "How many chunks retrieval returns.", ge=1, le=50)
     max_quotes: int = Field(3, "Most quoted sentences in an extractive answer.", ge=1, le=10)
     min_relevance: float = Field(
@@ -306,6 +313,10 @@ class Settings:
 
     def __repr__(self) -> str:
         return f"Settings({', '.join(f'{k}={v!r}' for k, v in self.as_dict().items())})"
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1_000_000)
 
     @property
     def store_dir(self) -> Path:

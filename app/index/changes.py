@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.config import Settings
-from app.corpus import corpus_files
+from app.corpus_files import corpus_files, read_corpus_file
 from app.errors import StoreCorruptError
 from app.index.manifest import (
     EMBEDDED,
@@ -40,12 +40,18 @@ SETTLE_NS = 2_000_000_000
 
 
 def hash_files(
-    corpus_dir: Path, cache: Path | None = None, *, update_cache: bool = True
+    corpus_dir: Path,
+    cache: Path | None = None,
+    *,
+    update_cache: bool = True,
+    max_bytes: int | None = None,
 ) -> dict[str, str]:
     """sha256 of every file under the corpus dir, by source name.
 
-    Unsupported and unreadable files are included (an unreadable one hashes to ""), so
-    adding, fixing or removing them counts as a change and they are reported as skipped.
+    Unsupported and unreadable files are included (an unreadable one hashes to "", one
+    that must not be read, app/corpus_files.py, to "skipped: <reason>"), so adding,
+    fixing or removing them counts as a change and they are reported as skipped. Nothing
+    but a regular file inside the corpus dir of at most ``max_bytes`` is read.
 
     With ``cache`` (a JSON file, rewritten if ``update_cache``), a file whose size, mtime,
     ctime and inode are those the cache recorded with its hash is not read again, as git
@@ -66,9 +72,12 @@ def hash_files(
             if entry is not None and signature == entry.signature:
                 hashes[source] = entry.sha256
             else:
-                hashes[source] = _sha256(path.read_bytes())
+                hashes[source] = _sha256(read_corpus_file(path, corpus_dir, max_bytes))
         except OSError:
             hashes[source] = ""
+            continue
+        except ValueError as exc:
+            hashes[source] = f"skipped: {exc}"
             continue
         if looked_at - max(stat.st_mtime_ns, stat.st_ctime_ns) > SETTLE_NS:
             remembered[source] = CachedHash(*signature, hashes[source])
@@ -94,7 +103,9 @@ def _cache(settings: Settings) -> Path | None:
 def index_status(settings: Settings) -> IndexStatus:
     """What the live index holds and which files changed since; cheap (hashes files only)."""
     manifest = read_manifest(settings)
-    now = hash_files(settings.corpus_dir, _cache(settings)) if settings.corpus_dir.is_dir() else {}
+    now = {}
+    if settings.corpus_dir.is_dir():
+        now = hash_files(settings.corpus_dir, _cache(settings), max_bytes=settings.max_file_bytes)
     interrupted = read_pending(settings) is not None
     if manifest is None or manifest.version != MANIFEST_VERSION:
         return IndexStatus(
@@ -127,7 +138,12 @@ def previous(settings: Settings, rebuild: bool) -> Manifest | None:
 
 def survey(settings: Settings, manifest: Manifest | None, *, remember: bool = True) -> Survey:
     """``remember=False`` (a dry run) leaves the file-hash cache as it is."""
-    files = hash_files(settings.corpus_dir, _cache(settings), update_cache=remember)
+    files = hash_files(
+        settings.corpus_dir,
+        _cache(settings),
+        update_cache=remember,
+        max_bytes=settings.max_file_bytes,
+    )
     changes = Changes.between(manifest.files if manifest else {}, files)
     return Survey(manifest, files, changes, read_pending(settings))
 
@@ -178,7 +194,7 @@ def unchanged(
     ):
         return None
     return IngestReport(
-        unchanged=len(start.changes.unchanged),
+        unchanged=len(start.changes.without({e["source"] for e in manifest.skipped}).unchanged),
         documents=manifest.documents,
         chunks=manifest.chunks,
         chunks_unchanged=manifest.chunks,

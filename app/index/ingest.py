@@ -204,7 +204,7 @@ def plan(settings: Settings, embeddings: EmbeddingBackend | None, rebuild: bool)
     if report is not None:
         return report
     embeddings = embeddings or _default_embeddings(settings)
-    loaded = load_corpus(settings.corpus_dir)
+    loaded = load_corpus(settings.corpus_dir, max_bytes=settings.max_file_bytes)
     chunks = chunk_documents(loaded.documents, embeddings, settings)
     wanted = {chunk.id for chunk in chunks}
     existing: set[str] = set()
@@ -238,7 +238,7 @@ def _report(
     """The report of a run (or a plan) from ``start``: the files counted as changed, or,
     when the whole index is new, every document as added."""
     fresh = start.manifest is None or bool(reason)
-    changes = start.changes
+    changes = start.changes.without({entry["source"] for entry in skipped})
     return IngestReport(
         added=documents if fresh else len(changes.added),
         updated=0 if fresh else len(changes.updated),
@@ -324,7 +324,8 @@ def _read_corpus(
 ) -> tuple[list[SourceDocument], list[Skipped]]:
     """The documents to (re)index, and every file of the corpus that is not indexed."""
     touched = start.changes.touched
-    loaded = load_corpus(settings.corpus_dir, only=None if target.full_pass else touched)
+    only = None if target.full_pass else touched
+    loaded = load_corpus(settings.corpus_dir, only, settings.max_file_bytes)
     skipped: list[Skipped] = []
     if not target.full_pass:  # files skipped before and untouched since are still skipped
         skipped = [e for e in start.manifest.skipped if e["source"] not in touched]

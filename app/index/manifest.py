@@ -292,6 +292,14 @@ class Changes:
         """The files added, updated or deleted."""
         return {*self.added, *self.updated, *self.deleted}
 
+    def without(self, sources: set[str]) -> Changes:
+        """The same changes but for ``sources`` (skipped files: not documents of the index)."""
+        return Changes(
+            *([s for s in names if s not in sources] for names in (self.added, self.updated)),
+            deleted=self.deleted,
+            unchanged=[s for s in self.unchanged if s not in sources],
+        )
+
     @classmethod
     def between(cls, before: dict[str, str], now: dict[str, str]) -> Changes:
         return cls(
