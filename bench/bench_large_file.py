@@ -71,6 +71,12 @@ def measure(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     return seconds, usage.ru_maxrss / 1024, text
 
 
+def show(step: str, size: int, chunks: int, seconds: float, rss: float) -> tuple:
+    """Print one row at once (a long run keeps what it measured), and return it."""
+    print(f"{step:<20}{size / 1e6:>7.1f}{chunks:>9}{seconds:>10.1f}{rss:>13.0f}", flush=True)
+    return step, size, chunks, seconds, rss
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=float, nargs="+", default=[5.0, 50.0])
@@ -83,6 +89,7 @@ def main() -> None:
         f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
     )
     rows = []
+    print(f"\n{'step':<20}{'MB':>7}{'chunks':>9}{'seconds':>10}{'peak RSS MB':>13}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         for megabytes in args.sizes:
             corpus = Path(tmp, f"corpus-{megabytes:g}")
@@ -94,14 +101,12 @@ def main() -> None:
                 "PRIVACY_QA_MAX_FILE_MB": "100",
             }
             seconds, rss, out = measure([sys.executable, "-c", CHUNK_ONLY, str(corpus)], env)
-            rows.append(("load + chunk", size, int(out.strip()), seconds, rss))
+            rows.append(show("load + chunk", size, int(out.strip()), seconds, rss))
             if not args.chunk_only:
                 command = [sys.executable, "-m", "app", "ingest", "--json"]
                 seconds, rss, out = measure(command, env)
-                rows.append(("privacy-qa ingest", size, json.loads(out)["chunks"], seconds, rss))
-    print(f"\n{'step':<20}{'MB':>7}{'chunks':>9}{'seconds':>10}{'peak RSS MB':>13}")
-    for step, size, chunks, seconds, rss in rows:
-        print(f"{step:<20}{size / 1e6:>7.1f}{chunks:>9}{seconds:>10.1f}{rss:>13.0f}")
+                chunks = json.loads(out)["chunks"]
+                rows.append(show("privacy-qa ingest", size, chunks, seconds, rss))
     for step in dict.fromkeys(row[0] for row in rows):
         mine = [row for row in rows if row[0] == step]
         if len(mine) >= 2:
