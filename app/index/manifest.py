@@ -293,9 +293,11 @@ class Changes:
         return {*self.added, *self.updated, *self.deleted}
 
     def without(self, sources: set[str]) -> Changes:
-        """The same changes but for ``sources`` (skipped files: not documents of the index)."""
+        """The same changes, with ``sources`` (skipped files) neither added nor unchanged
+        documents. An indexed file that became unreadable stays "updated": its chunks go."""
         return Changes(
-            *([s for s in names if s not in sources] for names in (self.added, self.updated)),
+            added=[s for s in self.added if s not in sources],
+            updated=self.updated,
             deleted=self.deleted,
             unchanged=[s for s in self.unchanged if s not in sources],
         )
