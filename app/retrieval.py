@@ -12,6 +12,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from langchain_core.documents import Document
@@ -205,6 +206,7 @@ class HybridRetriever:
         # What the corpus abbreviates ("zero data retention (ZDR)"): either form matches.
         self.abbreviations = Abbreviations((chunk_body(chunk) for chunk in chunks), terms)
         fold = self.abbreviations.fold
+        self._passage_terms = lru_cache(maxsize=100_000)(self._compute_passage_terms)
         self._term_sets = [set(written) | set(fold(written)) for written in tokenized]
         self._name_terms = name_terms([chunk_body(chunk) for chunk in chunks])
         self._rarest_idf = max(self.bm25.idf.values(), default=1.0) if self.bm25 else 1.0
@@ -225,11 +227,15 @@ class HybridRetriever:
         folded to its short form: "zero data retention" gives "zdr"."""
         return self.abbreviations.fold(terms(text))
 
-    def passage_terms(self, text: str) -> set[str]:
+    def passage_terms(self, text: str) -> frozenset[str]:
         """The search terms of a passage: as written, and the short forms of what it
-        spells out, so that it matches a question in either form."""
+        spells out, so that it matches a question in either form. Cached: the answerer
+        asks for the same sentences question after question."""
+        return self._passage_terms(text)
+
+    def _compute_passage_terms(self, text: str) -> frozenset[str]:
         written = terms(text, joined=True)
-        return set(written) | set(self.abbreviations.fold(written))
+        return frozenset(written) | frozenset(self.abbreviations.fold(written))
 
     def idf(self, term: str) -> float:
         """BM25's inverse document frequency of a term (0 for unknown terms)."""

@@ -79,6 +79,10 @@ class ExtractiveAnswerer(Answerer):
 
     def __init__(self, max_quotes: int):
         self.max_quotes = max_quotes
+        # The published sentences of each document, for the retriever they were read from
+        # (a reopened index brings a new retriever, and they are read again).
+        self._published: dict[str, list] = {}
+        self._published_from: HybridRetriever | None = None
 
     def compose(self, question: str, hits: list[Hit], retriever: HybridRetriever) -> Composed:
         candidates = self._candidates(question, hits, retriever)
@@ -176,7 +180,7 @@ class ExtractiveAnswerer(Answerer):
         for candidate in candidates:
             source = candidate.hit.info.source
             if candidate.internal and source not in published:
-                published[source] = _published_sentences(source, retriever)
+                published[source] = self._published_sentences(source, retriever)
             own = retriever.passage_terms(candidate.sentence.text)
             twins = [
                 p
@@ -191,6 +195,14 @@ class ExtractiveAnswerer(Answerer):
             sentence = self._without_foreign_lead(sentence, own_question, question_terms, retriever)
             out.append(replace(candidate, sentence=sentence, hit=hit, internal=False))
         return out
+
+    def _published_sentences(self, source: str, retriever: HybridRetriever) -> list:
+        """:func:`_published_sentences`, read once per document and retriever."""
+        if retriever is not self._published_from:
+            self._published, self._published_from = {}, retriever
+        if source not in self._published:
+            self._published[source] = _published_sentences(source, retriever)
+        return self._published[source]
 
     # ------------------------------------------------------------------ choosing
 
