@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -32,17 +31,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-def machine() -> str:
-    return (
-        f"{platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}, "
-        f"load average {os.getloadavg()[0]:.1f}"
-    )
+from bench_scale import machine, percentile  # noqa: E402  (bench/ is on the path now)
 
 
 def _texts(tmp: Path) -> tuple[list[str], list[str]]:
