@@ -159,3 +159,14 @@ def test_quotes_without_the_value_asked_for_do_not_answer():
     assert decision.abstain and decision.missing_values == 1 and "value" in decision.reason
     priced = cite(1, "A BAA is free of charge.")
     assert not after_answering(GO, composed(priced), question, []).abstain
+
+
+def test_a_quote_that_only_names_the_thing_does_not_answer_for_it():
+    # No quote shares a word of "How long does Azure OpenAI keep prompts?" besides its
+    # names; the one naming Azure answers nothing, so Azure is not in an answering passage.
+    retention = cite(1, "After 30 days, API inputs and outputs are removed from our systems.")
+    question = "How long does Azure OpenAI keep prompts?"
+    names = ["Azure", "OpenAI"]
+    answer = composed(retention, cite(2, AZURE))
+    assert unquoted_names(question, names, answer.citations) == ["Azure"]
+    assert after_answering(GO, answer, question, names).abstain

@@ -123,14 +123,20 @@ def unquoted_names(question: str, names: Sequence[str], citations: list[Citation
 
     The quotes that answer are those sharing a term of the question besides its names (a
     quote that shares only a name, "I will describe Azure OpenAI service in another post",
-    mentions the thing without saying anything about it); when none does, all quotes
-    count. At least one answering quote must stand in a passage that mentions every name:
-    its paragraph, its section path or its document's title ("OpenAI" is in the title of a
-    help article that says "we"). Returns the names missing from the best such passage.
+    mentions the thing without saying anything about it); when none does, the quotes that
+    name nothing of the question count (all of them if each names something). At least
+    one answering quote must stand in a passage that mentions every name: its paragraph,
+    its section path or its document's title ("OpenAI" is in the title of a help article
+    that says "we"). Returns the names missing from the best such passage.
     """
     name_terms = {t for name in names for t in terms(name)}
     asked = set(terms(question)) - name_terms
-    answering = [c for c in citations if asked & set(terms(c.quote))] or citations
+    answering = (
+        [c for c in citations if asked & set(terms(c.quote))]
+        # None shares one: a quote that only names the thing still answers nothing.
+        or [c for c in citations if not name_terms & set(terms(c.quote))]
+        or citations
+    )
     best: list[str] | None = None
     for citation in answering:
         passage = set(terms(f"{citation.title}\n{citation.section}\n{paragraph(citation)}"))
