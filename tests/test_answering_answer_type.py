@@ -3,7 +3,7 @@ number, a frequency; a quote without one does not answer it. No model needed."""
 
 from __future__ import annotations
 
-from app.answering.answer_type import asked_for, missing
+from app.answering.answer_type import asked_for, gives_preferred, missing
 
 
 def names(question: str) -> list[str]:
@@ -50,3 +50,13 @@ def test_numbers_inside_paths_and_names_are_not_values():
     ]
     assert missing(question, ["Three endpoints: ..."]) == []
     assert missing(question, ["within 1-2 business days"]) == []
+
+
+def test_a_duration_or_an_address_is_preferred_where_the_question_word_asks_for_it():
+    assert gives_preferred("api data stored for how long", "kept for up to 30 days")
+    assert gives_preferred("how soon will they reply?", "within 1-2 business days")
+    assert gives_preferred("How long are files kept?", "Until deleted by customer")
+    assert not gives_preferred("how long is data kept?", "Access is limited to employees.")
+    assert gives_preferred("where is the trust portal?", "[This](https://trust.openai.com/)")
+    assert gives_preferred("Who do we contact for a BAA?", "email us at baa@openai.com")
+    assert not gives_preferred("Is data encrypted?", "email us at baa@openai.com")

@@ -79,3 +79,37 @@ def missing(question: str, quotes: list[str]) -> list[str]:
     return [
         kind.name for kind in asked_for(question) if not any(kind.given.search(q) for q in quotes)
     ]
+
+
+# What the other common question words ask for, as a preference rather than a veto (a
+# quote may answer "how long?" with "until the customer deletes the files"): a duration
+# (NUM:period) and a place to go or write to (LOC, HUM:contact in the same taxonomy).
+PREFERRED = (
+    AnswerType(
+        "a duration",
+        re.compile(
+            r"\bhow (?:long|soon|quickly|fast)\b|\bwhen will\b|\bfor how long\b", re.IGNORECASE
+        ),
+        re.compile(
+            rf"(?:{_NUMBER}|{_NUMBER_WORD})\s+(?:business\s+)?"
+            r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b|\buntil\b",
+            re.IGNORECASE,
+        ),
+    ),
+    AnswerType(
+        "a place or address",
+        re.compile(
+            r"\bwhere\b|\bwho (?:do|should|can) (?:i|we) (?:contact|email|write|ask|talk)"
+            r"|\b(?:link|url|address|contact)\b",
+            re.IGNORECASE,
+        ),
+        re.compile(r"https?://|\b[\w.+-]+@[\w-]+\.[\w.]+\b|\bcontact\b", re.IGNORECASE),
+    ),
+)
+
+
+def gives_preferred(question: str, quote: str) -> bool:
+    """Whether ``quote`` gives a kind of answer the question's words ask for (a duration
+    for "how long", an address for "where")."""
+    asked = asking(question)
+    return any(k.asked.search(asked) and k.given.search(quote) for k in PREFERRED)

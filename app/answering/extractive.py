@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from app.answering.answer_type import gives_preferred
 from app.answering.questions import question_parts
 from app.answering.sentences import (
     Sentence,
@@ -69,6 +70,9 @@ class ExtractiveAnswerer(Answerer):
     HEADING_DEPTH = 1
     # Added to an enumerating sentence's score when the question asks for a list.
     LIST_BONUS = 0.2
+    # Added to a sentence that gives the kind of answer the question word asks for: a
+    # duration for "how long", an address or link for "where" (answer_type.PREFERRED).
+    TYPE_BONUS = 0.3
     # A "Yes,"/"No," lead-in is kept only if the question is this close to the question
     # the sentence answers (its heading); otherwise the quote starts after it.
     OWN_QUESTION_MATCH = 0.6
@@ -142,6 +146,8 @@ class ExtractiveAnswerer(Answerer):
                     score = self.LEXICAL_WEIGHT * lexical + (1 - self.LEXICAL_WEIGHT) * dense
                     if wants_list and enumerates(sentence.text):
                         score += self.LIST_BONUS
+                    if gives_preferred(question, sentence.text):
+                        score += self.TYPE_BONUS
                     quoted = self._without_foreign_lead(
                         sentence, own_question, question_terms, retriever
                     )
