@@ -108,8 +108,13 @@ PREFERRED = (
 )
 
 
-def gives_preferred(question: str, quote: str) -> bool:
-    """Whether ``quote`` gives a kind of answer the question's words ask for (a duration
-    for "how long", an address for "where")."""
+def preferred(question: str) -> list[AnswerType]:
+    """The kinds of answer the question's words prefer (a duration for "how long", an
+    address for "where"), read where it asks."""
     asked = asking(question)
-    return any(k.asked.search(asked) and k.given.search(quote) for k in PREFERRED)
+    return [kind for kind in PREFERRED if kind.asked.search(asked)]
+
+
+def gives_preferred(question: str, quote: str) -> bool:
+    """Whether ``quote`` gives a kind of answer :func:`preferred` by the question."""
+    return any(kind.given.search(quote) for kind in preferred(question))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from app.answering.answer_type import gives_preferred
+from app.answering.answer_type import preferred
 from app.answering.questions import question_parts
 from app.answering.sentences import (
     Sentence,
@@ -126,6 +126,7 @@ class ExtractiveAnswerer(Answerer):
         weight_total = sum(idf(t) for t in question_terms) or 1.0
         best_dense = max(hit.dense for hit in hits)
         wants_list = bool(_ASKS_FOR_LIST.search(question))
+        wants_kinds = preferred(question)
 
         candidates: list[Candidate] = []
         for rank, hit in enumerate(hits):
@@ -146,7 +147,7 @@ class ExtractiveAnswerer(Answerer):
                     score = self.LEXICAL_WEIGHT * lexical + (1 - self.LEXICAL_WEIGHT) * dense
                     if wants_list and enumerates(sentence.text):
                         score += self.LIST_BONUS
-                    if gives_preferred(question, sentence.text):
+                    if any(kind.given.search(sentence.text) for kind in wants_kinds):
                         score += self.TYPE_BONUS
                     quoted = self._without_foreign_lead(
                         sentence, own_question, question_terms, retriever

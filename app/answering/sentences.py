@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Markdown furniture at the start of a line: quote marks, bullets, "1." / "a." list labels.
 _LINE_PREFIX = re.compile(r"^(?:\s*(?:>|[-*+]|\d+\.|[a-z]\.|[ivx]+\.)\s+)+")
@@ -71,8 +72,10 @@ class Sentence:
     line: bool = False  # the sentence is a whole line of its own (no wrapping, no others)
 
 
-def sentences(body: str) -> list[Sentence]:
-    """Split a chunk body into sentences, each an exact substring with its offset.
+@lru_cache(maxsize=20_000)
+def sentences(body: str) -> tuple[Sentence, ...]:
+    """Split a chunk body into sentences, each an exact substring with its offset (cached:
+    the same chunks come back question after question).
 
     Blocks are separated by blank lines and by lines that start with markdown furniture
     (a quote mark, a bullet, a list label); a single line break inside a block is just
@@ -97,7 +100,7 @@ def sentences(body: str) -> list[Sentence]:
         if len(pieces) == 1 and "\n" not in block:
             pieces = [Sentence(pieces[0].text, pieces[0].offset, kind, line=True)]
         out.extend(pieces)
-    return out
+    return tuple(out)
 
 
 def _blocks(body: str) -> list[tuple[int, str, str]]:
