@@ -10,6 +10,7 @@ import json
 import sys
 
 from app import qa
+from app.cli.jsonl import BadLineError, check_argument, parse_line
 from app.cli.output import ProgressBar, describe_ingest, echo, format_answer
 from app.config import Settings
 from app.errors import UserError
@@ -91,6 +92,7 @@ def ask_command(settings: Settings, args: argparse.Namespace) -> int:
     if args.question is not None and args.jsonl is not None:
         raise UserError("Give either QUESTION or --jsonl, not both.")
     if args.question is not None:
+        check_argument(args.question)
         session = qa.open_qa(settings)
         if args.json:
             echo(json.dumps(session.ask(args.question).to_dict()))
@@ -99,30 +101,35 @@ def ask_command(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     if args.jsonl is not None:
         with args.jsonl as lines:
-            return _ask_jsonl(qa.open_qa(settings), lines)
+            return _ask_jsonl(lambda: qa.open_qa(settings), lines)
     _ask_interactively(qa.open_qa(settings), args.json)
     return 0
 
 
-def _ask_jsonl(session, lines) -> int:
-    """One output line per input line; a bad line gets an "error" and the rest go on."""
+def _ask_jsonl(open_session, lines) -> int:
+    """One output line per input line; a bad line gets an "error" and the rest go on.
+
+    ``lines`` are bytes: each is decoded on its own (app/cli/jsonl.py). The session is
+    opened (the model loaded) at the first line that parses, once.
+    """
     failures = 0
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
+    session = None
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
             continue
-        item_id = None
         try:
-            item = json.loads(line)
-            if not isinstance(item, dict) or not isinstance(item.get("question"), str):
-                raise UserError(f'line {number}: expected {{"id": ..., "question": "..."}}')
-            item_id = item.get("id")
-            result = {"id": item_id, **session.ask(item["question"]).to_dict()}
-        except json.JSONDecodeError as exc:
+            item = parse_line(raw, number)
+        except BadLineError as exc:
             failures += 1
-            result = {"id": None, "error": f"line {number}: not valid JSON ({exc.msg})"}
+            echo(json.dumps({"id": exc.item_id, "error": str(exc)}))
+            continue
+        if session is None:
+            session = open_session()
+        try:
+            result = {"id": item.id, **session.ask(item.question).to_dict()}
         except UserError as exc:
             failures += 1
-            result = {"id": item_id, "error": str(exc)}
+            result = {"id": item.id, "error": str(exc)}
         echo(json.dumps(result))
     return 2 if failures else 0
 

@@ -116,7 +116,7 @@ def _ask_options(ask: argparse.ArgumentParser) -> None:
     ask.add_argument("--json", action="store_true", help="Print the answer as one JSON object.")
     ask.add_argument(
         "--jsonl",
-        type=argparse.FileType("r", encoding="utf-8"),
+        type=argparse.FileType("rb"),  # each line decoded on its own (cli/jsonl.py)
         metavar="FILE",
         help='Answer many: each line {"id", "question"}; "-" reads stdin. '
         "Prints one JSON line each.",
