@@ -250,7 +250,17 @@ class Settings:
         check=_chroma_url,
     )
     chroma_timeout_s: float = Field(
-        5.0, "Seconds to wait for the Chroma server to answer its heartbeat.", gt=0
+        5.0,
+        "Seconds to wait for the Chroma server to answer its heartbeat, and to connect.",
+        gt=0,
+    )
+    chroma_read_timeout_s: float = Field(
+        10.0,
+        "Seconds to wait for the Chroma server to take a request and send each part of "
+        "its reply, once connected: a server that hangs fails the question or the ingest "
+        "after this long, with a message naming this setting. Raise it for a very slow "
+        "server.",
+        gt=0,
     )
     record_db_url: str | None = Field(
         None,

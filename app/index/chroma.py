@@ -52,6 +52,13 @@ def store_error(
       says (StoreMismatchError), else the store is broken or lacks it (StoreCorruptError).
     """
     url = settings.chroma_url
+    if url and not connecting and _timed_out(exc):
+        return StoreUnavailableError(
+            f"The Chroma server at {url} did not answer within "
+            f"{settings.chroma_read_timeout_s:g} s (PRIVACY_QA_CHROMA_READ_TIMEOUT_S): it "
+            "may be hung or overloaded. Check it (restart it if it is stuck), or raise "
+            "PRIVACY_QA_CHROMA_READ_TIMEOUT_S for a slow server, then try again."
+        )
     if url and (connecting or _transport_error(exc)):
         return StoreUnavailableError(
             f"Cannot reach the Chroma server at {url} ({exc.__class__.__name__}: {exc}). "
@@ -77,6 +84,13 @@ def store_error(
         f"The index in {settings.data_dir} names collection {collection!r}, which the "
         f"vector store does not hold ({exc}). Run `privacy-qa ingest --rebuild`."
     )
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """A request to the server got no (complete) answer in time; not a failed connect."""
+    import httpx
+
+    return isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout)
 
 
 def _transport_error(exc: BaseException) -> bool:
@@ -129,8 +143,11 @@ def chroma_client(settings: Settings, *, fresh: bool = False):
 def _http_client(settings: Settings):
     """A client of the Chroma server at ``settings.chroma_url``, telemetry off.
 
-    chromadb's HTTP client waits forever (no timeout), so the server's heartbeat is checked
-    first with a short one, and later connection attempts get the same connect timeout.
+    chromadb's HTTP client waits forever (no timeout, and no setting for one in chromadb
+    1.5), so the server's heartbeat is checked first with a short one, later connection
+    attempts get the same connect timeout, and each request then waits at most
+    ``chroma_read_timeout_s`` for the server to take it and for each part of the reply
+    (httpx's write, read and pool timeouts): a hung server fails, it does not block.
     """
     from urllib.parse import urlsplit
 
@@ -152,10 +169,9 @@ def _http_client(settings: Settings):
         )
     except Exception as exc:  # no answer, or not a Chroma server
         raise store_error(settings, exc, connecting=True) from exc
-    # Long reads (a big add or get) may take a while; only connecting must be quick.
     session = getattr(getattr(client, "_server", None), "_session", None)
     if isinstance(session, httpx.Client):
-        session.timeout = httpx.Timeout(None, connect=timeout)
+        session.timeout = httpx.Timeout(settings.chroma_read_timeout_s, connect=timeout)
     return client
 
 
