@@ -15,7 +15,12 @@ from app.answering.questions import asking
 from app.answering.types import Answer, Composed, TextDelta
 from app.config import Settings
 from app.embeddings import EmbeddingBackend, make_embeddings
-from app.errors import EmptyQuestionError, QuestionTooLongError, StoreMissingError
+from app.errors import (
+    EmptyQuestionError,
+    QuestionTooLongError,
+    StoreMissingError,
+    UserError,
+)
 from app.index.chroma import load_all_chunks, open_collection, server_errors
 from app.index.manifest import check_store
 from app.language import check_english
@@ -84,6 +89,10 @@ class QA:
         question = (question or "").strip()
         if not question:
             raise EmptyQuestionError("The question is empty: type a question about the documents.")
+        try:
+            question.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: bytes that were not UTF-8
+            raise UserError("The question holds bytes that are not text: retype it.") from None
         limit = self.settings.max_question_chars
         if len(question) > limit:
             raise QuestionTooLongError(

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from app.answering.abstain import ABSTAIN_TEXT
-from app.errors import EmptyQuestionError, QuestionTooLongError
+from app.errors import EmptyQuestionError, QuestionTooLongError, UserError
 
 from .conftest import ROOT
 
@@ -65,6 +65,12 @@ def test_exact_terms_are_found(qa):
 def test_empty_question_is_rejected(qa, question):
     with pytest.raises(EmptyQuestionError):
         qa.ask(question)
+
+
+@pytest.mark.slow
+def test_a_question_with_a_lone_surrogate_is_a_user_error(qa):
+    with pytest.raises(UserError, match="not text"):
+        qa.ask("How long is data kept? \ud800")
 
 
 @pytest.mark.slow
