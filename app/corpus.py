@@ -130,11 +130,18 @@ def load_document(path: Path, source: str, data: bytes | None = None) -> SourceD
         path,
         raw,
         title=title,
-        url=str(meta.get("url") or ""),
+        url=web_url(meta.get("url")),
         meta=meta,
         body_start=body_start,
         markdown=suffix != ".txt",
     )
+
+
+def web_url(value: object) -> str:
+    """A front matter's ``url`` if it is an http(s) address, else "": a document's own
+    text must not put a ``javascript:`` or ``file:`` link into citations."""
+    url = str(value or "").strip()
+    return url if url.lower().startswith(("https://", "http://")) else ""
 
 
 def load_corpus(

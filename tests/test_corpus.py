@@ -14,6 +14,7 @@ from app.corpus import (
     load_corpus,
     load_document,
     split_sections,
+    web_url,
 )
 from app.embeddings import LocalMiniLM, OpenAIEmbeddingBackend
 
@@ -247,3 +248,13 @@ def test_a_1_mb_line_without_spaces_becomes_bounded_chunks(tmp_path):
         info = ChunkInfo.of(chunk)
         assert text[info.start_char : info.end_char] == body
         assert info.start_line == text.count("\n", 0, info.start_char) + 1
+
+
+def test_only_http_urls_from_front_matter_reach_citations(tmp_path):
+    poisoned = tmp_path / "poisoned.md"
+    poisoned.write_text("---\ntitle: T\nurl: javascript:alert(1)\n---\n\nSome text here.\n")
+    assert load_document(poisoned, "corpus/poisoned.md").url == ""
+    assert web_url(" https://example.com/a ") == "https://example.com/a"
+    assert web_url("HTTP://example.com") == "HTTP://example.com"
+    for bad in ("file:///etc/passwd", "data:text/html,x", "//example.com", None, 3):
+        assert web_url(bad) == "", bad
