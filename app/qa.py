@@ -19,6 +19,7 @@ from app.index.manifest import IndexStatus, IngestReport
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from app.conversation import Turn
     from app.documents import Change, DocumentInfo, DocumentText, Place
     from app.embeddings import EmbeddingBackend
     from app.evals.report import EvalReport
@@ -39,6 +40,7 @@ __all__ = [
     "documents",
     "embedding_backend",
     "feedback_candidates",
+    "history",
     "index_status",
     "ingest",
     "open_qa",
@@ -209,6 +211,15 @@ def open_qa(settings: Settings, embeddings: EmbeddingBackend | None = None) -> Q
     from app.session import QA
 
     return QA(settings, embeddings)
+
+
+def history(value: object, where: str = "history") -> list[Turn]:
+    """The earlier turns of a conversation from JSON-like data (a list of
+    ``{"question", "answer"}`` objects, oldest first), for ``ask``/``stream``; a UserError
+    naming ``where`` and the bad turn otherwise."""
+    from app.conversation import parse_history
+
+    return parse_history(value, where)
 
 
 # ------------------------------------------------------------------------------ the eval

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import nullcontext
 
 from app.answering import abstain, make_answerer
 from app.answering.questions import asking
 from app.answering.types import Answer, Composed, TextDelta
 from app.config import Settings
+from app.conversation import Rewrite, Turn, standalone
 from app.embeddings import EmbeddingBackend, make_embeddings
 from app.errors import (
     EmptyQuestionError,
@@ -108,27 +109,32 @@ class QA:
         check_english(question)  # else a false "No answer": the documents are English
         return question
 
-    def ask(self, question: str) -> Answer:
-        """Answer ``question`` (validated first; raises a UserError for bad input)."""
-        for event in self.stream(question):
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+        """Answer ``question`` (validated first; raises a UserError for bad input), a
+        follow-up of ``history`` (earlier turns, oldest first) if it reads as one."""
+        for event in self.stream(question, history):
             if isinstance(event, Answer):
                 return event
         raise AssertionError("stream() ended without an Answer")  # pragma: no cover
 
-    def stream(self, question: str) -> Iterator[TextDelta | Answer]:
+    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[TextDelta | Answer]:
         """Yield :class:`TextDelta` pieces as the answer is written, then the final
         :class:`Answer`.
 
         The final Answer's text is authoritative (it may differ from what was streamed);
         an abstained answer yields only the Answer. Validation errors raise before
-        anything is yielded.
+        anything is yielded. A follow-up of ``history`` is searched as the standalone
+        query :meth:`rewrite` gives (the Answer's ``searched``); its passages are then
+        quoted for the question as typed, whose own words say what it asks ("and for
+        files?" picks the files sentence of the retention passages).
         """
         question = self.validate(question)
         self.refresh()
         started = time.perf_counter()
         composed = None
         with self._capture_endpoints() as endpoints:
-            hits, timings = self._search(question)
+            searched = self.rewrite(question, history).searched
+            hits, timings = self._search(searched)
             t0 = time.perf_counter()
             # Names are read where the question asks, not in its context sentences.
             names = self.retriever.names(asking(question))
@@ -155,7 +161,20 @@ class QA:
             endpoints=list(dict.fromkeys(endpoints)),
             usage=composed.usage if composed else None,
             notices=composed.notices if composed else [],
+            searched=searched,
         )
+
+    def rewrite(self, question: str, history: Sequence[Turn] = ()) -> Rewrite:
+        """Whether ``question`` is a follow-up of ``history`` and the query to search
+        (app/conversation.py); retrieval confidence is the best dense similarity."""
+
+        def confidence(query: str) -> float:
+            hits, _ = self._search(query)
+            return max((hit.dense for hit in hits), default=0.0)
+
+        rewrite = standalone(question, list(history), confidence)
+        log.debug("follow-up decision: %s", rewrite.reason)  # never the question text
+        return rewrite
 
     def _search(self, question: str) -> tuple[list[Hit], dict[str, float]]:
         """The hits for ``question`` and the search's timings."""

@@ -99,6 +99,13 @@ class Answer:
     # Things the reader should know: a fallback to quotes, sentences flagged by the
     # citation check.
     notices: list[str] = field(default_factory=list)
+    # The query retrieval searched: the question itself, or the standalone query a
+    # follow-up was rewritten to (app/conversation.py); "" means the question.
+    searched: str = ""
+
+    def __post_init__(self):
+        if not self.searched:
+            self.searched = self.question
 
     def closest_passages(self, limit: int = 3) -> list[Passage]:
         """The best retrieved passages, one per section, published text first: what the
@@ -125,6 +132,7 @@ class Answer:
             "endpoints": list(self.endpoints),
             "usage": self.usage,
             "notices": list(self.notices),
+            "searched": self.searched,
         }
 
 
