@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from app.errors import UserError
-from app.retrieval import STOPWORDS
 
 # A question of at most this many words leans on the conversation ("and GDPR?").
 SHORT_WORDS = 4
@@ -95,6 +94,9 @@ def is_small_talk(question: str) -> bool:
 
 def content_words(text: str) -> list[str]:
     """The words of ``text`` that say what it is about, as written, in order, once each."""
+    # Imported here: the facade imports this module for Turn, and retrieval is heavy.
+    from app.retrieval import STOPWORDS
+
     out: list[str] = []
     for word in _WORD.findall(text):
         word = word.strip(".-/")

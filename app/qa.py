@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from app.answering.types import Answer, Citation, Passage, TextDelta
 from app.config import Settings
+from app.conversation import Turn
 from app.index import changes
 from app.index.manifest import IndexStatus, IngestReport
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from app.conversation import Turn
     from app.documents import Change, DocumentInfo, DocumentText, Place
     from app.embeddings import EmbeddingBackend
     from app.evals.report import EvalReport
@@ -35,6 +35,7 @@ __all__ = [
     "IngestReport",
     "Passage",
     "TextDelta",
+    "Turn",
     "add_document",
     "delete_document",
     "documents",

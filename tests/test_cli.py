@@ -47,7 +47,9 @@ def test_ask_json_follows_the_contract(indexed_settings):
         "endpoints",
         "usage",
         "notices",
+        "searched",
     }
+    assert answer["searched"] == answer["question"]  # no history: searched as asked
     assert answer["abstained"] is False
     # Offline default: nothing was sent anywhere, no model tokens, nothing to note.
     assert answer["endpoints"] == [] and answer["usage"] is None and answer["notices"] == []
@@ -409,3 +411,67 @@ def test_a_citation_from_internal_procedure_is_labelled():
     assert cited.internal and cited.to_dict()["internal"] is True
     text = format_answer(Answer("q", "We review [1]", False, [cited], {}))
     assert "[1] A guide — A guide > Support routine (internal procedure)" in text
+
+
+# ------------------------------------------------------------ conversation history
+
+
+@pytest.mark.slow
+def test_ask_jsonl_history_gives_searched_and_bad_history_is_the_lines_error(indexed_settings):
+    turn = {"question": "How long does OpenAI retain API inputs and outputs?", "answer": "30 d"}
+    lines = "\n".join(
+        [
+            json.dumps({"id": "f", "question": "and for files?", "history": [turn]}),
+            json.dumps({"id": "n", "question": "Is the API SOC 2 compliant?", "history": [turn]}),
+            json.dumps({"id": "bad", "question": "and for files?", "history": [{"q": 1}]}),
+            json.dumps({"id": "alone", "question": "and for files?"}),
+        ]
+    )
+    result = run(["ask", "--jsonl", "-"], indexed_settings.data_dir, stdin=lines)
+    assert result.returncode == 2
+    out = {o["id"]: o for o in map(json.loads, result.stdout.splitlines())}
+    assert out["f"]["searched"] != "and for files?" and "retain" in out["f"]["searched"]
+    assert "Until deleted by customer" in json.dumps(out["f"]["citations"])
+    assert out["n"]["searched"] == "Is the API SOC 2 compliant?"
+    assert "line 3: history: turn 1" in out["bad"]["error"]
+    assert out["alone"]["searched"] == "and for files?"
+
+
+@pytest.mark.slow
+def test_ask_json_history_file(indexed_settings, tmp_path):
+    history = tmp_path / "history.json"
+    history.write_text(json.dumps([{"question": "Can we send PHI through the API?", "answer": ""}]))
+    result = run(
+        ["ask", "--json", "--history", str(history), "And how long is that data kept?"],
+        indexed_settings.data_dir,
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["question"] == "And how long is that data kept?"
+    assert "PHI" in answer["searched"] and not answer["abstained"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"question": "q", "answer": "a"}', "expected a list of turns"),
+        ('[{"question": "q"}]', "turn 1 must be an object"),
+        ("[not json", "is not valid UTF-8 JSON"),
+        (b"\xff[]", "is not valid UTF-8 JSON"),
+    ],
+)
+def test_a_bad_history_file_exits_2(cli, tmp_path, content, message):
+    path = tmp_path / "h.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    code, _, err = cli("ask", "--json", "--history", str(path), "and for files?")
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_history_without_question_is_a_user_error(cli, tmp_path):
+    code, _, err = cli("ask", "--history", str(tmp_path / "missing.json"))
+    assert code == 2 and "--history goes with QUESTION" in err
+    code, _, err = cli("ask", "--json", "--history", str(tmp_path / "missing.json"), "q?")
+    assert code == 2 and "Cannot read the --history file" in err

@@ -66,11 +66,11 @@ def _print_ingest(report, settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _stream_answer(session, question: str):
+def _stream_answer(session, question: str, history=()):
     """Print the answer as it is written, then the rest; return the final Answer."""
     streamed: list[str] = []
     answer = None
-    for event in session.stream(question):
+    for event in session.stream(question, history):
         if isinstance(event, qa.TextDelta):
             echo(event.text, end="")
             streamed.append(event.text)
@@ -86,24 +86,44 @@ def _stream_answer(session, question: str):
 def ask_command(settings: Settings, args: argparse.Namespace) -> int:
     """Answer QUESTION from the indexed documents, with citations.
 
-    Without QUESTION or --jsonl, asks interactively until an empty line or Ctrl-D.
+    Without QUESTION or --jsonl, asks interactively until an empty line or Ctrl-D,
+    keeping the conversation: a follow-up ("and for files?") is searched with the earlier
+    turn's subject.
     """
     configure_logging(settings, args.verbose)
     if args.question is not None and args.jsonl is not None:
         raise UserError("Give either QUESTION or --jsonl, not both.")
+    if args.history is not None and args.question is None:
+        raise UserError('--history goes with QUESTION (in --jsonl, give each line "history").')
     if args.question is not None:
         check_argument(args.question)
+        history = _read_history(args.history) if args.history is not None else []
         session = qa.open_qa(settings)
         if args.json:
-            echo(json.dumps(session.ask(args.question).to_dict()))
+            echo(json.dumps(session.ask(args.question, history).to_dict()))
         else:
-            _stream_answer(session, args.question)
+            _stream_answer(session, args.question, history)
         return 0
     if args.jsonl is not None:
         with args.jsonl as lines:
             return _ask_jsonl(lambda: qa.open_qa(settings), lines)
     _ask_interactively(qa.open_qa(settings), args.json)
     return 0
+
+
+def _read_history(path) -> list:
+    """The turns in a --history file (a JSON list of {"question", "answer"}), or a
+    UserError saying what is wrong with it."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"Cannot read the --history file {path}: {exc.strerror}.") from None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise UserError(
+            f"The --history file {path} is not valid UTF-8 JSON: write a JSON list of "
+            '{"question": "...", "answer": "..."} turns.'
+        ) from None
+    return qa.history(data, f"--history {path}")
 
 
 def _ask_jsonl(open_session, lines) -> int:
@@ -126,7 +146,7 @@ def _ask_jsonl(open_session, lines) -> int:
         if session is None:
             session = open_session()
         try:
-            result = {"id": item.id, **session.ask(item.question).to_dict()}
+            result = {"id": item.id, **session.ask(item.question, item.history).to_dict()}
         except UserError as exc:
             failures += 1
             result = {"id": item.id, "error": str(exc)}
@@ -137,6 +157,7 @@ def _ask_jsonl(open_session, lines) -> int:
 def _ask_interactively(session, as_json: bool) -> None:
     echo("Ask about the indexed documents (empty line or Ctrl-D to quit).", err=True)
     session.warm_up()
+    history: list[qa.Turn] = []
     while True:
         echo("question: ", end="", err=True)
         try:
@@ -148,10 +169,12 @@ def _ask_interactively(session, as_json: bool) -> None:
             break
         try:
             if as_json:
-                echo(json.dumps(session.ask(question).to_dict()))
+                answer = session.ask(question, history)
+                echo(json.dumps(answer.to_dict()))
             else:
-                _stream_answer(session, question)
+                answer = _stream_answer(session, question, history)
                 echo()
+            history.append(qa.Turn(answer.question, answer.answer))
         except UserError as exc:
             echo(f"error: {exc}", err=True)
 

@@ -14,18 +14,20 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from app import qa
 from app.errors import UserError
 
-SHAPE = '{"id": ..., "question": "..."}'
+SHAPE = '{"id": ..., "question": "...", "history": [optional]}'
 
 
 @dataclass(frozen=True)
 class BatchItem:
-    """One input line that parsed: its id (any JSON value, ``None`` when absent) and
-    question."""
+    """One input line that parsed: its id (any JSON value, ``None`` when absent), question
+    and the conversation's earlier turns (``[]`` when absent)."""
 
     id: Any
     question: str
+    history: list[qa.Turn]
 
 
 class BadLineError(UserError):
@@ -74,7 +76,11 @@ def parse_line(raw: bytes, number: int) -> BatchItem:
             "surrogate such as \\ud800); remove it",
             item_id,
         )
-    return BatchItem(item_id, question)
+    try:
+        history = qa.history(item.get("history", []), f"line {number}: history")
+    except UserError as exc:
+        raise BadLineError(str(exc), item_id) from None
+    return BatchItem(item_id, question, history)
 
 
 def writable(value: Any) -> bool:

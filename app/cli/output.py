@@ -115,6 +115,8 @@ def format_answer(answer: Answer, streamed: str | None = None) -> str:
         lines = [answer.answer]
     else:
         lines = ["", "", "Checked answer:", answer.answer]
+    if answer.searched != answer.question:
+        lines += ["", f"Searched: {answer.searched}"]
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:

@@ -118,8 +118,15 @@ def _ask_options(ask: argparse.ArgumentParser) -> None:
         "--jsonl",
         type=argparse.FileType("rb"),  # each line decoded on its own (cli/jsonl.py)
         metavar="FILE",
-        help='Answer many: each line {"id", "question"}; "-" reads stdin. '
-        "Prints one JSON line each.",
+        help='Answer many: each line {"id", "question"} and optionally "history" (earlier '
+        'turns [{"question", "answer"}]); "-" reads stdin. Prints one JSON line each.',
+    )
+    ask.add_argument(
+        "--history",
+        type=_file,
+        metavar="FILE",
+        help='The conversation before QUESTION: a JSON list of {"question", "answer"} turns, '
+        "oldest first; a follow-up is searched with the earlier turn's subject.",
     )
 
 
