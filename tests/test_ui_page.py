@@ -333,3 +333,24 @@ def test_chat_model_answer_says_where_it_went_its_cost_and_flags(
     assert any("≈ $0.0" in c for c in captions)
     assert any("source 9" in plain(w.value) for w in reply_block.warning)
     assert any("<strong>[1]" in h and 'class="pqa-source"' in h for h in html_blocks(at))
+
+
+@pytest.mark.slow
+def test_a_follow_up_is_answered_from_context_and_new_chat_clears_it(page, indexed_settings):
+    at = page(indexed_settings)
+    assert not any(b.key == "new-chat" for b in at.button)  # nothing to clear yet
+    ask(at, "How long does OpenAI retain API inputs and outputs?")
+    assert not [c.value for c in at.caption if c.value.startswith("Searched:")]
+    ask(at, "and for files?")
+    searched = [c.value for c in at.caption if c.value.startswith("Searched:")]
+    assert len(searched) == 1 and "retain" in searched[0]
+    assert any("Until deleted by customer" in block for block in html_blocks(at))
+    ask(at, "thanks")  # small talk is never rewritten: still one "Searched:"
+    assert len([c for c in at.caption if c.value.startswith("Searched:")]) == 1
+
+    at.button(key="new-chat").click().run()
+    assert not at.exception
+    assert at.session_state["messages"] == [] and not at.chat_message
+    assert not any(b.key == "new-chat" for b in at.button)
+    ask(at, "and for files?")  # a new chat: nothing to follow up on
+    assert not [c.value for c in at.caption if c.value.startswith("Searched:")]

@@ -21,7 +21,7 @@ import streamlit as st
 
 from app.config import Settings
 from app.errors import PrivacyQAError, UserError
-from app.qa import Answer, TextDelta
+from app.qa import Answer, TextDelta, Turn
 from app.ui import resources
 from app.ui.cards import answer_text_html, conversation_markdown, render_answer
 from app.ui.library import document_page, documents_section
@@ -52,10 +52,16 @@ REFILL = "refill"  # a refused question, put back into the chat box on the next 
 
 
 def _ask(
-    settings: Settings, session, question: str, keep: Callable[[dict], None], turn: int
+    settings: Settings,
+    session,
+    question: str,
+    keep: Callable[[dict], None],
+    turn: int,
+    history: list[Turn],
 ) -> None:
-    """Answer in the page as the text arrives; ``keep`` the reply for the history as soon
-    as it is known, so a question asked meanwhile (which stops this run) loses nothing."""
+    """Answer in the page as the text arrives, as the next turn after ``history``; ``keep``
+    the reply for the history as soon as it is known, so a question asked meanwhile
+    (which stops this run) loses nothing."""
 
     def problem(message: str, show: Callable[[str], object]) -> None:
         keep({"role": "assistant", "error": message})
@@ -71,7 +77,7 @@ def _ask(
     final: list[Answer] = []
 
     def pieces() -> Iterator[str]:
-        for event in session.stream(question):
+        for event in session.stream(question, history):
             if isinstance(event, TextDelta):
                 yield escape_markdown(event.text)
             else:
@@ -86,7 +92,7 @@ def _ask(
             # All the text comes at once: nothing to stream. (st.write_stream would also
             # import pandas and pyarrow on its first call, to check its argument is no
             # dataframe: 0.2-0.3 s before the first answer appears; docs/benchmarks.md.)
-            final.append(session.ask(question))
+            final.append(session.ask(question, history))
     except PrivacyQAError as exc:
         streamed.empty()
         problem(str(exc), st.error)
@@ -104,7 +110,28 @@ def _ask(
     else:
         # The final text is authoritative; it may differ from what was streamed.
         streamed.markdown(answer_text_html(answer, turn), unsafe_allow_html=True)
+    searched_note(answer)
     render_answer(settings, answer, turn, show_text=False)
+
+
+def searched_note(answer: Answer) -> None:
+    """ "Searched: ..." when a follow-up was searched as a standalone query."""
+    if answer.searched != answer.question:
+        st.caption(f"Searched: {escape_markdown(answer.searched)}")
+
+
+def history_of(messages: list[dict]) -> list[Turn]:
+    """The answered turns of the conversation, oldest first: each question with the
+    answer that followed it (refused questions and errors left out)."""
+    turns = []
+    for asked, reply in zip(messages, messages[1:], strict=False):
+        if "text" in asked and "answer" in reply:
+            turns.append(Turn(asked["text"], reply["answer"].answer))
+    return turns
+
+
+def _new_chat() -> None:
+    st.session_state["messages"] = []
 
 
 def render_message(settings: Settings, message: dict, turn: int) -> None:
@@ -117,7 +144,11 @@ def render_message(settings: Settings, message: dict, turn: int) -> None:
         elif "error" in message:
             st.warning(message["error"])
         else:
-            render_answer(settings, message["answer"], turn)
+            answer = message["answer"]
+            if not answer.abstained:
+                st.markdown(answer_text_html(answer, turn), unsafe_allow_html=True)
+            searched_note(answer)  # under the answer's text, as while it was asked
+            render_answer(settings, answer, turn, show_text=False)
 
 
 def _pick_starter(question: str) -> None:
@@ -206,6 +237,13 @@ def _chat(settings: Settings, status) -> None:
         "you can check below it."
     )
     messages: list[dict] = st.session_state.setdefault("messages", [])
+    if messages:
+        st.button(
+            "New chat",
+            key="new-chat",
+            on_click=_new_chat,
+            help="Start over: the next question is read without the earlier ones.",
+        )
     for turn, message in enumerate(messages):
         render_message(settings, message, turn)
     ready = status is not None and status.exists
@@ -229,13 +267,14 @@ def _chat(settings: Settings, status) -> None:
             _open(settings)  # from the cache; shows why the index cannot be used, if so
         export(settings, messages)
         return
+    history = history_of(messages)
     user_message = {"role": "user", "text": question}
     messages.append(user_message)
     render_message(settings, user_message, len(messages) - 1)
     with st.chat_message("assistant"):
         session = _open(settings, messages.append)
         if session is not None:
-            _ask(settings, session, question, messages.append, len(messages))
+            _ask(settings, session, question, messages.append, len(messages), history)
     export(settings, messages)
 
 
