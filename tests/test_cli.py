@@ -417,6 +417,16 @@ def test_a_citation_from_internal_procedure_is_labelled():
 
 
 @pytest.mark.slow
+def test_the_interactive_ask_keeps_the_conversation(indexed_settings):
+    asked = "How long does OpenAI retain API inputs and outputs?\nand for files?\n\n"
+    result = run(["ask"], indexed_settings.data_dir, stdin=asked)
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.split("Searched:")
+    assert "30 days" in first and "Until deleted by customer" in second
+    assert second.lstrip().startswith("and for files (")
+
+
+@pytest.mark.slow
 def test_ask_jsonl_history_gives_searched_and_bad_history_is_the_lines_error(indexed_settings):
     turn = {"question": "How long does OpenAI retain API inputs and outputs?", "answer": "30 d"}
     lines = "\n".join(
