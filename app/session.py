@@ -133,13 +133,15 @@ class QA:
         started = time.perf_counter()
         composed = None
         with self._capture_endpoints() as endpoints:
-            searched = self.rewrite(question, history).searched
-            hits, timings = self._search(searched)
+            searches: dict[str, tuple[list[Hit], dict[str, float]]] = {}
+            searched = self.rewrite(question, history, searches).searched
+            hits, timings = searches.get(searched) or self._search(searched)
             t0 = time.perf_counter()
             # Names are read where the question asks, not in its context sentences.
-            names = self.retriever.names(asking(question))
+            asks = asking(question)
+            names = self.retriever.names(asks)
             decision = abstain.before_answering(
-                hits, len(self.retriever.unknown_names(asking(question))), self.settings
+                hits, len(self.retriever.unknown_names(asks)), self.settings
             )
             if not decision.abstain:
                 for event in self.answerer.stream(question, hits, self.retriever):
@@ -164,12 +166,22 @@ class QA:
             searched=searched,
         )
 
-    def rewrite(self, question: str, history: Sequence[Turn] = ()) -> Rewrite:
+    def rewrite(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        searches: dict[str, tuple[list[Hit], dict[str, float]]] | None = None,
+    ) -> Rewrite:
         """Whether ``question`` is a follow-up of ``history`` and the query to search
-        (app/conversation.py); retrieval confidence is the best dense similarity."""
+        (app/conversation.py); retrieval confidence is the best dense similarity. The
+        searches it makes are kept in ``searches`` (query -> hits, timings), so the query
+        chosen is not searched again."""
+        searches = {} if searches is None else searches
 
         def confidence(query: str) -> float:
-            hits, _ = self._search(query)
+            if query not in searches:
+                searches[query] = self._search(query)
+            hits, _ = searches[query]
             return max((hit.dense for hit in hits), default=0.0)
 
         rewrite = standalone(question, list(history), confidence)
