@@ -3,7 +3,7 @@ number, a frequency; a quote without one does not answer it. No model needed."""
 
 from __future__ import annotations
 
-from app.answering.answer_type import asked_for, gives_preferred, missing
+from app.answering.answer_type import asked_for, gives, missing, preferred
 
 
 def names(question: str) -> list[str]:
@@ -50,6 +50,10 @@ def test_numbers_inside_paths_and_names_are_not_values():
     ]
     assert missing(question, ["Three endpoints: ..."]) == []
     assert missing(question, ["within 1-2 business days"]) == []
+
+
+def gives_preferred(question: str, quote: str) -> bool:
+    return gives(preferred(question), quote)
 
 
 def test_a_duration_or_an_address_is_preferred_where_the_question_word_asks_for_it():

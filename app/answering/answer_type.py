@@ -115,6 +115,6 @@ def preferred(question: str) -> list[AnswerType]:
     return [kind for kind in PREFERRED if kind.asked.search(asked)]
 
 
-def gives_preferred(question: str, quote: str) -> bool:
-    """Whether ``quote`` gives a kind of answer :func:`preferred` by the question."""
-    return any(kind.given.search(quote) for kind in preferred(question))
+def gives(kinds: list[AnswerType], quote: str) -> bool:
+    """Whether ``quote`` gives one of ``kinds`` of answer (e.g. :func:`preferred`'s)."""
+    return any(kind.given.search(quote) for kind in kinds)

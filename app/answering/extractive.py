@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from app.answering.answer_type import preferred
+from app.answering.answer_type import gives, preferred
 from app.answering.questions import question_parts
 from app.answering.sentences import (
     Sentence,
@@ -147,7 +147,7 @@ class ExtractiveAnswerer(Answerer):
                     score = self.LEXICAL_WEIGHT * lexical + (1 - self.LEXICAL_WEIGHT) * dense
                     if wants_list and enumerates(sentence.text):
                         score += self.LIST_BONUS
-                    if any(kind.given.search(sentence.text) for kind in wants_kinds):
+                    if gives(wants_kinds, sentence.text):
                         score += self.TYPE_BONUS
                     quoted = self._without_foreign_lead(
                         sentence, own_question, question_terms, retriever
@@ -182,17 +182,15 @@ class ExtractiveAnswerer(Answerer):
         """Each internal candidate replaced by the published sentence of its document that
         says the same thing, when there is one (it keeps the internal one's score)."""
         question_terms = set(retriever.question_terms(question))
-        published: dict[str, list[tuple[set[str], Sentence, Hit, str | None]]] = {}
         out: list[Candidate] = []
         for candidate in candidates:
-            source = candidate.hit.info.source
-            if candidate.internal and source not in published:
-                published[source] = self._published_sentences(source, retriever)
+            if not candidate.internal:
+                out.append(candidate)
+                continue
             own = retriever.passage_terms(candidate.sentence.text)
             twins = [
                 p
-                for p in published.get(source, [])
-                if candidate.internal
+                for p in self._published_sentences(candidate.hit.info.source, retriever)
                 if len(own & p[0]) / (min(len(own), len(p[0])) or 1) >= self.SAME_THING
             ]
             if not twins:
