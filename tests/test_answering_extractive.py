@@ -82,3 +82,15 @@ def test_each_part_of_a_two_part_question_gets_its_quote(corpus):
     )
     assert "`/v1/embeddings`" in composed.text and "`/v1/moderations`" in composed.text
     assert_literal(composed.citations)
+
+
+def test_a_lead_in_cut_off_the_quote_does_not_score_for_it(corpus):
+    # "says no" shares "no" only with the "No," that is not quoted.
+    composed = answer(
+        corpus,
+        "What happens if OpenAI says no to our BAA?",
+        "We are able to approve most customers",
+        ENTERPRISE,
+    )
+    assert composed.citations[0].quote.startswith("We are able to approve most customers")
+    assert "enterprise agreement" not in composed.text

@@ -141,17 +141,19 @@ class ExtractiveAnswerer(Answerer):
                 if sentence.text.rstrip('"”’)*_ ').endswith("?"):
                     own_question = sentence.text
                 if is_quotable(sentence):
-                    own = sum(idf(t) for t in question_terms & own_terms)
-                    context = sum(idf(t) for t in (question_terms & previous_terms) - own_terms)
+                    quoted = self._without_foreign_lead(
+                        sentence, own_question, question_terms, retriever
+                    )
+                    # Scored on what is quoted: a "No," cut off does not match "says no".
+                    said = own_terms if quoted is sentence else terms(plain(quoted.text))
+                    own = sum(idf(t) for t in question_terms & said)
+                    context = sum(idf(t) for t in (question_terms & previous_terms) - said)
                     lexical = (own + self.CONTEXT_WEIGHT * context) / weight_total
                     score = self.LEXICAL_WEIGHT * lexical + (1 - self.LEXICAL_WEIGHT) * dense
                     if wants_list and enumerates(sentence.text):
                         score += self.LIST_BONUS
                     if gives(wants_kinds, sentence.text):
                         score += self.TYPE_BONUS
-                    quoted = self._without_foreign_lead(
-                        sentence, own_question, question_terms, retriever
-                    )
                     if internal:
                         score *= self.INTERNAL_WEIGHT
                     candidates.append(Candidate(score, lexical, rank, index, hit, quoted, internal))
