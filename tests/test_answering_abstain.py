@@ -11,6 +11,7 @@ from app.answering.abstain import (
     after_answering,
     before_answering,
     declines,
+    things,
     unquoted_names,
 )
 from app.answering.types import Citation, Composed
@@ -170,3 +171,17 @@ def test_a_quote_that_only_names_the_thing_does_not_answer_for_it():
     answer = composed(retention, cite(2, AZURE))
     assert unquoted_names(question, names, answer.citations) == ["Azure"]
     assert after_answering(GO, answer, question, names).abstain
+
+
+def test_names_apart_are_things_each_in_some_answering_passage():
+    question = "How do ZDR and the BAA relate for HIPAA customers?"
+    names = ["ZDR", "BAA", "HIPAA"]
+    assert things(question, names) == [["ZDR"], ["BAA"], ["HIPAA"]]
+    assert things("Is Azure OpenAI data encrypted?", ["Azure", "OpenAI"]) == [["Azure", "OpenAI"]]
+    zdr = "ZDR is available on eligible endpoints for our HIPAA customers."
+    baa = "We sign a BAA for HIPAA customers."
+    # Each thing is named by the passage of one of the quotes: answered.
+    answer = [cite(1, zdr, section="T > ZDR"), cite(2, baa, section="T > BAA")]
+    assert unquoted_names(question, names, answer) == []
+    # One of them named by none: that one is missing.
+    assert unquoted_names(question, names, answer[:1]) == ["BAA"]

@@ -124,10 +124,13 @@ def unquoted_names(question: str, names: Sequence[str], citations: list[Citation
     The quotes that answer are those sharing a term of the question besides its names (a
     quote that shares only a name, "I will describe Azure OpenAI service in another post",
     mentions the thing without saying anything about it); when none does, the quotes that
-    name nothing of the question count (all of them if each names something). At least
-    one answering quote must stand in a passage that mentions every name: its paragraph,
-    its section path or its document's title ("OpenAI" is in the title of a help article
-    that says "we"). Returns the names missing from the best such passage.
+    name nothing of the question count (all of them if each names something). Each thing
+    the question names must be mentioned by the passage of an answering quote: its
+    paragraph, its section path or its document's title ("OpenAI" is in the title of a help
+    article that says "we"). Names written next to each other are one thing ("Azure
+    OpenAI"), mentioned whole in one passage; names apart are several things ("the link
+    between ZDR and the BAA"), each in the passage of some answering quote. Returns the
+    names of the things no answering passage mentions.
     """
     name_terms = {t for name in names for t in terms(name)}
     asked = set(terms(question)) - name_terms
@@ -137,13 +140,28 @@ def unquoted_names(question: str, names: Sequence[str], citations: list[Citation
         or [c for c in citations if not name_terms & set(terms(c.quote))]
         or citations
     )
-    best: list[str] | None = None
-    for citation in answering:
-        passage = set(terms(f"{citation.title}\n{citation.section}\n{paragraph(citation)}"))
-        missing = [name for name in names if not mentions(name, passage)]
-        if best is None or len(missing) < len(best):
-            best = missing
-    return best or []
+    passages = [set(terms(f"{c.title}\n{c.section}\n{paragraph(c)}")) for c in answering]
+    missing: list[str] = []
+    for thing in things(question, names):
+        left_out = [[n for n in thing if not mentions(n, passage)] for passage in passages]
+        missing.extend(min(left_out, key=len, default=thing))
+    return missing
+
+
+def things(question: str, names: Sequence[str]) -> list[list[str]]:
+    """``names`` grouped into the things they name: names written next to each other in
+    ``question`` (only spaces between them) are one thing, "Azure OpenAI"."""
+    groups: list[list[str]] = []
+    position = 0
+    for name in names:
+        at = question.find(name, position)
+        if groups and at >= 0 and not question[position:at].strip():
+            groups[-1].append(name)
+        else:
+            groups.append([name])
+        if at >= 0:
+            position = at + len(name)
+    return groups
 
 
 def paragraph(citation: Citation) -> str:
