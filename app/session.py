@@ -121,12 +121,15 @@ class QA:
         """Yield :class:`TextDelta` pieces as the answer is written, then the final
         :class:`Answer`.
 
-        The final Answer's text is authoritative (it may differ from what was streamed);
-        an abstained answer yields only the Answer. Validation errors raise before
-        anything is yielded. A follow-up of ``history`` is searched as the standalone
-        query :meth:`rewrite` gives (the Answer's ``searched``); its passages are then
-        quoted for the question as typed, whose own words say what it asks ("and for
-        files?" picks the files sentence of the retention passages).
+        The final Answer's text is authoritative (it may differ from what was streamed).
+        Only an answerer that writes in pieces (a chat model) streams; quotes, composed
+        at once, come only in the Answer, after the checks, so an answer abstained after
+        composing ("How long does Azure OpenAI keep prompts?") never shows its quotes.
+        Validation errors raise before anything is yielded. A follow-up of ``history``
+        is searched as the standalone query :meth:`rewrite` gives (the Answer's
+        ``searched``); its passages are then quoted for the question as typed, whose own
+        words say what it asks ("and for files?" picks the files sentence of the
+        retention passages).
         """
         question = self.validate(question)
         self.refresh()
@@ -148,7 +151,9 @@ class QA:
                     match event:
                         case Composed():
                             composed = event
-                        case TextDelta():
+                        case TextDelta() if self.streams:
+                            # All at once (quotes) is checked before it is shown: the
+                            # quotes of an answer refused after composing never print.
                             yield event
         decision = abstain.after_answering(decision, composed, question, names)
         timings["compose"] = (time.perf_counter() - t0) * 1000

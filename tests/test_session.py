@@ -89,3 +89,13 @@ def test_a_question_naming_something_the_documents_never_mention_abstains(qa):
         assert qa.ask(question).abstained, question
     answer = qa.ask("How do I get a business associate agreement with OpenAI?")
     assert "baa@openai.com" in answer.answer
+
+
+@pytest.mark.slow
+def test_quotes_refused_after_composing_are_never_streamed(qa):
+    # Composed from the 30-day sentences, then refused: no quote names Azure OpenAI's
+    # retention. Quotes come whole, after the checks: nothing is streamed before.
+    events = list(qa.stream("How long does Azure OpenAI keep prompts?"))
+    assert len(events) == 1 and events[0].abstained
+    answered = list(qa.stream("How long is API data retained?"))
+    assert len(answered) == 1 and "30 days" in answered[0].answer
