@@ -69,7 +69,7 @@ class ExtractiveAnswerer(Answerer):
     # Headings of the path used as context: 1 = the last heading only; 0 = all of them.
     HEADING_DEPTH = 1
     # Added to an enumerating sentence's score when the question asks for a list.
-    LIST_BONUS = 0.2
+    LIST_BONUS = 0.3
     # Added to a sentence that gives the kind of answer the question word asks for: a
     # duration for "how long", an address or link for "where" (answer_type.PREFERRED).
     TYPE_BONUS = 0.3
