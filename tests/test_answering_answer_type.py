@@ -49,7 +49,13 @@ def test_numbers_inside_paths_and_names_are_not_values():
         "a number"
     ]
     assert missing(question, ["Three endpoints: ..."]) == []
-    assert missing(question, ["within 1-2 business days"]) == []
+    # "How many <things>" counts things: a number of something else does not answer it.
+    assert missing(question, ["within 1-2 business days"]) == ["a number of endpoints"]
+    hours = "Within how many hours will OpenAI notify us of a breach?"
+    assert missing(hours, ["usually completed within a few business days"]) == ["a number of hours"]
+    assert missing(hours, ["We notify customers within 72 hours."]) == []
+    days = "How many days does it take to hear back about a BAA?"
+    assert missing(days, ["Our team will respond within 1-2 business days."]) == []
 
 
 def gives_preferred(question: str, quote: str) -> bool:

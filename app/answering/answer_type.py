@@ -75,10 +75,34 @@ def asked_for(question: str) -> list[AnswerType]:
 
 
 def missing(question: str, quotes: list[str]) -> list[str]:
-    """Names of the value types the question asks for that none of ``quotes`` gives."""
-    return [
+    """Names of the value types the question asks for that none of ``quotes`` gives. "How
+    many hours ...?" asks for a number of hours: a number of days does not give it."""
+    out = [
         kind.name for kind in asked_for(question) if not any(kind.given.search(q) for q in quotes)
     ]
+    unit = counted(question)
+    if unit and not out and not any(counts(unit, q) for q in quotes):
+        out.append(f"a number of {unit}s")
+    return out
+
+
+_HOW_MANY = re.compile(r"\bhow many\s+([a-z]{3,})", re.IGNORECASE)
+
+
+def counted(question: str) -> str | None:
+    """What "how many <things>" counts, singular ("hours" -> "hour"), or None."""
+    match = _HOW_MANY.search(asking(question))
+    if not match:
+        return None
+    word = match.group(1).lower()
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
+def counts(unit: str, quote: str) -> bool:
+    """Whether ``quote`` gives a number of ``unit``: "1-2 business days" counts days, up to
+    two words between the number and the unit."""
+    number = rf"(?:{_NUMBER}(?:\s*[-–]\s*{_NUMBER})?|{_NUMBER_WORD})"
+    return bool(re.search(rf"{number}(?:[\s-]+\w+){{0,2}}?[\s-]+{unit}", quote, re.IGNORECASE))
 
 
 # What the other common question words ask for, as a preference rather than a veto (a
