@@ -121,14 +121,16 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 _TITLE = r"(?:Dr|Mr|Mrs|Ms|Mx|Prof|Miss)\.?"
-_CAPITAL = r"[A-Z][a-z]+(?:['’-][A-Z]?[a-z]+)?"
+# A capitalised word, in any alphabet with case ("Müller", "O'Connor", "Al-Sayed").
+_CAPITAL = r"[A-ZÀ-Þ][a-zß-ÿ]+(?:['’-][A-ZÀ-Þ]?[a-zß-ÿ]+)?"
 _TITLED = re.compile(rf"\b{_TITLE} (?:{_CAPITAL} ){{0,2}}{_CAPITAL}\b")
 _CUED = re.compile(
     rf"(?i:\b(?:patient|client|colleague|resident|member|my name is|named|called))"
     rf" ({_CAPITAL}(?: {_CAPITAL})?)\b"
 )
 _WORD = re.compile(r"[A-Za-z][a-z]+")
-_PAIR = re.compile(rf"\b({_CAPITAL})((?: [A-Z]\.)? {_CAPITAL})\b")
+# A lookahead, so pairs overlap: "Nurse Rachel Adams" tries "Rachel Adams" too.
+_PAIR = re.compile(rf"\b(?=({_CAPITAL})((?: [A-Z]\.)? {_CAPITAL})\b)")
 
 # Given names of the census list that are common English words (or products, months):
 # never a name on their own.
@@ -170,7 +172,7 @@ class PhiDetector:
         """The findings in ``text``, in order, none overlapping another (the first
         pattern, then the longer finding, wins)."""
         found = [*self._patterns(text), *self._names(text)]
-        return _without_overlaps(found)
+        return _without_overlaps(text, found)
 
     def _patterns(self, text: str) -> list[Finding]:
         found = []
@@ -190,7 +192,8 @@ class PhiDetector:
         for match in _PAIR.finditer(text):
             first, last = match.group(1), match.group(2).split()[-1]
             if self._is_name_pair(first, last):
-                found.append(Finding("name", match.span(), match.group()))
+                start, end = match.start(1), match.end(2)
+                found.append(Finding("name", (start, end), text[start:end]))
         return found
 
     def _is_name_pair(self, first: str, last: str) -> bool:
@@ -201,14 +204,31 @@ class PhiDetector:
         return surname not in _NOT_SURNAME and surname not in self.vocabulary
 
 
-def _without_overlaps(found: list[Finding]) -> list[Finding]:
+def _without_overlaps(text: str, found: list[Finding]) -> list[Finding]:
     kept: list[Finding] = []
-    # Longer first, then earlier: an address's house number is not a record number too.
-    for finding in sorted(found, key=lambda f: (f.span[0] - f.span[1], f.span[0])):
+    # Longer first, then earlier, then the more specific kind (a number after "SSN" is an
+    # SSN, not a record number): an address's house number is not a record number too.
+    for finding in sorted(
+        _merged(text, found),
+        key=lambda f: (f.span[0] - f.span[1], f.span[0], KINDS.index(f.kind)),
+    ):
         start, end = finding.span
         if all(end <= k.span[0] or start >= k.span[1] for k in kept):
             kept.append(finding)
     return sorted(kept, key=lambda f: f.span)
+
+
+def _merged(text: str, found: list[Finding]) -> list[Finding]:
+    """Overlapping findings of one kind as one ("Ana Lucia" and "Lucia Ferreira")."""
+    merged: list[Finding] = []
+    for finding in sorted(found, key=lambda f: (f.kind, f.span)):
+        last = merged[-1] if merged else None
+        if last and last.kind == finding.kind and finding.span[0] < last.span[1]:
+            start, end = last.span[0], max(last.span[1], finding.span[1])
+            merged[-1] = Finding(last.kind, (start, end), text[start:end])
+        else:
+            merged.append(finding)
+    return merged
 
 
 def redact(text: str, findings: list[Finding]) -> str:
