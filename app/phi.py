@@ -49,7 +49,7 @@ LABELS = {
     "phone": "a phone number",
     "email": "an e-mail address",
     "address": "a street address",
-    "record_number": "a record, member or insurance number",
+    "record_number": "a record or insurance number",
 }
 
 
@@ -121,8 +121,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 _TITLE = r"(?:Dr|Mr|Mrs|Ms|Mx|Prof|Miss)\.?"
-# A capitalised word, in any alphabet with case ("Müller", "O'Connor", "Al-Sayed").
-_CAPITAL = r"[A-ZÀ-Þ][a-zß-ÿ]+(?:['’-][A-ZÀ-Þ]?[a-zß-ÿ]+)?"
+# A capitalised word in Latin-1 letters ("Müller", "O'Connor", "Al-Sayed"; not "Müller's").
+_CAPITAL = r"[A-ZÀ-Þ][a-zß-ÿ]+(?:['’][A-ZÀ-Þ][a-zß-ÿ]+|-[A-ZÀ-Þ]?[a-zß-ÿ]+)?"
 _TITLED = re.compile(rf"\b{_TITLE} (?:{_CAPITAL} ){{0,2}}{_CAPITAL}\b")
 _CUED = re.compile(
     rf"(?i:\b(?:patient|client|colleague|resident|member|my name is|named|called))"
