@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -21,6 +18,7 @@ from app.errors import ConfigError
 from app.phi import KINDS, Finding, PhiDetector, describe, kinds, redact, vocabulary_of
 
 from .openai_fake import FakeOpenAI, quote_first_source
+from .test_answering_chat import run_cli as run_chat_cli
 
 QUESTION = (
     "Patient Maria Garcia, DOB 04/12/1978, MRN 00482917, SSN 219-09-9999, phone "
@@ -140,21 +138,9 @@ def test_the_labelled_set_holds_enough_of_each_kind():
 
 
 def run_cli(args, data_dir, fake, **env):
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={
-            **os.environ,
-            "PRIVACY_QA_DATA_DIR": str(data_dir),
-            "PRIVACY_QA_LLM": "openai",
-            "OPENAI_API_KEY": fake.api_key,
-            "OPENAI_BASE_URL": fake.base_url,
-            "PRIVACY_QA_LOG_LEVEL": "DEBUG",
-            **env,
-        },
-    )
+    """The CLI with the chat model on ``fake``, logging at DEBUG (to show nothing leaks)."""
+    keys = {"OPENAI_API_KEY": fake.api_key, "OPENAI_BASE_URL": fake.base_url}
+    return run_chat_cli(args, data_dir, **keys, PRIVACY_QA_LOG_LEVEL="DEBUG", **env)
 
 
 # A question the documents answer (a name the documents don't know would make the answer
