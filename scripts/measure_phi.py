@@ -43,7 +43,10 @@ class PresidioPatterns:
             from presidio_analyzer import EntityRecognizer, PatternRecognizer
             from presidio_analyzer import predefined_recognizers as predefined
         except ImportError:
-            sys.exit("--presidio needs presidio-analyzer: .venv/bin/pip install presidio-analyzer")
+            sys.exit(
+                "--presidio needs presidio-analyzer: "
+                ".venv/bin/python -m pip install presidio-analyzer"
+            )
         # Its e-mail check calls tldextract, which fetches the public suffix list from the
         # internet on first use: the snapshot tldextract ships is used instead.
         tldextract.tldextract.TLD_EXTRACTOR = tldextract.TLDExtract(suffix_list_urls=())

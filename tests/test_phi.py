@@ -259,3 +259,23 @@ def test_the_log_names_kinds_only(caplog, monkeypatch):
     assert "name, phone, email" in caplog.text
     for value in SECRETS:
         assert value not in text and value not in caplog.text and value not in notices[0]
+
+
+@pytest.mark.slow
+def test_ask_jsonl_refuses_the_line_with_phi_and_answers_the_rest(indexed_settings, tmp_path):
+    lines = tmp_path / "questions.jsonl"
+    lines.write_text(
+        json.dumps({"id": "phi", "question": ASKED})
+        + "\n"
+        + json.dumps({"id": "clean", "question": "How long does OpenAI retain API data?"})
+        + "\n",
+        encoding="utf-8",
+    )
+    with FakeOpenAI(reply=quote_first_source) as fake:
+        result = run_cli(["ask", "--jsonl", str(lines)], indexed_settings.data_dir, fake)
+        sent = [r.body.decode() for r in fake.received]
+    refused, answered = (json.loads(line) for line in result.stdout.splitlines())
+    assert result.returncode == 2  # a line got an error
+    assert refused["id"] == "phi" and FOUND in refused["error"]
+    assert answered["id"] == "clean" and answered["citations"]
+    assert len(sent) == 1 and not any(value in sent[0] for value in SECRETS)
