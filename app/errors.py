@@ -55,3 +55,12 @@ class APIKeyRejectedError(ConfigError):
 class ZDRViolationError(PrivacyQAError):
     """A request to OpenAI was refused before it was sent: it was not for one of the
     zero-data-retention endpoints the app allows (see app/openai_http.py)."""
+
+
+class PhiFoundError(UserError):
+    """The PHI check found likely PHI in a question the chat model would send away
+    (app/phi.py); ``kinds`` names what was found, never the values."""
+
+    def __init__(self, message: str, kinds: list[str]):
+        super().__init__(message)
+        self.kinds = kinds

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from app.embeddings import EmbeddingBackend
     from app.evals.report import EvalReport
     from app.feedback import Candidates
+    from app.phi import Finding
     from app.session import QA
 
 # What the front ends get back: a session's stream yields TextDelta pieces, then the
@@ -38,6 +39,7 @@ __all__ = [
     "Turn",
     "add_document",
     "delete_document",
+    "describe_phi",
     "documents",
     "embedding_backend",
     "feedback_candidates",
@@ -49,6 +51,7 @@ __all__ = [
     "question_headings",
     "read_document",
     "record_feedback",
+    "redact_phi",
     "run_eval",
     "unchanged_report",
 ]
@@ -221,6 +224,22 @@ def history(value: object, where: str = "history") -> list[Turn]:
     from app.conversation import parse_history
 
     return parse_history(value, where)
+
+
+def describe_phi(findings: list[Finding]) -> str:
+    """What the PHI check found (``QA.phi_findings``), by kind, never the values: "a name
+    and a date"."""
+    from app.phi import describe
+
+    return describe(findings)
+
+
+def redact_phi(question: str, findings: list[Finding]) -> str:
+    """``question`` as ``QA.stream(..., send="redact")`` sends it: each finding replaced by
+    its placeholder ("[NAME]")."""
+    from app.phi import redact
+
+    return redact(question, findings)
 
 
 # ------------------------------------------------------------------------------ the eval

@@ -18,6 +18,7 @@ from app.conversation import Rewrite, Turn, standalone
 from app.embeddings import EmbeddingBackend, make_embeddings
 from app.errors import (
     EmptyQuestionError,
+    PhiFoundError,
     QuestionTooLongError,
     StoreMissingError,
     UserError,
@@ -25,9 +26,23 @@ from app.errors import (
 from app.index.chroma import load_all_chunks, open_collection, server_errors
 from app.index.manifest import check_store
 from app.language import check_english
+from app.phi import (
+    PLACEHOLDERS,
+    Finding,
+    PhiDetector,
+    describe,
+    kinds,
+    redact,
+    vocabulary_of,
+)
 from app.retrieval import Hit, HybridRetriever, StaleIndexError
 
 log = logging.getLogger(__name__)
+
+# What to do with a question in which the PHI check found something, when the chat model
+# would send it away: refuse it (the default), send it redacted, send it as typed (only
+# if the operator's setting allows it), or answer it offline with quotes.
+SEND_MODES = ("check", "redact", "as_is", "offline")
 
 
 class QA:
@@ -57,6 +72,7 @@ class QA:
                 f"The index in {self.settings.data_dir} is empty: run `privacy-qa ingest` first."
             )
         self.retriever = HybridRetriever(self.collection, self.embeddings, chunks)
+        self._phi: PhiDetector | None = None  # built from these chunks' words when needed
 
     def _manifest_stamp(self) -> tuple[int, int] | None:
         # An ingest replaces manifest.json atomically (a new inode) once the index is
@@ -109,15 +125,18 @@ class QA:
         check_english(question)  # else a false "No answer": the documents are English
         return question
 
-    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+    def ask(self, question: str, history: Sequence[Turn] = (), send: str = "check") -> Answer:
         """Answer ``question`` (validated first; raises a UserError for bad input), a
-        follow-up of ``history`` (earlier turns, oldest first) if it reads as one."""
-        for event in self.stream(question, history):
+        follow-up of ``history`` (earlier turns, oldest first) if it reads as one;
+        ``send`` as for :meth:`stream`."""
+        for event in self.stream(question, history, send):
             if isinstance(event, Answer):
                 return event
         raise AssertionError("stream() ended without an Answer")  # pragma: no cover
 
-    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[TextDelta | Answer]:
+    def stream(
+        self, question: str, history: Sequence[Turn] = (), send: str = "check"
+    ) -> Iterator[TextDelta | Answer]:
         """Yield :class:`TextDelta` pieces as the answer is written, then the final
         :class:`Answer`.
 
@@ -130,8 +149,14 @@ class QA:
         ``searched``); its passages are then quoted for the question as typed, whose own
         words say what it asks ("and for files?" picks the files sentence of the
         retention passages).
+
+        ``send`` (one of :data:`SEND_MODES`) says what happens when the chat model would
+        send a question in which the PHI check finds something (:meth:`outgoing`); the
+        search always runs here on the question as typed.
         """
         question = self.validate(question)
+        remote, notices = self.outgoing(question, send)
+        answerer = self._offline() if send == "offline" else self.answerer
         self.refresh()
         started = time.perf_counter()
         composed = None
@@ -147,11 +172,11 @@ class QA:
                 hits, len(self.retriever.unknown_names(asks)), self.settings
             )
             if not decision.abstain:
-                for event in self.answerer.stream(question, hits, self.retriever):
+                for event in answerer.stream(remote, hits, self.retriever):
                     match event:
                         case Composed():
                             composed = event
-                        case TextDelta() if self.streams:
+                        case TextDelta() if answerer.streams:
                             # All at once (quotes) is checked before it is shown: the
                             # quotes of an answer refused after composing never print.
                             yield event
@@ -167,9 +192,61 @@ class QA:
             hits=hits,
             endpoints=list(dict.fromkeys(endpoints)),
             usage=composed.usage if composed else None,
-            notices=composed.notices if composed else [],
+            notices=notices + (composed.notices if composed else []),
             searched=searched,
         )
+
+    def phi_findings(self, question: str) -> list[Finding]:
+        """Likely PHI in ``question`` (app/phi.py) when the chat model would send it
+        away; none when answers are written offline."""
+        if self.settings.llm != "openai":
+            return []
+        if self._phi is None:
+            self._phi = PhiDetector(vocabulary_of(c.page_content for c in self.retriever.chunks))
+        return self._phi.find(question)
+
+    def outgoing(self, question: str, send: str = "check") -> tuple[str, list[str]]:
+        """The text the answerer gets for ``question`` and the notices saying what was
+        done with it, by ``send``: with findings, "check" raises PhiFoundError, "redact"
+        gives the question with each finding replaced by a placeholder ("[NAME]"),
+        "as_is" the question as typed if ``phi_allow_send`` allows it (else
+        PhiFoundError); "offline" is answered by the offline answerer, so nothing leaves."""
+        if send not in SEND_MODES:
+            raise ValueError(f"send must be one of {SEND_MODES}, not {send!r}")
+        findings = [] if send == "offline" else self.phi_findings(question)
+        if not findings:
+            return question, []
+        found = describe(findings)
+        log.info("PHI check: found %s; %s", ", ".join(kinds(findings)), send)  # kinds only
+        if send == "redact":
+            placeholders = ", ".join(PLACEHOLDERS[kind] for kind in kinds(findings))
+            return redact(question, findings), [
+                f"PHI check: sent to the chat model with {found} replaced by {placeholders}."
+            ]
+        if send == "as_is" and self.settings.phi_allow_send:
+            return question, [f"PHI check: sent to the chat model as typed, with {found} in it."]
+        raise PhiFoundError(self._refusal(found, send), kinds(findings))
+
+    def _refusal(self, found: str, send: str) -> str:
+        where = self.settings.openai_api_base
+        if send == "as_is":
+            return (
+                f"The question seems to hold {found}, and sending such a question to the chat "
+                f"model ({where}) as typed is turned off (PRIVACY_QA_PHI_ALLOW_SEND): ask "
+                "with --redact to send it with placeholders instead."
+            )
+        return (
+            f"The question seems to hold {found}, and the chat model would send it to "
+            f"{where}: nothing was sent. Ask again with --redact to send it with each of "
+            "them replaced by a placeholder ([NAME], [DATE], ...), or with --allow-phi to "
+            "send it as typed (only if PRIVACY_QA_PHI_ALLOW_SEND is on)."
+        )
+
+    def _offline(self):
+        """The offline answerer (quotes), for a question that must not leave."""
+        if self.answerer.name == "extractive":
+            return self.answerer
+        return make_answerer(self.settings.replace(llm="extractive"))
 
     def rewrite(
         self,

@@ -66,11 +66,11 @@ def _print_ingest(report, settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _stream_answer(session, question: str, history=()):
+def _stream_answer(session, question: str, history=(), send: str = "check"):
     """Print the answer as it is written, then the rest; return the final Answer."""
     streamed: list[str] = []
     answer = None
-    for event in session.stream(question, history):
+    for event in session.stream(question, history, send):
         if isinstance(event, qa.TextDelta):
             echo(event.text, end="")
             streamed.append(event.text)
@@ -89,8 +89,14 @@ def ask_command(settings: Settings, args: argparse.Namespace) -> int:
     Without QUESTION or --jsonl, asks interactively until an empty line or Ctrl-D,
     keeping the conversation: a follow-up ("and for files?") is searched with the earlier
     turn's subject.
+
+    With the chat model (PRIVACY_QA_LLM=openai) a question is checked for likely PHI
+    (names, dates, record or insurance numbers, SSNs, phones, e-mails, addresses) before it
+    is sent: one with findings is refused (exit code 2) unless --redact or --allow-phi says
+    what to send. Search always runs locally on the question as typed.
     """
     configure_logging(settings, args.verbose)
+    send = "redact" if args.redact else "as_is" if args.allow_phi else "check"
     if args.question is not None and args.jsonl is not None:
         raise UserError("Give either QUESTION or --jsonl, not both.")
     if args.history is not None and args.question is None:
@@ -100,14 +106,14 @@ def ask_command(settings: Settings, args: argparse.Namespace) -> int:
         history = _read_history(args.history) if args.history is not None else []
         session = qa.open_qa(settings)
         if args.json:
-            echo(json.dumps(session.ask(args.question, history).to_dict()))
+            echo(json.dumps(session.ask(args.question, history, send).to_dict()))
         else:
-            _stream_answer(session, args.question, history)
+            _stream_answer(session, args.question, history, send)
         return 0
     if args.jsonl is not None:
         with args.jsonl as lines:
-            return _ask_jsonl(lambda: qa.open_qa(settings), lines)
-    _ask_interactively(qa.open_qa(settings), args.json)
+            return _ask_jsonl(lambda: qa.open_qa(settings), lines, send)
+    _ask_interactively(qa.open_qa(settings), args.json, send)
     return 0
 
 
@@ -126,7 +132,7 @@ def _read_history(path) -> list:
     return qa.history(data, f"--history {path}")
 
 
-def _ask_jsonl(open_session, lines) -> int:
+def _ask_jsonl(open_session, lines, send: str = "check") -> int:
     """One output line per input line; a bad line gets an "error" and the rest go on.
 
     ``lines`` are bytes: each is decoded on its own (app/cli/jsonl.py). The session is
@@ -146,7 +152,8 @@ def _ask_jsonl(open_session, lines) -> int:
         if session is None:
             session = open_session()
         try:
-            result = {"id": item.id, **session.ask(item.question, item.history).to_dict()}
+            answer = session.ask(item.question, item.history, send)
+            result = {"id": item.id, **answer.to_dict()}
         except UserError as exc:
             failures += 1
             result = {"id": item.id, "error": str(exc)}
@@ -154,7 +161,7 @@ def _ask_jsonl(open_session, lines) -> int:
     return 2 if failures else 0
 
 
-def _ask_interactively(session, as_json: bool) -> None:
+def _ask_interactively(session, as_json: bool, send: str = "check") -> None:
     echo("Ask about the indexed documents (empty line or Ctrl-D to quit).", err=True)
     session.warm_up()
     history: list[qa.Turn] = []
@@ -169,10 +176,10 @@ def _ask_interactively(session, as_json: bool) -> None:
             break
         try:
             if as_json:
-                answer = session.ask(question, history)
+                answer = session.ask(question, history, send)
                 echo(json.dumps(answer.to_dict()))
             else:
-                answer = _stream_answer(session, question, history)
+                answer = _stream_answer(session, question, history, send)
                 echo()
             history.append(qa.Turn(answer.question, answer.answer))
         except UserError as exc:

@@ -128,6 +128,19 @@ def _ask_options(ask: argparse.ArgumentParser) -> None:
         help='The conversation before QUESTION: a JSON list of {"question", "answer"} turns, '
         "oldest first; a follow-up is searched with the earlier turn's subject.",
     )
+    phi = ask.add_mutually_exclusive_group()
+    phi.add_argument(
+        "--redact",
+        action="store_true",
+        help="With the chat model: send the question with the likely PHI the check finds "
+        "replaced by placeholders ([NAME], [DATE], ...); search uses it as typed.",
+    )
+    phi.add_argument(
+        "--allow-phi",
+        action="store_true",
+        help="With the chat model: send a question in which the PHI check found something "
+        "as typed (only if the operator set PRIVACY_QA_PHI_ALLOW_SEND).",
+    )
 
 
 def _ui_options(ui: argparse.ArgumentParser) -> None:

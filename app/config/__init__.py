@@ -223,6 +223,14 @@ class Settings:
         ge=0.0,
         le=1.0,
     )
+    phi_allow_send: bool = Field(
+        False,
+        "Whether a question in which the PHI check found likely PHI (names, dates, record "
+        "or insurance numbers, SSNs, phones, e-mails, addresses) may be sent to the chat "
+        "model as typed, when the user asks for it (`ask --allow-phi`, the page's 'Send as "
+        "is'). Off: such a question is sent only redacted, or answered offline. See "
+        "docs/phi.md.",
+    )
     openai_timeout_s: float = Field(
         60.0, "Seconds to wait for OpenAI to start and continue answering a request.", gt=0
     )

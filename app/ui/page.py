@@ -22,7 +22,7 @@ import streamlit as st
 from app.config import Settings
 from app.errors import PrivacyQAError, UserError
 from app.qa import Answer, TextDelta, Turn
-from app.ui import resources
+from app.ui import phi, resources
 from app.ui.cards import answer_text_html, conversation_markdown, render_answer
 from app.ui.library import document_page, documents_section
 from app.ui.markup import escape_markdown
@@ -74,10 +74,14 @@ def _ask(
         # The refused text goes back into the box, to be edited rather than typed again.
         st.session_state[REFILL] = question
         st.rerun()
+    send = phi.chosen(question)
+    if send == "check" and (findings := session.phi_findings(question)):
+        phi.hold(settings, question, findings, keep)  # nothing is sent until a choice
+        return
     final: list[Answer] = []
 
     def pieces() -> Iterator[str]:
-        for event in session.stream(question, history):
+        for event in session.stream(question, history, send):
             if isinstance(event, TextDelta):
                 yield escape_markdown(event.text)
             else:
@@ -92,7 +96,7 @@ def _ask(
             # All the text comes at once: nothing to stream. (st.write_stream would also
             # import pandas and pyarrow on its first call, to check its argument is no
             # dataframe: 0.2-0.3 s before the first answer appears; docs/benchmarks.md.)
-            final.append(session.ask(question, history))
+            final.append(session.ask(question, history, send))
     except PrivacyQAError as exc:
         streamed.empty()
         problem(str(exc), st.error)
@@ -143,6 +147,8 @@ def render_message(settings: Settings, message: dict, turn: int) -> None:
             st.markdown(escape_markdown(text))
         elif "error" in message:
             st.warning(message["error"])
+        elif "phi" in message:
+            phi.notice(settings, message, latest=message is st.session_state["messages"][-1])
         else:
             answer = message["answer"]
             if not answer.abstained:
