@@ -166,11 +166,8 @@ class QA:
             hits, timings = searches.get(searched) or self._search(searched)
             t0 = time.perf_counter()
             # Names are read where the question asks, not in its context sentences.
-            asks = asking(question)
-            names = self.retriever.names(asks)
-            decision = abstain.before_answering(
-                hits, len(self.retriever.unknown_names(asks)), self.settings
-            )
+            names, unknown = self._names(asking(question))
+            decision = abstain.before_answering(hits, len(unknown), self.settings)
             if not decision.abstain:
                 for event in answerer.stream(remote, hits, self.retriever):
                     match event:
@@ -196,14 +193,34 @@ class QA:
             searched=searched,
         )
 
+    def _names(self, asks: str) -> tuple[list[str], list[str]]:
+        """The names of the question's asking sentences, and those of them the documents
+        never mention. A person's name (the PHI check's) is not one: in "Can we send
+        patient Maria Garcia's lab results through the API?" it is the data asked about,
+        not a thing the documents should name."""
+        names, unknown = self.retriever.names(asks), self.retriever.unknown_names(asks)
+        if unknown:
+            people = {
+                word
+                for finding in self._detector().find(asks)
+                if finding.kind == "name"
+                for word in finding.text.split()
+            }
+            names = [name for name in names if name not in people]
+            unknown = [name for name in unknown if name not in people]
+        return names, unknown
+
+    def _detector(self) -> PhiDetector:
+        if self._phi is None:
+            self._phi = PhiDetector(vocabulary_of(c.page_content for c in self.retriever.chunks))
+        return self._phi
+
     def phi_findings(self, question: str) -> list[Finding]:
         """Likely PHI in ``question`` (app/phi.py) when the chat model would send it
         away; none when answers are written offline."""
         if self.settings.llm != "openai":
             return []
-        if self._phi is None:
-            self._phi = PhiDetector(vocabulary_of(c.page_content for c in self.retriever.chunks))
-        return self._phi.find(question)
+        return self._detector().find(question)
 
     def outgoing(self, question: str, send: str = "check") -> tuple[str, list[str]]:
         """The text the answerer gets for ``question`` and the notices saying what was

@@ -99,3 +99,14 @@ def test_quotes_refused_after_composing_are_never_streamed(qa):
     assert len(events) == 1 and events[0].abstained
     answered = list(qa.stream("How long is API data retained?"))
     assert len(answered) == 1 and "30 days" in answered[0].answer
+
+
+@pytest.mark.slow
+def test_a_persons_name_is_the_data_asked_about_not_an_unknown_thing(qa):
+    # The PHI check's person names do not count as things the documents never mention;
+    # a vendor's name still does.
+    question = "Can we send patient Maria Garcia's PHI through the API?"
+    assert qa.retriever.unknown_names(question) == ["Maria", "Garcia"]
+    answer = qa.ask(question)
+    assert not answer.abstained and "protected health information" in answer.answer
+    assert qa.ask("Can we send patient Maria Garcia's PHI through Oracle Cloud?").abstained
