@@ -55,6 +55,17 @@ def _number(value: object) -> float:
         raise ValueError(f"must be a number, not {value!r}") from None
 
 
+def _flag(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"must be on or off (1/0, true/false, yes/no), not {value!r}")
+
+
 def _secret(value: object) -> Secret:
     return value if isinstance(value, Secret) else Secret(str(value))
 
@@ -85,6 +96,7 @@ _CONVERTERS: dict[str, Callable[[object], Any]] = {
     "str": str,
     "int": _whole_number,
     "float": _number,
+    "bool": _flag,
     "Secret": _secret,
     "dict[str, tuple[float, float]]": _prices,
 }
