@@ -7,7 +7,7 @@ import streamlit as st
 from app import qa
 from app.config import Settings
 from app.errors import UserError
-from app.ui import resources
+from app.ui import resources, signin
 from app.ui.markup import escape_markdown, index_facts_html
 
 
@@ -65,6 +65,7 @@ def _reindex(settings: Settings) -> None:
             return
         bar.progress(1.0, text=f"{report.documents} documents, {report.chunks} chunks")
         result = _report_line(report)
+        signin.audit(settings, "reindex", documents=sorted(report.changes.touched))
         st.session_state["last_reindex"] = result
         for name in ("added", "updated", "deleted"):
             for source in getattr(report.changes, name):
@@ -97,7 +98,10 @@ def sidebar(settings: Settings):
     with st.sidebar:
         st.header("Index")
         status_box = st.container()
-        if st.button("Reindex", help="Bring the index up to date with the corpus dir."):
+        maintainer = signin.can_maintain(settings)  # PRIVACY_QA_MAINTAINERS
+        if maintainer and st.button(
+            "Reindex", help="Bring the index up to date with the corpus dir."
+        ):
             _reindex(settings)
         elif "last_reindex" in st.session_state:
             st.caption(f"Last reindex: {st.session_state['last_reindex']}")
@@ -109,9 +113,14 @@ def sidebar(settings: Settings):
         st.header("Where your data goes")
         flows = settings.data_flow()
         if flows == ["local only"]:
+            kept = settings.audit_path is not None and settings.audit_questions
             st.success(
                 "**Local only.** Questions, documents and answers stay on this machine; "
-                "questions and answers are not written to disk or logs."
+                + (
+                    "questions are kept in the audit log."
+                    if kept
+                    else "questions and answers are not written to disk or logs."
+                )
             )
         else:
             st.warning(
