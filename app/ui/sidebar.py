@@ -92,6 +92,14 @@ def _report_line(report) -> str:
     )
 
 
+def _what_is_written(settings: Settings) -> str:
+    if settings.audit_path is None:
+        return "questions and answers are not written to disk or logs."
+    if settings.audit_questions:
+        return "the audit log keeps your questions and the passages shown to you."
+    return "an audit log records which passages were shown to whom, never the questions."
+
+
 def sidebar(settings: Settings):
     """Index status, Reindex and where data goes; returns the index status and the
     sidebar's place for the documents view."""
@@ -113,14 +121,9 @@ def sidebar(settings: Settings):
         st.header("Where your data goes")
         flows = settings.data_flow()
         if flows == ["local only"]:
-            kept = settings.audit_path is not None and settings.audit_questions
             st.success(
                 "**Local only.** Questions, documents and answers stay on this machine; "
-                + (
-                    "questions are kept in the audit log."
-                    if kept
-                    else "questions and answers are not written to disk or logs."
-                )
+                + _what_is_written(settings)
             )
         else:
             st.warning(
