@@ -4,8 +4,10 @@ Playwright. Screenshots go to test-artifacts/ (gitignored)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import stat
 import subprocess
 import sys
 import urllib.request
@@ -26,24 +28,39 @@ QUESTION = f"Is data encrypted at rest for {MARKER}?"
 
 
 @pytest.fixture(scope="module")
-def team_server(tmp_path_factory, embeddings):
-    """`privacy-qa ui` on a free loopback port with sign-in: alice and admin (the only
-    maintainer) in a users file, the audit log on."""
+def indexed(tmp_path_factory, embeddings):
+    """Settings of an index of the real corpus, for the servers below."""
     from app.index.ingest import ingest
 
     tmp = tmp_path_factory.mktemp("signin")
     settings = make_settings(tmp, copy_corpus(tmp / "corpus"))
     ingest(settings, embeddings)
-    users = tmp / "users.txt"
+    return settings
+
+
+@pytest.fixture(scope="module")
+def team_server(indexed):
+    """`privacy-qa ui` on a free loopback port with sign-in: alice and admin (the only
+    maintainer) in a users file, the audit log on."""
+    users = indexed.data_dir.parent / "users.txt"
     for name, password in PASSWORDS.items():
-        auth.add_user(settings.replace(users_file=users), name, password)
+        auth.add_user(indexed.replace(users_file=users), name, password)
+    environment = {
+        "PRIVACY_QA_USERS_FILE": str(users),
+        "PRIVACY_QA_MAINTAINERS": "admin",
+        "PRIVACY_QA_AUDIT_LOG": "on",
+    }
+    with serve(indexed, environment) as (url, log):
+        yield url, log, indexed.data_dir / "audit.jsonl"
+
+
+@contextlib.contextmanager
+def serve(settings, environment: dict, port: int | None = None):
+    """`privacy-qa ui` on loopback with these PRIVACY_QA_* variables; (url, its log)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRIVACY_QA_")}
-    env.update(
-        PRIVACY_QA_USERS_FILE=str(users),
-        PRIVACY_QA_MAINTAINERS="admin",
-        PRIVACY_QA_AUDIT_LOG="on",
-    )
-    port = free_port()
+    env.update(environment)
+    tmp = settings.data_dir.parent
+    port = port or free_port()
     log = tmp / "server.log"
     with log.open("w") as out:
         process = subprocess.Popen(
@@ -60,7 +77,7 @@ def team_server(tmp_path_factory, embeddings):
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_health(url, process, log)
-        yield url, log, settings.data_dir / "audit.jsonl"
+        yield url, log
     finally:
         process.terminate()
         try:
@@ -165,3 +182,47 @@ def test_a_maintainer_gets_reindex_upload_and_delete(team_server, browser):
     entries = [json.loads(line) for line in audit_log.read_text().splitlines()]
     assert ("admin", "reindex") in [(e["user"], e["action"]) for e in entries]
     assert "Traceback" not in log.read_text()
+
+
+# ---------------------------------------------------------------- OpenID Connect
+
+
+def test_oidc_sign_in_through_a_real_provider_on_loopback(indexed, browser):
+    from .oidc_provider import Provider
+
+    carol = {"sub": "u-42", "email": "carol@example.org", "groups": ["privacy-team"]}
+    audit_log = indexed.data_dir.parent / "oidc-audit.jsonl"
+    port = free_port()
+    with Provider("privacy-qa-page", "s3cret-of-the-page", carol) as provider:
+        environment = {
+            "PRIVACY_QA_OIDC_METADATA_URL": provider.metadata_url,
+            "PRIVACY_QA_OIDC_CLIENT_ID": "privacy-qa-page",
+            "PRIVACY_QA_OIDC_CLIENT_SECRET": "s3cret-of-the-page",
+            "PRIVACY_QA_MAINTAINERS": "group:privacy-team",
+            "PRIVACY_QA_AUDIT_LOG": str(audit_log),
+        }
+        with serve(indexed, environment, port) as (url, log):
+            page = browser.new_page(viewport={"width": 1280, "height": 1200})
+            page.goto(url)
+            button = page.get_by_role("button", name="Sign in with your organisation's account")
+            button.wait_for(timeout=WAIT_MS)
+            body = page.locator("body").inner_text()
+            assert "Ask the privacy documents" not in body and "Reindex" not in body
+            assert page.locator('[data-testid="stChatInput"]').count() == 0
+            button.click()
+            sidebar = page.locator('[data-testid="stSidebar"]')
+            expect(sidebar).to_contain_text("Signed in as carol@example.org", timeout=WAIT_MS)
+            # carol's group is the maintainers'.
+            expect(sidebar.get_by_role("button", name="Reindex")).to_be_visible(timeout=WAIT_MS)
+            ask(page, QUESTION, 0, "AES")
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "ui-oidc-signed-in.png"), full_page=True)
+            page.close()
+            assert "Traceback" not in log.read_text()
+    assert provider.requests[:2] == ["GET /.well-known/openid-configuration", "GET /authorize"]
+    assert "POST /token" in provider.requests and "GET /jwks" in provider.requests
+    secrets_file = indexed.data_dir / "streamlit-secrets.toml"
+    assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
+    entries = [json.loads(line) for line in audit_log.read_text().splitlines()]
+    answers = [e for e in entries if e["action"] == "answer"]
+    assert [e["user"] for e in answers] == ["carol@example.org"]
