@@ -4,12 +4,8 @@ Playwright. Screenshots go to test-artifacts/ (gitignored)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import stat
-import subprocess
-import sys
 import urllib.request
 
 import pytest
@@ -18,7 +14,7 @@ from playwright.sync_api import expect
 from app import auth
 
 from .conftest import copy_corpus, make_settings
-from .test_ui_browser import ARTIFACTS, WAIT_MS, ask, free_port, wait_for_health
+from .test_ui_browser import ARTIFACTS, WAIT_MS, ask, free_port, serve_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -50,41 +46,8 @@ def team_server(indexed):
         "PRIVACY_QA_MAINTAINERS": "admin",
         "PRIVACY_QA_AUDIT_LOG": "on",
     }
-    with serve(indexed, environment) as (url, log):
+    with serve_page(indexed, environment) as (url, log):
         yield url, log, indexed.data_dir / "audit.jsonl"
-
-
-@contextlib.contextmanager
-def serve(settings, environment: dict, port: int | None = None):
-    """`privacy-qa ui` on loopback with these PRIVACY_QA_* variables; (url, its log)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRIVACY_QA_")}
-    env.update(environment)
-    tmp = settings.data_dir.parent
-    port = port or free_port()
-    log = tmp / "server.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "app"),
-                *("--data-dir", str(settings.data_dir), "--corpus-dir", str(settings.corpus_dir)),
-                *("ui", "--port", str(port)),
-            ],
-            cwd=tmp,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_health(url, process, log)
-        yield url, log
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def sign_in_form(page):
@@ -97,6 +60,15 @@ def sign_in(page, name: str, password: str) -> None:
     page.get_by_role("textbox", name="Name").fill(name)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+def signed_in_page(browser, url: str, name: str):
+    """A new tab on the page, signed in as ``name``."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1400})
+    page.goto(url)
+    sign_in_form(page)
+    sign_in(page, name, PASSWORDS[name])
+    return page
 
 
 def test_before_sign_in_only_the_form_and_a_wrong_password_is_refused(team_server, browser):
@@ -133,10 +105,7 @@ def test_before_sign_in_only_the_form_and_a_wrong_password_is_refused(team_serve
 
 def test_a_user_signs_in_asks_and_sees_no_maintenance(team_server, browser):
     url, log, audit_log = team_server
-    page = browser.new_page(viewport={"width": 1280, "height": 1400})
-    page.goto(url)
-    sign_in_form(page)
-    sign_in(page, "alice", PASSWORDS["alice"])
+    page = signed_in_page(browser, url, "alice")
     reply = ask(page, QUESTION, 0, "AES")
     assert "[1]" in reply.inner_text()
     sidebar = page.locator('[data-testid="stSidebar"]')
@@ -168,10 +137,7 @@ def test_a_user_signs_in_asks_and_sees_no_maintenance(team_server, browser):
 
 def test_a_maintainer_gets_reindex_upload_and_delete(team_server, browser):
     url, log, audit_log = team_server
-    page = browser.new_page(viewport={"width": 1280, "height": 1400})
-    page.goto(url)
-    sign_in_form(page)
-    sign_in(page, "admin", PASSWORDS["admin"])
+    page = signed_in_page(browser, url, "admin")
     sidebar = page.locator('[data-testid="stSidebar"]')
     expect(sidebar.get_by_role("button", name="Reindex")).to_be_visible(timeout=WAIT_MS)
     expect(sidebar.get_by_role("button", name="Delete")).to_have_count(2, timeout=WAIT_MS)
@@ -201,7 +167,7 @@ def test_oidc_sign_in_through_a_real_provider_on_loopback(indexed, browser):
             "PRIVACY_QA_MAINTAINERS": "group:privacy-team",
             "PRIVACY_QA_AUDIT_LOG": str(audit_log),
         }
-        with serve(indexed, environment, port) as (url, log):
+        with serve_page(indexed, environment, port) as (url, log):
             page = browser.new_page(viewport={"width": 1280, "height": 1200})
             page.goto(url)
             button = page.get_by_role("button", name="Sign in with your organisation's account")
