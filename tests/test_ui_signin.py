@@ -90,6 +90,7 @@ def test_a_wrong_password_is_refused_and_the_right_one_shows_the_chat(team):
 
     at = sign_in(at, "alice", PASSWORD)
     assert len(at.chat_input) == 1 and not at.error
+    assert "sign-in-password" not in at.session_state  # the password is not kept
     assert any("Signed in as **alice**" in c.value for c in at.sidebar.caption)
     at.chat_input[0].set_value("How long does OpenAI retain API data?").run()
     assert not at.exception, at.exception

@@ -190,5 +190,7 @@ def test_oidc_sign_in_through_a_real_provider_on_loopback(indexed, browser):
     secrets_file = indexed.data_dir / "streamlit-secrets.toml"
     assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
     entries = [json.loads(line) for line in audit_log.read_text().splitlines()]
-    answers = [e for e in entries if e["action"] == "answer"]
-    assert [e["user"] for e in answers] == ["carol@example.org"]
+    assert [(e["user"], e["action"]) for e in entries] == [
+        ("carol@example.org", "sign-in"),
+        ("carol@example.org", "answer"),
+    ]

@@ -39,7 +39,7 @@ def gate(settings: Settings):
     methods = qa.sign_in_methods(settings)
     if not methods:
         _refuse_if_exposed(settings)
-    user = _current(methods) if methods else None
+    user = _current(settings, methods) if methods else None
     if methods and user is None:
         _sign_in_page(settings, methods)
         st.stop()
@@ -110,11 +110,12 @@ def _refuse_if_exposed(settings: Settings) -> None:
         st.stop()
 
 
-def _current(methods: list[str]):
+def _current(settings: Settings, methods: list[str]):
     user = st.session_state.get(USER_KEY)
     if user is None and "oidc" in methods and st.user.is_logged_in:
         user = qa.oidc_user(st.user.to_dict())
         st.session_state[USER_KEY] = user
+        audit(settings, "sign-in")  # once per browser session
     return user
 
 
@@ -125,7 +126,7 @@ def _sign_in_page(settings: Settings, methods: list[str]) -> None:
         st.login()
     if "password" not in methods:
         return
-    with st.form("sign-in"):
+    with st.form("sign-in", clear_on_submit=True):  # the password is not kept
         name = st.text_input("Name", key="sign-in-name")
         password = st.text_input("Password", type="password", key="sign-in-password")
         submitted = st.form_submit_button("Sign in")
