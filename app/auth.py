@@ -17,6 +17,7 @@ import ipaddress
 import os
 import re
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -176,6 +177,72 @@ def oidc_user(claims: dict) -> User:
     groups = groups if isinstance(groups, list) else [groups]
     name = claims.get("email") or claims.get("sub") or "(unnamed)"
     return User(str(name), "oidc", tuple(str(group) for group in groups))
+
+
+# ------------------------------------------------------------------ sessions (a cookie)
+
+SECRET_FILE = "auth-cookie-secret"  # in the data dir: shared by every page on it
+
+
+def cookie_secret(settings: Settings) -> str:
+    """The secret signing sign-in cookies (ours and st.login's): made once, mode 600, in
+    the data dir, so every page process on the same data dir accepts the same cookie."""
+    path = settings.data_dir / SECRET_FILE
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another page made it meanwhile: use theirs
+            return path.read_text(encoding="ascii").strip()
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(value + "\n")
+        return value
+
+
+def session_token(settings: Settings, name: str, now: float | None = None) -> str:
+    """A signed token saying ``name`` signed in with a password, valid for
+    ``sign_in_hours`` and only while the user keeps the same password."""
+    stored = read_users(users_file(settings))[name]
+    expires = int((time.time() if now is None else now) + settings.sign_in_hours * 3600)
+    payload = f"{name}|{expires}|{_stamp(stored)}"
+    return f"{_b64url(payload.encode())}.{_mac(settings, payload)}"
+
+
+def session_user(settings: Settings, token: str | None, now: float | None = None) -> User | None:
+    """The user a :func:`session_token` names, if its signature holds, it has not expired
+    and the user is still in the users file with the same password; else None."""
+    if not token or token.count(".") != 1 or settings.users_file is None:
+        return None
+    encoded, mac = token.split(".")
+    try:
+        payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+        name, expires, stamp = payload.split("|")
+        expired = int(expires) < (time.time() if now is None else now)
+    except ValueError:
+        return None
+    if expired or not hmac.compare_digest(mac, _mac(settings, payload)):
+        return None
+    stored = read_users(settings.users_file).get(name)
+    if stored is None or not hmac.compare_digest(stamp, _stamp(stored)):
+        return None
+    return User(name, "password")
+
+
+def _stamp(stored: str) -> str:
+    return hashlib.sha256(stored.encode()).hexdigest()[:16]
+
+
+def _mac(settings: Settings, payload: str) -> str:
+    key = hashlib.sha256(b"privacy-qa password session|" + cookie_secret(settings).encode())
+    digest = hmac.new(key.digest(), payload.encode(), hashlib.sha256).digest()
+    return _b64url(digest)
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
 
 
 # -------------------------------------------------------------------------- who may do what

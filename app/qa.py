@@ -43,6 +43,7 @@ __all__ = [
     "audit_answer",
     "check_listen_host",
     "check_password",
+    "cookie_secret",
     "delete_document",
     "documents",
     "embedding_backend",
@@ -59,6 +60,8 @@ __all__ = [
     "record_feedback",
     "remove_user",
     "run_eval",
+    "session_token",
+    "session_user",
     "sign_in_methods",
     "unchanged_report",
     "user_names",
@@ -239,6 +242,27 @@ def check_password(settings: Settings, name: str, password: str) -> User | None:
     from app.auth import check_password as check
 
     return check(settings, name, password)
+
+
+def session_token(settings: Settings, name: str) -> str:
+    """A signed token (for a cookie) saying ``name`` signed in with a password."""
+    from app.auth import session_token as token
+
+    return token(settings, name)
+
+
+def session_user(settings: Settings, token: str | None) -> User | None:
+    """The user a valid, unexpired session token names, else None."""
+    from app.auth import session_user as user
+
+    return user(settings, token)
+
+
+def cookie_secret(settings: Settings) -> str:
+    """The secret that signs sign-in cookies (kept in the data dir)."""
+    from app.auth import cookie_secret as secret
+
+    return secret(settings)
 
 
 def add_user(settings: Settings, name: str, password: str) -> bool:

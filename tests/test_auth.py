@@ -147,3 +147,33 @@ def test_beyond_loopback_the_users_file_must_hold_a_user_and_oidc_be_complete(tm
     auth.check_host(oidc.replace(oidc_client_id="page", oidc_client_secret=Secret("s")), "::")
     with pytest.raises(ConfigError, match="PRIVACY_QA_OIDC_METADATA_URL"):
         Settings(oidc_metadata_url="https://user:pass@id.example.org/x")
+
+
+def test_a_session_token_holds_while_signed_expired_or_the_password_kept(tmp_path):
+    settings = settings_with_users(tmp_path, data_dir=tmp_path / "data", sign_in_hours=2)
+    auth.add_user(settings, "alice", PASSWORD)
+    auth.add_user(settings, "bob", PASSWORD)
+    token = auth.session_token(settings, "alice", now=1_000_000)
+    assert PASSWORD not in token
+    secret = settings.data_dir / auth.SECRET_FILE
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    alice = auth.User("alice", "password")
+    assert auth.session_user(settings, token, now=1_000_000 + 7199) == alice
+    assert auth.session_user(settings, token) is None  # long expired by now
+    fresh = auth.session_token(settings, "alice")
+    assert auth.session_user(settings, fresh) == alice
+
+    # Forged: another name under alice's signature, a changed byte, garbage.
+    payload, mac = fresh.split(".")
+    forged = auth.session_token(settings, "bob").split(".")[0] + "." + mac
+    for bad in (forged, fresh[:-2] + "AA", "", "x", "a.b.c", "%%%.%%%", None):
+        assert auth.session_user(settings, bad) is None, bad
+    # Another data dir's secret does not sign for this one.
+    other = settings.replace(data_dir=tmp_path / "other")
+    assert auth.session_user(other, fresh) is None
+    # A new password or removing the user ends the session.
+    auth.add_user(settings, "alice", "a new password")
+    assert auth.session_user(settings, fresh) is None
+    token = auth.session_token(settings, "alice")
+    auth.remove_user(settings, "alice")
+    assert auth.session_user(settings, token) is None

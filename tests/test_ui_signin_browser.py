@@ -63,8 +63,8 @@ def sign_in(page, name: str, password: str) -> None:
 
 
 def signed_in_page(browser, url: str, name: str):
-    """A new tab on the page, signed in as ``name``."""
-    page = browser.new_page(viewport={"width": 1280, "height": 1400})
+    """A tab on the page in a browser context of its own, signed in as ``name``."""
+    page = browser.new_context(viewport={"width": 1280, "height": 1400}).new_page()
     page.goto(url)
     sign_in_form(page)
     sign_in(page, name, PASSWORDS[name])
@@ -118,11 +118,33 @@ def test_a_user_signs_in_asks_and_sees_no_maintenance(team_server, browser):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "ui-signed-in.png"), full_page=True)
 
-    # Sign out: back to the form, the conversation gone.
+    # The sign-in holds for this browser: the cited place opens in a new tab, and a new
+    # tab on the page needs no new sign-in (a signed cookie, SameSite=Strict).
+    with page.context.expect_page() as opened:
+        reply.get_by_text("open at this place").first.click()
+    view = opened.value
+    expect(view.locator("mark").first).to_contain_text("AES-256", timeout=WAIT_MS)
+    view.close()
+    (cookie,) = [c for c in page.context.cookies() if c["name"] == "privacy_qa_session"]
+    assert cookie["sameSite"] == "Strict" and PASSWORDS["alice"] not in cookie["value"]
+    other = page.context.new_page()
+    other.goto(url)
+    expect(other.locator('[data-testid="stSidebar"]')).to_contain_text(
+        "Signed in as alice", timeout=WAIT_MS
+    )
+    other.close()
+
+    # Sign out: back to the form, the conversation gone, and so is the cookie.
     sidebar.get_by_role("button", name="Sign out").click()
     sign_in_form(page)
     assert page.locator('[data-testid="stChatMessage"]').count() == 0
-    page.close()
+    page.wait_for_function("!document.cookie.includes('privacy_qa_session=')", timeout=10_000)
+    other = page.context.new_page()
+    other.goto(url)
+    sign_in_form(other)
+    assert other.locator('[data-testid="stChatInput"]').count() == 0
+    other.close()
+    page.context.close()
 
     entries = [json.loads(line) for line in audit_log.read_text().splitlines()]
     answers = [e for e in entries if e["action"] == "answer"]
@@ -144,7 +166,7 @@ def test_a_maintainer_gets_reindex_upload_and_delete(team_server, browser):
     assert sidebar.locator('input[type="file"]').count() == 1
     sidebar.get_by_role("button", name="Reindex").click()
     expect(sidebar).to_contain_text("Nothing changed", timeout=WAIT_MS)
-    page.close()
+    page.context.close()
     entries = [json.loads(line) for line in audit_log.read_text().splitlines()]
     assert ("admin", "reindex") in [(e["user"], e["action"]) for e in entries]
     assert "Traceback" not in log.read_text()

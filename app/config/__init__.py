@@ -238,6 +238,14 @@ class Settings:
         "the page shows only a sign-in form until a listed user signs in. Sign-in (this or "
         "OIDC) is required to serve the page beyond loopback (`privacy-qa ui --host`).",
     )
+    sign_in_hours: float = Field(
+        12.0,
+        "How long a password sign-in lasts in a browser (a signed cookie; new tabs and "
+        "reloads need no new sign-in meanwhile). Sign out, a new password or removing the "
+        "user ends it sooner.",
+        gt=0,
+        le=24 * 30,
+    )
     oidc_metadata_url: str | None = Field(
         None,
         "OpenID Connect sign-in through Streamlit's st.login: the provider's discovery URL "

@@ -16,7 +16,6 @@ from app.config import Settings
 from app.errors import UserError
 
 SECRETS_FILE = "streamlit-secrets.toml"  # in the data dir: Streamlit's [auth] for st.login
-COOKIE_SECRET_FILE = "auth-cookie-secret"  # shared by every page on this data dir
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
@@ -83,7 +82,7 @@ def write_auth_secrets(settings: Settings, host: str, port: int) -> Path | None:
     address = f"[{host}]" if ":" in host else host
     values = {
         "redirect_uri": settings.oidc_redirect_uri or f"http://{address}:{port}/oauth2callback",
-        "cookie_secret": _cookie_secret(settings.data_dir / COOKIE_SECRET_FILE),
+        "cookie_secret": qa.cookie_secret(settings),
         "client_id": settings.oidc_client_id,
         "client_secret": settings.oidc_client_secret.get_secret_value(),
         "server_metadata_url": settings.oidc_metadata_url,
@@ -100,18 +99,6 @@ def _toml(value) -> str:
     if isinstance(value, dict):
         return "{ " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in value.items()) + " }"
     return json.dumps(value)
-
-
-def _cookie_secret(path: Path) -> str:
-    """The secret signing Streamlit's sign-in cookie: made once, kept in the data dir."""
-    try:
-        return path.read_text(encoding="ascii").strip()
-    except FileNotFoundError:
-        import secrets  # only here: a no-op ingest must not import it (tests/test_startup.py)
-
-        value = secrets.token_urlsafe(32)
-        _write_private(path, value + "\n")
-        return value
 
 
 def _write_private(path: Path, text: str) -> None:

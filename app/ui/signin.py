@@ -11,6 +11,7 @@ page itself refuses to show anything when its server listens beyond loopback.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -24,7 +25,11 @@ from app.ui.markup import escape_markdown
 
 log = logging.getLogger(__name__)
 
-USER_KEY = "signed-in-user"  # the qa.User of this browser session (password sign-in)
+USER_KEY = "signed-in-user"  # the qa.User of this browser session
+COOKIE = "privacy_qa_session"  # a password sign-in, signed (qa.session_token)
+SIGNED_OUT = "signed-out"  # this session signed out: its cookie no longer counts
+NEW_COOKIE = "new-session-cookie"  # a token to hand the browser on the next run
+CLEAR_COOKIE = "clear-session-cookie"  # signed out: take the cookie back on the next run
 MAX_FAILURES = 5  # wrong passwords for one name before it must wait
 LOCKOUT_S = 30.0
 
@@ -44,7 +49,7 @@ def gate(settings: Settings):
         _sign_in_page(settings, methods)
         st.stop()
     if user is not None:
-        _signed_in(user)
+        _signed_in(settings, user)
     if settings.audit_path is not None and settings.audit_questions:
         st.info(
             "This page keeps an audit log that includes the text of your questions "
@@ -112,6 +117,11 @@ def _refuse_if_exposed(settings: Settings) -> None:
 
 def _current(settings: Settings, methods: list[str]):
     user = st.session_state.get(USER_KEY)
+    if user is None and "password" in methods and not st.session_state.get(SIGNED_OUT):
+        # A sign-in of this browser in another tab, or before a reload.
+        user = qa.session_user(settings, st.context.cookies.get(COOKIE))
+        if user is not None:
+            st.session_state[USER_KEY] = user
     if user is None and "oidc" in methods and st.user.is_logged_in:
         user = qa.oidc_user(st.user.to_dict())
         st.session_state[USER_KEY] = user
@@ -120,6 +130,8 @@ def _current(settings: Settings, methods: list[str]):
 
 
 def _sign_in_page(settings: Settings, methods: list[str]) -> None:
+    if st.session_state.pop(CLEAR_COOKIE, False):
+        _set_cookie("", 0)  # signed out: the browser forgets the password sign-in
     st.title("Sign in to privacy-qa")
     st.caption("This page answers questions about the indexed documents for signed-in users.")
     if "oidc" in methods and st.button("Sign in with your organisation's account"):
@@ -154,6 +166,8 @@ def _check(settings: Settings, name: str, password: str) -> None:
     with _failures_lock:
         _failures.pop(name, None)
     st.session_state[USER_KEY] = user
+    st.session_state.pop(SIGNED_OUT, None)
+    st.session_state[NEW_COOKIE] = qa.session_token(settings, user.name)
     audit(settings, "sign-in")
     st.rerun()
 
@@ -172,12 +186,29 @@ def _count_failure(name: str) -> None:
         _failures[name] = (failures + 1, time.monotonic())
 
 
-def _signed_in(user) -> None:
+def _set_cookie(token: str, seconds: float) -> None:
+    """Give the browser the session cookie (or, with ``seconds`` 0, take it back). Set by
+    script, so the page's own scripts could read it; the page runs none but Streamlit's,
+    and every document text is escaped (app/ui/markup.py)."""
+    attributes = f"Path=/; Max-Age={int(seconds)}; SameSite=Strict"
+    script = (
+        f"document.cookie = {json.dumps(f'{COOKIE}={token}; {attributes}')}"
+        " + (location.protocol === 'https:' ? '; Secure' : '');"
+    )
+    st.html(f"<script>{script}</script>", unsafe_allow_javascript=True)
+
+
+def _signed_in(settings: Settings, user) -> None:
     """Who is signed in and Sign out, atop the sidebar."""
     with st.sidebar:
         st.caption(f"Signed in as **{escape_markdown(user.name)}**")
+        token = st.session_state.pop(NEW_COOKIE, None)
+        if token is not None:
+            _set_cookie(token, settings.sign_in_hours * 3600)
         if st.button("Sign out", key="sign-out"):
             st.session_state.clear()
+            st.session_state[SIGNED_OUT] = True  # for this session, and once for the browser
+            st.session_state[CLEAR_COOKIE] = True
             if user.method == "oidc":
                 st.logout()
             st.rerun()
