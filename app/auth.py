@@ -289,6 +289,13 @@ def check_host(settings: Settings, host: str) -> None:
         )
     if oidc_configured(settings):
         check_oidc(settings)
+        if settings.oidc_redirect_uri is None and host.strip("[]") in ("0.0.0.0", "::"):
+            raise UserError(
+                f"With --host {host} the sign-in provider cannot guess the page's address: "
+                "set PRIVACY_QA_OIDC_REDIRECT_URI to it as users reach it, followed by "
+                "/oauth2callback (e.g. https://qa.example.org/oauth2callback), and register "
+                "that at the provider."
+            )
     if settings.users_file is not None and not read_users(settings.users_file):
         raise UserError(
             f"The users file {settings.users_file} holds no users, so nobody could sign in: "

@@ -144,7 +144,14 @@ def test_beyond_loopback_the_users_file_must_hold_a_user_and_oidc_be_complete(tm
         UserError, match="PRIVACY_QA_OIDC_CLIENT_ID and PRIVACY_QA_OIDC_CLIENT_SECRET"
     ):
         auth.check_host(oidc, "0.0.0.0")
-    auth.check_host(oidc.replace(oidc_client_id="page", oidc_client_secret=Secret("s")), "::")
+    complete = oidc.replace(oidc_client_id="page", oidc_client_secret=Secret("s"))
+    auth.check_host(complete, "192.168.1.5")  # the default redirect names this address
+    with pytest.raises(UserError, match="set PRIVACY_QA_OIDC_REDIRECT_URI"):
+        auth.check_host(complete, "::")
+    redirect = "https://qa.example.org/oauth2callback"
+    auth.check_host(complete.replace(oidc_redirect_uri=redirect), "0.0.0.0")
+    with pytest.raises(ConfigError, match="PRIVACY_QA_OIDC_REDIRECT_URI: must end with"):
+        complete.replace(oidc_redirect_uri="https://qa.example.org/")
     with pytest.raises(ConfigError, match="PRIVACY_QA_OIDC_METADATA_URL"):
         Settings(oidc_metadata_url="https://user:pass@id.example.org/x")
 

@@ -264,7 +264,7 @@ class Settings:
         "Where the OpenID Connect provider sends the browser back: the page's address "
         "as its users reach it, followed by /oauth2callback (register it at the provider).",
         shown="`http://HOST:PORT/oauth2callback`",
-        check=str.strip,
+        check=checks.oidc_redirect_uri,
     )
     maintainers: str | None = Field(
         None,

@@ -77,3 +77,13 @@ def oidc_metadata_url(value: str) -> str:
             "(http only for a provider on this machine)"
         )
     return value.strip()
+
+
+def oidc_redirect_uri(value: str) -> str:
+    """Where the provider sends the browser back: Streamlit serves it at /oauth2callback."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must look like https://ADDRESS/oauth2callback")
+    if not parts.path.endswith("/oauth2callback") or parts.query or parts.fragment:
+        raise ValueError("must end with /oauth2callback (Streamlit's sign-in callback)")
+    return value.strip()
