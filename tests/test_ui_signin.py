@@ -48,7 +48,7 @@ def team(tmp_path, indexed_settings, monkeypatch):
         assert not at.exception, at.exception
         return at
 
-    start.audit = audit
+    start.audit, start.users = audit, users
     return start
 
 
@@ -153,3 +153,17 @@ def test_the_page_says_when_the_audit_log_keeps_questions(team, monkeypatch):
     at.chat_input[0].set_value("How long does OpenAI retain API data?").run()
     entries = [json.loads(line) for line in team.audit.read_text().splitlines()]
     assert entries[-1]["question"] == "How long does OpenAI retain API data?"
+
+
+def test_removing_a_user_or_a_new_password_ends_an_open_session(team, monkeypatch):
+    users = Settings(users_file=team.users)
+    at = sign_in(team(), "alice", PASSWORD)
+    assert len(at.chat_input) == 1
+    auth.add_user(users, "alice", "a new password")
+    at.run()
+    assert [t.value for t in at.title] == ["Sign in to privacy-qa"]
+    at = sign_in(at, "alice", "a new password")
+    assert len(at.chat_input) == 1
+    auth.remove_user(users, "alice")
+    at.run()
+    assert len(at.chat_input) == 0 and "Business Associate" not in everything_drawn(at)

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 USER_KEY = "signed-in-user"  # the qa.User of this browser session
 COOKIE = "privacy_qa_session"  # a password sign-in, signed (qa.session_token)
+TOKEN_KEY = "session-token"  # this session's token, checked again on every run
 SIGNED_OUT = "signed-out"  # this session signed out: its cookie no longer counts
 NEW_COOKIE = "new-session-cookie"  # a token to hand the browser on the next run
 CLEAR_COOKIE = "clear-session-cookie"  # signed out: take the cookie back on the next run
@@ -117,11 +118,18 @@ def _refuse_if_exposed(settings: Settings) -> None:
 
 def _current(settings: Settings, methods: list[str]):
     user = st.session_state.get(USER_KEY)
+    # Checked on every run: an expired sign-in, a new password or a removed user ends the
+    # session at once, in open tabs too.
+    token = st.session_state.get(TOKEN_KEY)
+    if user is not None and user.method == "password" and not qa.session_user(settings, token):
+        st.session_state.clear()
+        user = None
     if user is None and "password" in methods and not st.session_state.get(SIGNED_OUT):
         # A sign-in of this browser in another tab, or before a reload.
-        user = qa.session_user(settings, st.context.cookies.get(COOKIE))
+        token = st.context.cookies.get(COOKIE)
+        user = qa.session_user(settings, token)
         if user is not None:
-            st.session_state[USER_KEY] = user
+            st.session_state[USER_KEY], st.session_state[TOKEN_KEY] = user, token
     if user is None and "oidc" in methods and st.user.is_logged_in:
         user = qa.oidc_user(st.user.to_dict())
         st.session_state[USER_KEY] = user
@@ -158,16 +166,18 @@ def _check(settings: Settings, name: str, password: str) -> None:
         st.error("Sign-in is not available: the users file cannot be read (see the log).")
         return
     if user is None:
-        _count_failure(name)
         known = name in qa.user_names(settings)
+        if known:  # unknown names are not counted: they cannot fill the process's memory
+            _count_failure(name)
         audit(settings, "sign-in-refused", detail={"name": name if known else "(unknown)"})
         st.error("Wrong name or password.")
         return
     with _failures_lock:
         _failures.pop(name, None)
-    st.session_state[USER_KEY] = user
+    token = qa.session_token(settings, user.name)
+    st.session_state[USER_KEY], st.session_state[TOKEN_KEY] = user, token
     st.session_state.pop(SIGNED_OUT, None)
-    st.session_state[NEW_COOKIE] = qa.session_token(settings, user.name)
+    st.session_state[NEW_COOKIE] = token
     audit(settings, "sign-in")
     st.rerun()
 
