@@ -167,3 +167,15 @@ def test_removing_a_user_or_a_new_password_ends_an_open_session(team, monkeypatc
     auth.remove_user(users, "alice")
     at.run()
     assert len(at.chat_input) == 0 and "Business Associate" not in everything_drawn(at)
+
+
+def test_five_wrong_passwords_make_a_name_wait_known_or_not(team):
+    auth.add_user(Settings(users_file=team.users), "carol", PASSWORD)
+    at = team()
+    for name in ("carol", "nobody-at-all"):  # the same answers: no name is given away
+        for _ in range(5):
+            sign_in(at, name, "wrong password!")
+            assert [e.value for e in at.error] == ["Wrong name or password."]
+        sign_in(at, name, PASSWORD)  # even the right one waits now
+        assert "Too many wrong passwords for this name" in at.error[0].value
+        assert len(at.chat_input) == 0

@@ -33,6 +33,7 @@ NEW_COOKIE = "new-session-cookie"  # a token to hand the browser on the next run
 CLEAR_COOKIE = "clear-session-cookie"  # signed out: take the cookie back on the next run
 MAX_FAILURES = 5  # wrong passwords for one name before it must wait
 LOCKOUT_S = 30.0
+MAX_TRACKED = 1000  # names with recent failures kept before stale ones are dropped
 
 # name -> (failures in a row, time of the last one); per page process.
 _failures: dict[str, tuple[int, float]] = {}
@@ -166,9 +167,8 @@ def _check(settings: Settings, name: str, password: str) -> None:
         st.error("Sign-in is not available: the users file cannot be read (see the log).")
         return
     if user is None:
+        _count_failure(name)  # unknown names too: the lockout must not tell them apart
         known = name in qa.user_names(settings)
-        if known:  # unknown names are not counted: they cannot fill the process's memory
-            _count_failure(name)
         audit(settings, "sign-in-refused", detail={"name": name if known else "(unknown)"})
         st.error("Wrong name or password.")
         return
@@ -191,9 +191,13 @@ def _lockout(name: str) -> float:
 
 
 def _count_failure(name: str) -> None:
+    now = time.monotonic()
     with _failures_lock:
         failures, _ = _failures.get(name, (0, 0.0))
-        _failures[name] = (failures + 1, time.monotonic())
+        _failures[name] = (failures + 1, now)
+        if len(_failures) > MAX_TRACKED:  # names sprayed at the form: forget the stale ones
+            for stale in [n for n, (_, last) in _failures.items() if last < now - LOCKOUT_S]:
+                del _failures[stale]
 
 
 def _set_cookie(token: str, seconds: float) -> None:
