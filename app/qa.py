@@ -20,6 +20,7 @@ from app.index.manifest import IndexStatus, IngestReport
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from app.auth import User
     from app.documents import Change, DocumentInfo, DocumentText, Place
     from app.embeddings import EmbeddingBackend
     from app.evals.report import EvalReport
@@ -38,6 +39,12 @@ __all__ = [
     "TextDelta",
     "Turn",
     "add_document",
+    "add_user",
+    "audit",
+    "audit_answer",
+    "check_listen_host",
+    "check_password",
+    "cookie_secret",
     "delete_document",
     "describe_phi",
     "documents",
@@ -45,15 +52,22 @@ __all__ = [
     "feedback_candidates",
     "history",
     "index_status",
+    "is_maintainer",
     "ingest",
+    "oidc_user",
     "open_qa",
     "place",
     "question_headings",
     "read_document",
     "record_feedback",
     "redact_phi",
+    "remove_user",
     "run_eval",
+    "session_token",
+    "session_user",
+    "sign_in_methods",
     "unchanged_report",
+    "user_names",
 ]
 
 
@@ -204,6 +218,107 @@ def feedback_candidates(settings: Settings) -> Candidates:
     from app.feedback import candidates
 
     return candidates(settings)
+
+
+# ------------------------------------------------------------------ sign-in and audit
+
+
+def sign_in_methods(settings: Settings) -> list[str]:
+    """How the page's users sign in: "password" (a users file), "oidc" (OpenID Connect
+    through Streamlit's st.login); none: the page is open (loopback only)."""
+    from app.auth import oidc_configured
+
+    methods = ["password"] if settings.users_file is not None else []
+    return methods + (["oidc"] if oidc_configured(settings) else [])
+
+
+def check_listen_host(settings: Settings, host: str) -> None:
+    """Raise a UserError, saying how to configure sign-in, if the page may not be served
+    on ``host``: beyond loopback it needs sign-in (a users file with a user, or OIDC)."""
+    from app.auth import check_host
+
+    check_host(settings, host)
+
+
+def check_password(settings: Settings, name: str, password: str) -> User | None:
+    """The user if the users file holds ``name`` with this password, else None."""
+    from app.auth import check_password as check
+
+    return check(settings, name, password)
+
+
+def session_token(settings: Settings, name: str) -> str:
+    """A signed token (for a cookie) saying ``name`` signed in with a password."""
+    from app.auth import session_token as token
+
+    return token(settings, name)
+
+
+def session_user(settings: Settings, token: str | None) -> User | None:
+    """The user a valid, unexpired session token names, else None."""
+    from app.auth import session_user as user
+
+    return user(settings, token)
+
+
+def cookie_secret(settings: Settings) -> str:
+    """The secret that signs sign-in cookies (kept in the data dir)."""
+    from app.auth import cookie_secret as secret
+
+    return secret(settings)
+
+
+def add_user(settings: Settings, name: str, password: str) -> bool:
+    """Add a user to the users file, or give one a new password; True if new."""
+    from app.auth import add_user as add
+
+    return add(settings, name, password)
+
+
+def remove_user(settings: Settings, name: str) -> None:
+    from app.auth import remove_user as remove
+
+    remove(settings, name)
+
+
+def user_names(settings: Settings) -> list[str]:
+    """The names in the users file."""
+    from app.auth import read_users, users_file
+
+    return sorted(read_users(users_file(settings)))
+
+
+def oidc_user(claims: dict) -> User:
+    """The user an OpenID Connect sign-in's id token claims name (e-mail, groups)."""
+    from app.auth import oidc_user as user
+
+    return user(claims)
+
+
+def is_maintainer(settings: Settings, user: User) -> bool:
+    """Whether ``user`` may Reindex, upload and delete (PRIVACY_QA_MAINTAINERS)."""
+    from app.auth import is_maintainer as maintains
+
+    return maintains(settings, user)
+
+
+def audit(settings: Settings, user: str | None, action: str, **fields: Any) -> None:
+    """Append an event to the audit log, if it is on (PRIVACY_QA_AUDIT_LOG): ``action``
+    is sign-in, sign-in-refused, read, reindex, upload or delete; ``fields`` those of
+    :class:`app.audit.AuditEvent` (documents, detail)."""
+    from app.audit import AuditEvent, record
+
+    if settings.audit_path is not None:
+        record(settings, AuditEvent(user=user, action=action, **fields))
+
+
+def audit_answer(settings: Settings, user: str | None, answer: Answer) -> None:
+    """Log an answer shown to ``user`` (passages, endpoints, refused; the question only
+    with PRIVACY_QA_AUDIT_QUESTIONS on), if the audit log is on."""
+    from app.audit import answer_event, record
+
+    if settings.audit_path is not None:
+        record(settings, answer_event(user, answer))
 
 
 # ---------------------------------------------------------------------------- questions

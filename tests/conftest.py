@@ -11,6 +11,18 @@ from app.config import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
+# The browser tests' Debian chromium (scripts/test.sh installs it) and its options.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def make_settings(tmp: Path, corpus: Path | None = None, **overrides) -> Settings:
@@ -72,3 +84,16 @@ def page(monkeypatch):
         return at
 
     return make
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian chromium driven by Playwright (the browser tests)."""
+    if not CHROMIUM.exists():
+        pytest.fail("/usr/bin/chromium is missing: scripts/test.sh installs it (apt-get).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -89,3 +89,36 @@ def test_a_batch_goes_on_around_hostile_lines(indexed_settings):
     answers = out[0::2]
     assert [o["id"] for o in answers] == ["good", 1, 3, 5, 7, 9, 11, 13]
     assert all("SOC 2" in o["answer"] and not o["abstained"] for o in answers)
+
+
+# ------------------------------------------------------------------------------- users
+
+
+@pytest.mark.slow
+def test_users_add_list_remove_through_the_command_line(tmp_path):
+    users = tmp_path / "users.txt"
+    env = {**os.environ, "PRIVACY_QA_USERS_FILE": str(users), "PRIVACY_QA_DATA_DIR": str(tmp_path)}
+
+    def users_command(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*CLI, "users", *args], capture_output=True, text=True, env=env, input=stdin, timeout=60
+        )
+
+    added = users_command("add", "alice", "--password-stdin", stdin="correct horse battery\n")
+    assert added.returncode == 0, added.stderr
+    assert f"Added alice in {users}" in added.stderr
+    assert "correct horse" not in users.read_text() + added.stdout + added.stderr
+    assert users_command("list").stdout == "alice\n"
+    # No terminal and no --password-stdin: a clear error, not a hang.
+    refused = users_command("add", "bob")
+    assert refused.returncode == 2 and "--password-stdin" in refused.stderr
+    short = users_command("add", "bob", "--password-stdin", stdin="short\n")
+    assert short.returncode == 2 and "at least 10 characters" in short.stderr
+    assert users_command("remove", "alice").returncode == 0
+    assert users_command("list").stdout == ""
+    gone = users_command("remove", "alice")
+    assert gone.returncode == 2 and "no user 'alice'" in gone.stderr
+    del env["PRIVACY_QA_USERS_FILE"]
+    unset = users_command("list")
+    assert unset.returncode == 2 and "set PRIVACY_QA_USERS_FILE" in unset.stderr
+    assert "Traceback" not in unset.stderr

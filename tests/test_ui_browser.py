@@ -3,6 +3,7 @@ Playwright. Screenshots go to test-artifacts/ (gitignored) for a person to look 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -19,17 +20,6 @@ from .test_ui_page import HOSTILE_QUESTIONS, make_hostile_corpus
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = ROOT / "test-artifacts"
 WAIT_MS = 180_000  # the model loads in the server process before the first answer
 
@@ -63,8 +53,18 @@ def server(tmp_path_factory, embeddings):
     tmp = tmp_path_factory.mktemp("browser")
     settings = make_settings(tmp, make_hostile_corpus(tmp / "corpus"))
     ingest(settings, embeddings)
-    port = free_port()
+    with serve_page(settings) as (url, log):
+        yield url, log
+
+
+@contextlib.contextmanager
+def serve_page(settings, environment: dict | None = None, port: int | None = None):
+    """`privacy-qa ui` on loopback over ``settings``' data and corpus dirs, with only these
+    PRIVACY_QA_* variables set; yields (its url, its log) and stops it after."""
+    port = port or free_port()
+    tmp = settings.data_dir.parent
     log = tmp / "server.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRIVACY_QA_")}
     with log.open("w") as out:
         process = subprocess.Popen(
             [
@@ -73,7 +73,7 @@ def server(tmp_path_factory, embeddings):
                 *("ui", "--port", str(port)),
             ],
             cwd=tmp,  # not the repo: the command itself must keep the page private
-            env={k: v for k, v in os.environ.items() if not k.startswith("PRIVACY_QA_")},
+            env={**env, **(environment or {})},
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -88,18 +88,6 @@ def server(tmp_path_factory, embeddings):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail("/usr/bin/chromium is missing: scripts/test.sh installs it (apt-get).")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def ask(page, question: str, turn: int, expected: str):

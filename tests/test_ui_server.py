@@ -24,3 +24,25 @@ def test_ui_command_refuses_a_busy_port_with_a_clear_message(tmp_path):
     assert result.returncode == 2, result.stderr
     assert f"Cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "--port" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("host", ["0.0.0.0", "::"])
+def test_ui_command_refuses_a_host_beyond_loopback_without_sign_in(tmp_path, host):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRIVACY_QA_")}
+    command = [sys.executable, "-m", "app", "--data-dir", str(tmp_path), "ui", "--host", host]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 2, result.stderr
+    assert f"Listening on {host} lets anyone on the network" in result.stderr
+    assert "PRIVACY_QA_USERS_FILE" in result.stderr and "privacy-qa users add NAME" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+    # A users file without a user lets nobody in: refused too, saying what to do.
+    env["PRIVACY_QA_USERS_FILE"] = str(tmp_path / "users.txt")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 2, result.stderr
+    assert "holds no users" in result.stderr and "privacy-qa users add NAME" in result.stderr

@@ -196,6 +196,50 @@ def ui_command(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------- users
+
+
+def users_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Manage who may sign in to the chat page with a password: the users file that
+    PRIVACY_QA_USERS_FILE names (scrypt hashes, mode 600; no password is stored).
+
+      privacy-qa users add NAME      # asks for the password twice (or --password-stdin)
+      privacy-qa users remove NAME
+      privacy-qa users list
+    """
+    if args.action == "list":
+        for name in qa.user_names(settings):
+            echo(name)
+        return 0
+    if not args.name:
+        raise UserError(f"Name the user: `privacy-qa users {args.action} NAME`.")
+    if args.action == "remove":
+        qa.remove_user(settings, args.name)
+        echo(f"Removed {args.name} from {settings.users_file}.", err=True)
+        return 0
+    password = _new_password(args.password_stdin)
+    new = qa.add_user(settings, args.name, password)
+    done = "Added" if new else "Set a new password for"
+    echo(f"{done} {args.name} in {settings.users_file}.", err=True)
+    return 0
+
+
+def _new_password(from_stdin: bool) -> str:
+    """The new password: the first line of stdin, or typed twice at the terminal."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise UserError(
+            "No terminal to type the password in: pass it on stdin with --password-stdin."
+        )
+    import getpass
+
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != password:
+        raise UserError("The two passwords differ: run the command again.")
+    return password
+
+
 # -------------------------------------------------------------------------------- eval
 
 

@@ -12,6 +12,7 @@ from app.cli.commands import (
     eval_command,
     ingest_command,
     ui_command,
+    users_command,
 )
 from app.errors import UserError
 
@@ -151,7 +152,18 @@ def _ui_options(ui: argparse.ArgumentParser) -> None:
         "--host",
         default="127.0.0.1",
         help="Address to listen on. Only change it if others should reach the page: "
-        "questions may contain PHI [default: 127.0.0.1].",
+        "questions may contain PHI, so anything but loopback needs sign-in "
+        "(PRIVACY_QA_USERS_FILE or PRIVACY_QA_OIDC_*) [default: 127.0.0.1].",
+    )
+
+
+def _users_options(users: argparse.ArgumentParser) -> None:
+    users.add_argument("action", choices=["add", "remove", "list"], help="What to do.")
+    users.add_argument("name", nargs="?", metavar="NAME", help="The user's name.")
+    users.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="Read the password from the first line of stdin instead of asking twice.",
     )
 
 
@@ -225,4 +237,5 @@ COMMANDS = {
     "ask": (ask_command, _ask_options),
     "ui": (ui_command, _ui_options),
     "eval": (eval_command, _eval_options),
+    "users": (users_command, _users_options),
 }

@@ -20,8 +20,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from app.config import checks
 from app.config.fields import Field, Secret
 from app.errors import ConfigError
 
@@ -58,53 +58,6 @@ _EMBEDDING_ALIASES = {
 def _embedding_alias(value: str) -> str:
     value = value.strip()
     return _EMBEDDING_ALIASES.get(value, value)
-
-
-def _known_llm(value: str) -> str:
-    value = value.strip().lower()
-    if value not in ("extractive", "openai"):
-        raise ValueError(f"must be 'extractive' or 'openai', not {value!r}")
-    return value
-
-
-def _log_level(value: str) -> str:
-    value = value.strip().upper()
-    if value not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-        raise ValueError(f"must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {value!r}")
-    return value
-
-
-def _no_credentials(parts) -> None:
-    # The URL itself is never repeated: its password would land in the message.
-    if parts.username is not None or parts.password is not None:
-        raise ValueError(
-            "must not hold a user name or password (user:pass@); remove them from the URL "
-            "(the OpenAI key goes in OPENAI_API_KEY)"
-        )
-
-
-def _openai_base_url(value: str) -> str:
-    parts = urlsplit(value.strip())
-    _no_credentials(parts)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must look like https://HOST/v1 or http://HOST:PORT/v1")
-    if parts.query or parts.fragment:
-        raise ValueError("must not have a query string or fragment")
-    return value.strip()
-
-
-def _chroma_url(value: str) -> str:
-    parts = urlsplit(value.strip())
-    _no_credentials(parts)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must look like http://HOST:PORT")
-    if parts.path.strip("/") or parts.query:
-        raise ValueError("must be http://HOST:PORT, without a path")
-    try:
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError as exc:
-        raise ValueError(f"has a bad port ({exc})") from None
-    return value.strip().rstrip("/")
 
 
 # ------------------------------------------------------------------------- the settings
@@ -185,13 +138,13 @@ class Settings:
         "Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.",
         env=("OPENAI_BASE_URL", "PRIVACY_QA_OPENAI_BASE_URL"),
         shown=f"`{DEFAULT_OPENAI_BASE_URL}`",
-        check=_openai_base_url,
+        check=checks.openai_base_url,
     )
     llm: str = Field(
         "extractive",
         "Who writes the answer: 'extractive' (offline, verbatim quotes) or 'openai' "
         "(a chat model through OpenAI or an OpenAI-compatible server at OPENAI_BASE_URL).",
-        check=_known_llm,
+        check=checks.known_llm,
     )
     llm_model: str = Field("gpt-4o-mini", "Chat model used when llm is 'openai'.")
     llm_answer_tokens: int = Field(
@@ -255,7 +208,7 @@ class Settings:
         "in data_dir, so every process using the server needs the same data_dir (a shared "
         "filesystem), and the server should hold no other privacy-qa index (ingest drops "
         "old privacy_qa_* collections).",
-        check=_chroma_url,
+        check=checks.chroma_url,
     )
     chroma_timeout_s: float = Field(
         5.0,
@@ -283,7 +236,65 @@ class Settings:
         "WARNING",
         "Log level for the entry points: DEBUG, INFO, WARNING, ERROR or CRITICAL "
         "(the command line's -v means INFO, -vv DEBUG).",
-        check=_log_level,
+        check=checks.log_level,
+    )
+
+    users_file: Path | None = Field(
+        None,
+        "File of the people who may sign in to the chat page with a password, one "
+        "`name:scrypt$...` line each (`privacy-qa users add NAME` writes it; mode 600). Set: "
+        "the page shows only a sign-in form until a listed user signs in. Sign-in (this or "
+        "OIDC) is required to serve the page beyond loopback (`privacy-qa ui --host`).",
+    )
+    sign_in_hours: float = Field(
+        12.0,
+        "How long a password sign-in lasts in a browser (a signed cookie; new tabs and "
+        "reloads need no new sign-in meanwhile). Sign out, a new password or removing the "
+        "user ends it sooner.",
+        gt=0,
+        le=24 * 30,
+    )
+    oidc_metadata_url: str | None = Field(
+        None,
+        "OpenID Connect sign-in through Streamlit's st.login: the provider's discovery URL "
+        "(https://ISSUER/.well-known/openid-configuration). Needs oidc_client_id and "
+        "oidc_client_secret; `privacy-qa ui` writes Streamlit's [auth] secrets from them.",
+        check=checks.oidc_metadata_url,
+    )
+    oidc_client_id: str | None = Field(
+        None, "The page's client id at the OpenID Connect provider.", check=str.strip
+    )
+    oidc_client_secret: Secret | None = Field(
+        None, "The page's client secret at the OpenID Connect provider."
+    )
+    oidc_redirect_uri: str | None = Field(
+        None,
+        "Where the OpenID Connect provider sends the browser back: the page's address "
+        "as its users reach it, followed by /oauth2callback (register it at the provider).",
+        shown="`http://HOST:PORT/oauth2callback`",
+        check=checks.oidc_redirect_uri,
+    )
+    maintainers: str | None = Field(
+        None,
+        "Who may Reindex, upload and delete on the page: user names, e-mail addresses "
+        "(OIDC) and `group:NAME` (a value of the id token's `groups` claim), separated by "
+        "commas. Unset: everyone who may use the page.",
+        check=checks.user_names,
+        shown="everyone",
+    )
+    audit_log: str | None = Field(
+        None,
+        "Opt-in audit log (JSON lines): `on` for DATA_DIR/audit.jsonl, or a file path. One "
+        "line per answer (who, when, the documents and passages shown, the remote "
+        "endpoints called, whether it was refused), document read, sign-in, reindex, upload "
+        "and delete. Never the question text unless audit_questions is on.",
+        check=str.strip,
+        shown="off",
+    )
+    audit_questions: bool = Field(
+        False,
+        "Also keep each question's text in the audit log (it may hold PHI); the page then "
+        "tells its users so.",
     )
 
     def __init__(self, **values: object) -> None:
@@ -385,6 +396,13 @@ class Settings:
             for path, sent in OPENAI_ENDPOINTS.items()
             if used[path]
         ]
+
+    @property
+    def audit_path(self) -> Path | None:
+        """The audit log's file, or None when it is off."""
+        if self.audit_log is None or self.audit_log.lower() == "off":
+            return None
+        return self.data_dir / "audit.jsonl" if self.audit_log == "on" else Path(self.audit_log)
 
     @property
     def tiktoken_cache_dir(self) -> Path:

@@ -55,7 +55,7 @@ def _number(value: object) -> float:
         raise ValueError(f"must be a number, not {value!r}") from None
 
 
-def _boolean(value: object) -> bool:
+def _flag(value: object) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -63,7 +63,7 @@ def _boolean(value: object) -> bool:
         return True
     if text in ("0", "false", "no", "off"):
         return False
-    raise ValueError(f"must be true or false (1/0, yes/no, on/off), not {value!r}")
+    raise ValueError(f"must be on or off (1/0, true/false, yes/no), not {value!r}")
 
 
 def _secret(value: object) -> Secret:
@@ -96,7 +96,7 @@ _CONVERTERS: dict[str, Callable[[object], Any]] = {
     "str": str,
     "int": _whole_number,
     "float": _number,
-    "bool": _boolean,
+    "bool": _flag,
     "Secret": _secret,
     "dict[str, tuple[float, float]]": _prices,
 }

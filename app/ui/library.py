@@ -13,7 +13,7 @@ import streamlit as st
 from app import qa
 from app.config import Settings
 from app.errors import UserError
-from app.ui import resources
+from app.ui import resources, signin
 from app.ui.cards import location, viewer_link
 from app.ui.markup import document_entry_html, escape_markdown, lines_html
 
@@ -56,7 +56,8 @@ def documents_section(settings: Settings) -> None:
         _list_later(settings)
     else:
         _list(settings)
-    _upload(settings)
+    if signin.can_maintain(settings):  # PRIVACY_QA_MAINTAINERS
+        _upload(settings)
     result = st.session_state.get("documents-result")
     if result:  # what the last upload or deletion did, or why it was refused
         show = st.success if st.session_state.get("documents-ok") else st.error
@@ -91,7 +92,7 @@ def _list(settings: Settings) -> None:
             document_entry_html(info.title, _facts(info), info.source, link, state),
             unsafe_allow_html=True,
         )
-        if info.state != "deleted":
+        if info.state != "deleted" and signin.can_maintain(settings):
             _delete_controls(settings, info.source)
 
 
@@ -110,6 +111,7 @@ def _delete_controls(settings: Settings, source: str) -> None:
             settings,
             "Deleting",
             lambda progress: resources.delete_document(settings, source, progress),
+            "delete",
         )
         st.rerun()
     if no.button("Cancel", key=f"delete-no-{source}"):
@@ -133,12 +135,14 @@ def _upload(settings: Settings) -> None:
         settings,
         f"Adding {name}",
         lambda progress: resources.add_document(settings, name, data, progress),
+        "upload",
     )
     st.rerun()
 
 
-def _change(settings: Settings, label: str, run) -> None:
-    """Run an upload or a deletion with its progress; keep its result for the next run."""
+def _change(settings: Settings, label: str, run, action: str) -> None:
+    """Run an upload or a deletion with its progress; keep its result for the next run;
+    ``action`` ("upload", "delete") goes to the audit log, if it is on."""
     with st.status(f"{label}…", expanded=True) as box:
         bar = st.progress(0.0, text="Reading the corpus dir…")
 
@@ -153,6 +157,7 @@ def _change(settings: Settings, label: str, run) -> None:
             st.session_state["documents-ok"] = False
             return
         report = change.report
+        signin.audit(settings, action, documents=[change.source])
         result = (
             f"{label}: done. {report.added} added, {report.updated} updated, "
             f"{report.deleted} deleted; the index has {report.documents} documents, "
@@ -193,6 +198,7 @@ def document_page(settings: Settings, params) -> None:
         end = params.get("end", line)
         marked |= _numbers(f"{line}-{end}" if end.isdigit() else line)
         first = max(1, int(line) - CONTEXT_LINES)
+    signin.audit(settings, "read", documents=[source])
     st.title(document.title)
     where = location(settings, source, int(line)) if line.isdigit() else source
     st.caption(escape_markdown(f"{where} · the document as text; cited lines are marked"))

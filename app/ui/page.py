@@ -22,7 +22,7 @@ import streamlit as st
 from app.config import Settings
 from app.errors import PrivacyQAError, UserError
 from app.qa import Answer, TextDelta, Turn
-from app.ui import phi, resources
+from app.ui import phi, resources, signin
 from app.ui.cards import answer_text_html, conversation_markdown, render_answer
 from app.ui.library import document_page, documents_section
 from app.ui.markup import escape_markdown
@@ -225,6 +225,7 @@ def main() -> None:
         st.error(str(exc))
         st.stop()
     logging.getLogger("app").setLevel(settings.log_level.upper())
+    signin.gate(settings)  # until someone signs in (if configured), nothing below is drawn
 
     if "doc" in st.query_params:  # a document opened from a source card or the list
         document_page(settings, st.query_params)
@@ -280,7 +281,8 @@ def _chat(settings: Settings, status) -> None:
     with st.chat_message("assistant"):
         session = _open(settings, messages.append)
         if session is not None:
-            _ask(settings, session, question, messages.append, len(messages), history)
+            keep = signin.audited(settings, messages.append)  # the audit log, if on
+            _ask(settings, session, question, keep, len(messages), history)
     export(settings, messages)
 
 

@@ -6,17 +6,25 @@ preload thread first, then Streamlit's server with the page's script.
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+from pathlib import Path
 
+from app import qa
 from app.config import Settings
 from app.errors import UserError
+
+SECRETS_FILE = "streamlit-secrets.toml"  # in the data dir: Streamlit's [auth] for st.login
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
     """Serve the chat page on ``host:port`` with these settings until Ctrl-C.
 
-    Raises :class:`UserError` if the port is taken.
+    Raises :class:`UserError` if the port is taken, or ``host`` is beyond loopback and no
+    sign-in is configured.
     """
+    qa.check_listen_host(settings, host)
     check_port_free(host, port)
     # Imported only now: Streamlit and the page take seconds to import.
     from streamlit.web import bootstrap
@@ -37,6 +45,9 @@ def serve(settings: Settings, host: str, port: int) -> None:
         "server.fileWatcherType": "none",
         "client.toolbarMode": "minimal",
     }
+    auth_secrets = write_auth_secrets(settings, host, port)
+    if auth_secrets is not None:  # OpenID Connect through st.login
+        flags["secrets.files"] = [str(auth_secrets)]
     resources.start_preload(settings)
     bootstrap.load_config_options(flag_options=flags)
     bootstrap.run(page.__file__, False, [], flags)
@@ -54,3 +65,44 @@ def check_port_free(host: str, port: int) -> None:
                 f"Cannot listen on {host}:{port} ({exc.strerror}): another program uses it. "
                 "Stop it or pick another port with `privacy-qa ui --port N`."
             ) from exc
+
+
+def write_auth_secrets(settings: Settings, host: str, port: int) -> Path | None:
+    """Write Streamlit's [auth] secrets for st.login from the PRIVACY_QA_OIDC_* settings
+    (mode 600, in the data dir); None when OpenID Connect is not configured."""
+    if "oidc" not in qa.sign_in_methods(settings):
+        return None
+    try:
+        import authlib  # noqa: F401 - st.login needs it
+    except ImportError:
+        raise UserError(
+            "OpenID Connect sign-in needs Authlib: run `scripts/setup.sh` (or pip install "
+            "Authlib) in this environment."
+        ) from None
+    address = f"[{host}]" if ":" in host else host
+    values = {
+        "redirect_uri": settings.oidc_redirect_uri or f"http://{address}:{port}/oauth2callback",
+        "cookie_secret": qa.cookie_secret(settings),
+        "client_id": settings.oidc_client_id,
+        "client_secret": settings.oidc_client_secret.get_secret_value(),
+        "server_metadata_url": settings.oidc_metadata_url,
+        "client_kwargs": {"scope": "openid email profile"},
+    }
+    # TOML's basic strings take JSON's escapes; an inline table for client_kwargs.
+    lines = ["[auth]"] + [f"{key} = {_toml(value)}" for key, value in values.items()]
+    path = settings.data_dir / SECRETS_FILE
+    _write_private(path, "\n".join(lines) + "\n")
+    return path
+
+
+def _toml(value) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in value.items()) + " }"
+    return json.dumps(value)
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)

@@ -7,7 +7,7 @@ import streamlit as st
 from app import qa
 from app.config import Settings
 from app.errors import UserError
-from app.ui import resources
+from app.ui import resources, signin
 from app.ui.markup import escape_markdown, index_facts_html
 
 
@@ -65,6 +65,7 @@ def _reindex(settings: Settings) -> None:
             return
         bar.progress(1.0, text=f"{report.documents} documents, {report.chunks} chunks")
         result = _report_line(report)
+        signin.audit(settings, "reindex", documents=sorted(report.changes.touched))
         st.session_state["last_reindex"] = result
         for name in ("added", "updated", "deleted"):
             for source in getattr(report.changes, name):
@@ -91,13 +92,24 @@ def _report_line(report) -> str:
     )
 
 
+def _what_is_written(settings: Settings) -> str:
+    if settings.audit_path is None:
+        return "questions and answers are not written to disk or logs."
+    if settings.audit_questions:
+        return "the audit log keeps your questions and the passages shown to you."
+    return "an audit log records which passages were shown to whom, never the questions."
+
+
 def sidebar(settings: Settings):
     """Index status, Reindex and where data goes; returns the index status and the
     sidebar's place for the documents view."""
     with st.sidebar:
         st.header("Index")
         status_box = st.container()
-        if st.button("Reindex", help="Bring the index up to date with the corpus dir."):
+        maintainer = signin.can_maintain(settings)  # PRIVACY_QA_MAINTAINERS
+        if maintainer and st.button(
+            "Reindex", help="Bring the index up to date with the corpus dir."
+        ):
             _reindex(settings)
         elif "last_reindex" in st.session_state:
             st.caption(f"Last reindex: {st.session_state['last_reindex']}")
@@ -111,7 +123,7 @@ def sidebar(settings: Settings):
         if flows == ["local only"]:
             st.success(
                 "**Local only.** Questions, documents and answers stay on this machine; "
-                "questions and answers are not written to disk or logs."
+                + _what_is_written(settings)
             )
         else:
             st.warning(
