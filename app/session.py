@@ -12,6 +12,7 @@ from contextlib import nullcontext
 
 from app.answering import abstain, make_answerer
 from app.answering.questions import asking
+from app.answering.sentences import is_internal
 from app.answering.types import Answer, Composed, TextDelta
 from app.config import Settings
 from app.conversation import Rewrite, Turn, standalone
@@ -26,6 +27,7 @@ from app.index.chroma import load_all_chunks, open_collection, server_errors
 from app.index.manifest import check_store
 from app.language import check_english
 from app.retrieval import Hit, HybridRetriever, StaleIndexError
+from app.routine import Decision, decide, find_routines, routine_answer
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,23 @@ class QA:
                 f"The index in {self.settings.data_dir} is empty: run `privacy-qa ingest` first."
             )
         self.retriever = HybridRetriever(self.collection, self.embeddings, chunks)
+        self.routines, problems = find_routines(chunks)
+        for problem in problems:  # the document is answered from as plain text
+            log.warning("support routine ignored: %s", problem)
+
+    def routine(self, question: str, history: Sequence[Turn] = ()) -> Decision:
+        """Whether ``question`` starts, continues or ends a support routine of the index
+        (app/routine/), or is plain Q&A. A question naming something the index does not
+        know ("a BAA from AWS") is plain Q&A: the routine is this index's vendor's."""
+        decision = Decision("plain", reason="no routine in the index")
+        for routine in self.routines:
+            decision = decide(question, history, routine)
+            if decision.action != "plain":
+                break
+        if decision.action in ("clarify", "branch") and self.retriever.unknown_names(question):
+            decision = Decision("plain", reason="names something the index does not know")
+        log.debug("routine decision: %s %s", decision.action, decision.reason)
+        return decision
 
     def _manifest_stamp(self) -> tuple[int, int] | None:
         # An ingest replaces manifest.json atomically (a new inode) once the index is
@@ -109,15 +128,18 @@ class QA:
         check_english(question)  # else a false "No answer": the documents are English
         return question
 
-    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+    def ask(self, question: str, history: Sequence[Turn] = (), routines: bool = True) -> Answer:
         """Answer ``question`` (validated first; raises a UserError for bad input), a
-        follow-up of ``history`` (earlier turns, oldest first) if it reads as one."""
-        for event in self.stream(question, history):
+        follow-up of ``history`` (earlier turns, oldest first) if it reads as one;
+        ``routines=False`` answers it as plain Q&A even where a support routine applies."""
+        for event in self.stream(question, history, routines):
             if isinstance(event, Answer):
                 return event
         raise AssertionError("stream() ended without an Answer")  # pragma: no cover
 
-    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[TextDelta | Answer]:
+    def stream(
+        self, question: str, history: Sequence[Turn] = (), routines: bool = True
+    ) -> Iterator[TextDelta | Answer]:
         """Yield :class:`TextDelta` pieces as the answer is written, then the final
         :class:`Answer`.
 
@@ -126,11 +148,18 @@ class QA:
         anything is yielded. A follow-up of ``history`` is searched as the standalone
         query :meth:`rewrite` gives (the Answer's ``searched``); its passages are then
         quoted for the question as typed, whose own words say what it asks ("and for
-        files?" picks the files sentence of the retention passages).
+        files?" picks the files sentence of the retention passages). A question a support
+        routine covers gets the routine's turn instead (:meth:`routine`), unless
+        ``routines`` is False.
         """
         question = self.validate(question)
         self.refresh()
         started = time.perf_counter()
+        if routines and (followed := self._follow_routine(question, history)) is not None:
+            followed.timings_ms["total"] = (time.perf_counter() - started) * 1000
+            yield TextDelta(followed.answer)
+            yield followed
+            return
         composed = None
         with self._capture_endpoints() as endpoints:
             searches: dict[str, tuple[list[Hit], dict[str, float]]] = {}
@@ -164,6 +193,30 @@ class QA:
             usage=composed.usage if composed else None,
             notices=composed.notices if composed else [],
             searched=searched,
+        )
+
+    def _follow_routine(self, question: str, history: Sequence[Turn]) -> Answer | None:
+        """The routine's answer to ``question``, or None for plain Q&A. Its functions
+        are looked up in the index as plain questions (their purpose text)."""
+        decision = self.routine(question, history)
+        return routine_answer(question, decision, self.lookup)
+
+    def lookup(self, query: str) -> Answer:
+        """Plain Q&A over the published text only (no internal procedure): how a routine's
+        function finds what it provides, its purpose being the query."""
+        hits, timings = self._search(query)
+        hits = [hit for hit in hits if not is_internal(hit.info.section)]
+        decision = abstain.before_answering(hits, 0, self.settings)
+        composed = None if decision.abstain else self.answerer.compose(query, hits, self.retriever)
+        decision = abstain.after_answering(decision, composed, query, [])
+        found = composed is not None and not decision.abstain
+        return Answer(
+            question=query,
+            answer=composed.text if found else abstain.ABSTAIN_TEXT,
+            abstained=not found,
+            citations=composed.citations if found else [],
+            timings_ms=timings,
+            hits=hits,
         )
 
     def rewrite(

@@ -87,5 +87,6 @@ def test_a_question_naming_something_the_documents_never_mention_abstains(qa):
     assert qa.retriever.unknown_names("Is the OpenAI API SOC 2 and HIPAA ready?") == []
     for question in ("Can I get a BAA from Oracle Cloud?", "Does Salesforce keep API data?"):
         assert qa.ask(question).abstained, question
-    answer = qa.ask("How do I get a business associate agreement with OpenAI?")
+    # As plain Q&A (the support routine would ask back which BAA: tests/test_routine_*).
+    answer = qa.ask("How do I get a business associate agreement with OpenAI?", routines=False)
     assert "baa@openai.com" in answer.answer
