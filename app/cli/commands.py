@@ -11,7 +11,7 @@ import sys
 
 from app import qa
 from app.cli.jsonl import BadLineError, check_argument, parse_line
-from app.cli.output import ProgressBar, describe_ingest, echo, format_answer
+from app.cli.output import ProgressBar, chosen, describe_ingest, echo, format_answer
 from app.config import Settings
 from app.errors import UserError
 from app.ui import server
@@ -158,6 +158,7 @@ def _ask_interactively(session, as_json: bool) -> None:
     echo("Ask about the indexed documents (empty line or Ctrl-D to quit).", err=True)
     session.warm_up()
     history: list[qa.Turn] = []
+    previous = None  # the last answer: its numbered choices, if it asked back
     while True:
         echo("question: ", end="", err=True)
         try:
@@ -167,6 +168,7 @@ def _ask_interactively(session, as_json: bool) -> None:
             break
         if not question.strip():
             break
+        question = chosen(question, previous)
         try:
             if as_json:
                 answer = session.ask(question, history)
@@ -175,6 +177,7 @@ def _ask_interactively(session, as_json: bool) -> None:
                 answer = _stream_answer(session, question, history)
                 echo()
             history.append(qa.Turn(answer.question, answer.answer))
+            previous = answer
         except UserError as exc:
             echo(f"error: {exc}", err=True)
 

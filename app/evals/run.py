@@ -78,7 +78,7 @@ def ask_and_score(
 
     def ask(item: EvalItem):
         try:
-            return qa.ask(item.question)
+            return qa.ask(item.question, routines=False)  # single questions: plain Q&A
         except UserError as exc:  # a question the app refuses (too long, say): fix the set
             raise EvalDataError(f"{dataset}: question {item.id!r}: {exc}") from exc
 
