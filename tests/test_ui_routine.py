@@ -8,7 +8,7 @@ import pytest
 
 from app.ui.routine import RESOLVED_LABEL
 
-from .test_ui_page import assert_no_traceback, ask
+from .test_ui_page import ask, assert_no_traceback
 
 
 def buttons(at, prefix: str = "routine-") -> dict[str, object]:

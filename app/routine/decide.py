@@ -60,7 +60,7 @@ _FACTUAL_WORDS = re.compile(
 _REQUEST = re.compile(
     r"\b(?:need|needs|want|wants|require|requires|get|getting|obtain|sign|signing|"
     r"request|requesting|apply|applying|set up|looking for|like|interested|help|start|"
-    r"begin|kick off|arrange)\b",
+    r"begin|kick off|arrange|please)\b",
     re.IGNORECASE,
 )
 _REJECTED = re.compile(
@@ -73,7 +73,8 @@ _DONE = re.compile(
     r"^\s*(?:no|nope|nah|no thanks?|no,? thank you|that'?s (?:all|it|everything)|"
     r"nothing(?: else)?|all good|we'?re good|i'?m good|thanks?|thank you|thx|cheers|"
     r"no,? that'?s (?:all|it|everything)(?:,? thanks?| thank you)?|"
-    r"(?:ok(?:ay)?|great|perfect),? (?:thanks?|thank you|that'?s all))[\s!.,]*$",
+    r"(?:ok(?:ay)?|great|perfect),? (?:thanks?|thank you|that'?s all))"
+    r"(?:[,.!]?\s*(?:thanks?|thank you)(?: (?:very|so) much)?)?[\s!.,]*$",
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[A-Za-z0-9']+")
@@ -150,7 +151,7 @@ def decide(question: str, history: Sequence[Turn], routine: Routine | None) -> D
     where = stage(history, routine)
     if where == "closing" and _DONE.match(question):
         return Decision("resolve", routine, reason="the customer needs nothing else")
-    if where == "clarifying":
+    if where == "clarifying" and not is_factual(question):
         named = named_branches(question, routine, loose=True)
         if len(named) == 1:
             return Decision("branch", routine, named[0], reason="the reply names a branch")
