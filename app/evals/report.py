@@ -83,10 +83,12 @@ class EvalReport:
     failures: list[str] = field(default_factory=list)  # threshold check failures (--check)
     below: list[str] = field(default_factory=list)  # metrics past a threshold, checked or not
     judge_note: str = ""
+    # follow-up and routine metrics of the conversation eval (app/evals/conversations.py)
+    conversation_metrics: Metrics = field(default_factory=dict)
     paths: list[Path] = field(default_factory=list)  # the report files written
 
     def finish(self) -> EvalReport:
-        self.metrics = compute_metrics(self.results)
+        self.metrics = compute_metrics(self.results) | self.conversation_metrics
         splits = split_metrics(self.results)
         self.splits = splits if len(splits) > 1 else {}
         self.topics = topic_metrics(self.results)

@@ -78,6 +78,12 @@ _DONE = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[A-Za-z0-9']+")
+# The words a "nothing else" reply is made of ("nope, that's it", "great, that's all").
+_DONE_WORDS = frozenset(
+    "no nope nah thanks thank you that's thats that all it everything ok okay great perfect "
+    "much very so cheers good fine nothing else".split()
+)
+_POINTING = re.compile(r"\b(?:that|it|this|those|them|there)\b", re.IGNORECASE)
 _MARKERS = re.compile(r"(?:\s*\[\d+\])+\s*$")  # the citation markers ending an answer
 SHORT_WORDS = 4
 # What the page and the CLI offer as the answer to the closing question.
@@ -131,6 +137,12 @@ def is_request(question: str, routine: Routine) -> bool:
     return bool(_REQUEST.search(question)) or len(_WORD.findall(question)) <= SHORT_WORDS
 
 
+def _is_done(reply: str) -> bool:
+    """ "No, that's all", "nope, that's it", "thanks": the customer needs nothing else."""
+    words = {w.strip("'") for w in _words(reply)} - {""}
+    return bool(_DONE.match(reply)) or (bool(words) and words <= _DONE_WORDS)
+
+
 def stage(history: Sequence[Turn], routine: Routine) -> str:
     """Where the conversation stands: "clarifying" (the last answer asked which branch),
     "closing" (it gave a branch and asked if there is anything else) or "" (neither)."""
@@ -149,7 +161,7 @@ def decide(question: str, history: Sequence[Turn], routine: Routine | None) -> D
     if routine is None:
         return PLAIN
     where = stage(history, routine)
-    if where == "closing" and _DONE.match(question):
+    if where == "closing" and _is_done(question):
         return Decision("resolve", routine, reason="the customer needs nothing else")
     if where == "clarifying" and not is_factual(question):
         named = named_branches(question, routine, loose=True)
@@ -159,6 +171,9 @@ def decide(question: str, history: Sequence[Turn], routine: Routine | None) -> D
     if not (is_request(question, routine) or (rejected and not is_factual(question))):
         return PLAIN
     named = named_branches(question, routine)
+    if not named and history and _POINTING.search(question):
+        # "How do we get a BAA for that?" after "Can we send PHI through the API?"
+        named = [b for b in named_branches(history[-1].question, routine) if b.choice]
     states = [branch for branch in named if not branch.choice]
     if len(states) == 1 or len(named) == 1:  # a reported state outweighs a named choice
         branch = (states or named)[0]
