@@ -48,8 +48,13 @@ def test_ask_json_follows_the_contract(indexed_settings):
         "usage",
         "notices",
         "searched",
+        "clarify",
+        "branch",
+        "resolved",
     }
     assert answer["searched"] == answer["question"]  # no history: searched as asked
+    # Not a support routine's turn.
+    assert (answer["clarify"], answer["branch"], answer["resolved"]) == (None, None, False)
     assert answer["abstained"] is False
     # Offline default: nothing was sent anywhere, no model tokens, nothing to note.
     assert answer["endpoints"] == [] and answer["usage"] is None and answer["notices"] == []
