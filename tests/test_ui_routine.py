@@ -55,3 +55,49 @@ def test_typing_the_branch_and_a_plain_question_in_between(page, indexed_setting
     assert "baa@openai.com" in answer_html(at, 5)
     assert not buttons(at) and not resolved(at)
     assert_no_traceback(at)
+
+
+# ------------------------------------------------------------------ a real browser
+
+
+def click_and_wait(page, label: str, turn: int, expected: str):
+    """Click the routine's button ``label``; wait for the ``turn``-th reply to show
+    ``expected`` and the run to finish."""
+    from playwright.sync_api import expect
+
+    from .test_ui_browser import WAIT_MS
+
+    page.get_by_role("button", name=label, exact=True).click()
+    reply = page.locator('[data-testid="stChatMessage"]').nth(2 * turn + 1)
+    expect(reply).to_contain_text(expected, timeout=WAIT_MS)
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=WAIT_MS)
+    return reply
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_conversation_and_the_routine_in_a_real_browser(server, browser):
+    from playwright.sync_api import expect
+
+    from .test_ui_browser import ARTIFACTS, WAIT_MS
+    from .test_ui_browser import ask as ask_in_browser
+
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    page.goto(url)
+    # Two turns: the follow-up is answered from context, and says what it searched.
+    ask_in_browser(page, "How long does OpenAI retain API inputs and outputs?", 0, "30 days")
+    reply = ask_in_browser(page, "and for files?", 1, "Until deleted")
+    expect(reply).to_contain_text("Searched:")
+    page.get_by_role("button", name="New chat").click()
+    expect(page.locator('[data-testid="stChatMessage"]')).to_have_count(0, timeout=WAIT_MS)
+    # The routine through both branches, by clicking, each ending resolved.
+    for option, said in (("API", "baa@openai.com"), ("ChatGPT Enterprise", "sales team")):
+        ask_in_browser(page, "I need a BAA", 0, "Could you please specify")
+        click_and_wait(page, option, 1, said)
+        done = click_and_wait(page, "No, that's all", 2, RESOLVED_LABEL)
+        expect(done).to_contain_text(RESOLVED_LABEL)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"routine-{option.split()[0].lower()}.png"))
+        page.get_by_role("button", name="New chat").click()
+        expect(page.locator('[data-testid="stChatMessage"]')).to_have_count(0, timeout=WAIT_MS)
