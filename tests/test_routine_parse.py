@@ -66,3 +66,16 @@ def test_a_malformed_routine_is_named_and_ignored(tmp_path):
     no_branches = TEXT.replace("If the customer requires a BAA for", "When they want")
     routines, problems = routines_of(no_branches, tmp_path, "broken.md")
     assert routines == [] and "no numbered clarifying question" in problems[0]
+
+
+def test_an_ingest_check_names_the_malformed_routines_of_changed_documents(tmp_path):
+    from app.routine import check_routines
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.md").write_text(TEXT, encoding="utf-8")
+    broken = TEXT.replace("`case_resolution` function", "`close_ticket` function")
+    (corpus / "broken.md").write_text(broken, encoding="utf-8")
+    problems = check_routines(corpus, ["corpus/good.md", "corpus/broken.md"])
+    assert len(problems) == 1 and "broken.md" in problems[0] and "`close_ticket`" in problems[0]
+    assert check_routines(corpus, []) == []

@@ -57,6 +57,8 @@ def ingest_command(settings: Settings, args: argparse.Namespace) -> int:
 def _print_ingest(report, settings: Settings, args: argparse.Namespace) -> int:
     for skipped in report.skipped:
         echo(f"warning: skipped {skipped['source']}: {skipped['reason']}", err=True)
+    for problem in report.routine_problems:
+        echo(f"warning: support routine ignored: {problem}", err=True)
     if args.json:
         data = report.to_dict()
         data["files"] = data.pop("changes")

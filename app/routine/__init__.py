@@ -4,7 +4,7 @@ verbatim, cited statements (:mod:`.compose`). The session (app/session.py) runs 
 
 from app.routine.compose import RESOLVED_TEXT, routine_answer
 from app.routine.decide import DONE_OPTION, Decision, decide
-from app.routine.parse import Routine, RoutineError, find_routines
+from app.routine.parse import Routine, RoutineError, check_routines, find_routines
 
 __all__ = [
     "DONE_OPTION",
@@ -12,6 +12,7 @@ __all__ = [
     "Decision",
     "Routine",
     "RoutineError",
+    "check_routines",
     "decide",
     "find_routines",
     "routine_answer",

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from app.answering.sentences import is_internal
-from app.corpus import ChunkInfo, chunk_body
+from app.corpus import ChunkInfo, chunk_body, chunk_document, load_corpus
 from app.errors import PrivacyQAError
 
 _STEP = re.compile(r"^\s{0,3}(\d{1,2})\.\s+(.+)$")
@@ -165,6 +165,23 @@ def find_routines(chunks: Iterable) -> tuple[list[Routine], list[str]]:
         except RoutineError as exc:
             problems.append(str(exc))
     return routines, problems
+
+
+def check_routines(corpus_dir, sources: Iterable[str]) -> list[str]:
+    """A message per malformed routine among these documents of ``corpus_dir`` (what an
+    ingest reports by name). Each section is one piece here: no tokenizer, no model."""
+    wanted = set(sources)
+    if not wanted:
+        return []
+    problems: list[str] = []
+    whole = 10**9  # tokens: a section is never split
+
+    def words(text: str) -> int:
+        return len(text.split())
+
+    for doc in load_corpus(corpus_dir, only=wanted).documents:
+        problems += find_routines(chunk_document(doc, words, whole, whole, 0))[1]
+    return problems
 
 
 def parse_functions(text: str) -> dict[str, str]:
