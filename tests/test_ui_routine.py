@@ -8,6 +8,7 @@ import pytest
 
 from app.ui.routine import RESOLVED_LABEL
 
+from .test_ui_browser import browser, server  # noqa: F401 (the browser test's fixtures)
 from .test_ui_page import ask, assert_no_traceback
 
 
@@ -76,7 +77,7 @@ def click_and_wait(page, label: str, turn: int, expected: str):
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_a_conversation_and_the_routine_in_a_real_browser(server, browser):
+def test_a_conversation_and_the_routine_in_a_real_browser(server, browser):  # noqa: F811
     from playwright.sync_api import expect
 
     from .test_ui_browser import ARTIFACTS, WAIT_MS
