@@ -87,18 +87,12 @@ def parse_history(value: object, where: str = "history") -> list[Turn]:
     return turns
 
 
-# Words a closing acknowledgement is made of ("ok thanks", "nope, that's it", "great,
-# that's all"): a reply of these words only is small talk too.
-_ACK_WORDS = frozenset(
-    "ok okay thanks thank you great perfect cool nice no nope nah that's thats that all it "
-    "everything much very so got cheers bye good fine".split()
-)
-
-
 def is_small_talk(question: str) -> bool:
     """A greeting, thanks or acknowledgement: never rewritten."""
-    words = re.findall(r"[a-z']+", question.lower())
-    return bool(_SMALL_TALK.match(question)) or bool(words) and set(words) <= _ACK_WORDS
+    # Imported here: the facade imports this module, and a no-op ingest must stay cheap.
+    from app.routine.decide import is_acknowledgement
+
+    return bool(_SMALL_TALK.match(question)) or is_acknowledgement(question)
 
 
 def content_words(text: str) -> list[str]:

@@ -4,6 +4,7 @@ tests/test_evals_run.py's slow tests and `privacy-qa eval`)."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 
@@ -46,9 +47,8 @@ def test_the_metrics_are_shares_and_none_when_nothing_counted():
     assert Tally().metrics() == dict.fromkeys(
         ("followup_exact_pass", "rewrite_precision", "routine_branch_accuracy")
     )
-    tally = Tally(
-        passed=9, followups=10, rewrites=4, right_rewrites=3, routine_right=5, routine_turns=5
-    )
+    counts = dict(passed=9, followups=10, rewrites=4, right_rewrites=3, routine_right=5)
+    tally = Tally(Counter(counts, routine_turns=5))
     assert tally.metrics() == {
         "followup_exact_pass": 0.9,
         "rewrite_precision": 0.75,

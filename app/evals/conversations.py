@@ -19,6 +19,7 @@ Metrics: ``followup_exact_pass`` (turns after the first with facts: all found),
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,24 +34,21 @@ CONVERSATIONS = "conversations.jsonl"  # beside the questions' data set
 
 @dataclass
 class Tally:
-    """Counts behind the conversation metrics, and the turns that failed (by id)."""
+    """Counts behind the conversation metrics (``counts``: passed, followups, rewrites,
+    right_rewrites, routine_right, routine_turns) and the turns that failed (by id)."""
 
-    passed: int = 0
-    followups: int = 0
-    rewrites: int = 0
-    right_rewrites: int = 0
-    routine_right: int = 0
-    routine_turns: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
     failing: list[str] = field(default_factory=list)
 
     def metrics(self) -> Metrics:
-        def share(a: int, b: int) -> float | None:
-            return round(a / b, 3) if b else None
+        def share(part: str, whole: str) -> float | None:
+            n = self.counts[whole]
+            return round(self.counts[part] / n, 3) if n else None
 
         return {
-            "followup_exact_pass": share(self.passed, self.followups),
-            "rewrite_precision": share(self.right_rewrites, self.rewrites),
-            "routine_branch_accuracy": share(self.routine_right, self.routine_turns),
+            "followup_exact_pass": share("passed", "followups"),
+            "rewrite_precision": share("right_rewrites", "rewrites"),
+            "routine_branch_accuracy": share("routine_right", "routine_turns"),
         }
 
 
@@ -93,19 +91,20 @@ def _score_turns(qa: QA, row: dict[str, Any], tally: Tally) -> None:
         answer = qa.ask(turn["question"], history)
         tag = f"{row['id']}/{i + 1}"
         rewritten = answer.searched != answer.question
+        counts = tally.counts
         if rewritten:
-            tally.rewrites += 1
-            tally.right_rewrites += bool(turn.get("followup"))
+            counts["rewrites"] += 1
+            counts["right_rewrites"] += bool(turn.get("followup"))
         if "routine" in turn:
-            tally.routine_turns += 1
+            counts["routine_turns"] += 1
             if routine_outcome(answer) == turn["routine"]:
-                tally.routine_right += 1
+                counts["routine_right"] += 1
             else:
                 tally.failing.append(f"{tag}: routine {routine_outcome(answer)!r}")
         if i and turn.get("facts"):
-            tally.followups += 1
+            counts["followups"] += 1
             if _has_facts(answer.answer, turn["facts"]):
-                tally.passed += 1
+                counts["passed"] += 1
             else:
                 tally.failing.append(f"{tag}: missing facts")
         history.append(Turn(answer.question, answer.answer))
@@ -120,6 +119,6 @@ def score_conversations(qa: QA, path: Path) -> Tally:
             continue
         decision = qa.rewrite(row["question"], parse_history(row["history"]))
         if decision.followup:
-            tally.rewrites += 1
-            tally.right_rewrites += bool(row["followup"])
+            tally.counts["rewrites"] += 1
+            tally.counts["right_rewrites"] += bool(row["followup"])
     return tally

@@ -52,11 +52,11 @@ def clarify_answer(question: str, decision: Decision) -> Answer:
 
 
 def _citation(n: int, quote: Quote) -> Citation:
+    """Citation ``n`` of a routine's sentence (internal procedure, not published text)."""
+    where = {name: getattr(quote, name) for name in ("source", "title", "section")}
     return Citation(
-        n=n,
-        source=quote.source,
-        title=quote.title,
-        section=quote.section,
+        n,
+        **where,
         url=quote.url or None,
         quote=quote.text,
         start_line=quote.start_line,

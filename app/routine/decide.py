@@ -46,44 +46,35 @@ PLAIN = Decision("plain", reason="no routine applies")
 
 # A question asking for one fact, not for help with the whole request.
 _FACTUAL_START = re.compile(
-    r"^\s*(?:which|where|who|whom|whose|when|why|is|are|was|were|does|do|did|has|have|"
+    r"(?i)^\s*(?:which|where|who|whom|whose|when|why|is|are|was|were|does|do|did|has|have|"
     r"should|how (?:long|soon|quickly|fast|many|much|often)|"
     r"what(?!\s+(?:do|should|would)\s+(?:i|we)\s+(?:need\s+to\s+)?do\b)"
     r"(?!(?:'s|\s+is|\s+are)\s+the\s+(?:process|steps?|procedure)\b))\b",
-    re.IGNORECASE,
 )
 _FACTUAL_WORDS = re.compile(
-    r"\b(?:address|e-?mail|reply|respond|response|how long|days?|covered|cover|covers|"
+    r"(?i)\b(?:address|e-?mail|reply|respond|response|how long|days?|covered|cover|covers|"
     r"eligible|without|enterprise (?:agreement|contract)|cost|costs|price|fee)\b",
-    re.IGNORECASE,
 )
 _REQUEST = re.compile(
-    r"\b(?:need|needs|want|wants|require|requires|get|getting|obtain|sign|signing|"
+    r"(?i)\b(?:need|needs|want|wants|require|requires|get|getting|obtain|sign|signing|"
     r"request|requesting|apply|applying|set up|looking for|like|interested|help|start|"
     r"begin|kick off|arrange|please)\b",
-    re.IGNORECASE,
 )
 _REJECTED = re.compile(
-    r"\b(?:rejected|turned down|denied|declined|refused|knocked back|"
+    r"(?i)\b(?:rejected|turned down|denied|declined|refused|knocked back|"
     r"(?:not|n't|never)\s+(?:been\s+|get\s+|got\s+|be\s+)?approved|"
     r"(?:didn't|did not|doesn't|does not)\s+pass)\b",
-    re.IGNORECASE,
-)
-_DONE = re.compile(
-    r"^\s*(?:no|nope|nah|no thanks?|no,? thank you|that'?s (?:all|it|everything)|"
-    r"nothing(?: else)?|all good|we'?re good|i'?m good|thanks?|thank you|thx|cheers|"
-    r"no,? that'?s (?:all|it|everything)(?:,? thanks?| thank you)?|"
-    r"(?:ok(?:ay)?|great|perfect),? (?:thanks?|thank you|that'?s all))"
-    r"(?:[,.!]?\s*(?:thanks?|thank you)(?: (?:very|so) much)?)?[\s!.,]*$",
-    re.IGNORECASE,
 )
 _WORD = re.compile(r"[A-Za-z0-9']+")
-# The words a "nothing else" reply is made of ("nope, that's it", "great, that's all").
-_DONE_WORDS = frozenset(
-    "no nope nah thanks thank you that's thats that all it everything ok okay great perfect "
-    "much very so cheers good fine nothing else".split()
+# The words an acknowledgement is made of, and nothing else: "No, that's all", "nope,
+# that's it", "ok thanks", "great, that's all". Said after the closing question, it ends
+# the routine; app/conversation.py never rewrites one.
+ACK_WORDS = frozenset(
+    "no nope nah thanks thank thx you that's thats that all it everything ok okay great "
+    "perfect cool nice much very so got cheers bye goodbye good fine nothing else we're "
+    "i'm we i am are".split()
 )
-_POINTING = re.compile(r"\b(?:that|it|this|those|them|there)\b", re.IGNORECASE)
+_POINTING = re.compile(r"(?i)\b(?:that|it|this|those|them|there)\b")
 _MARKERS = re.compile(r"(?:\s*\[\d+\])+\s*$")  # the citation markers ending an answer
 SHORT_WORDS = 4
 # What the page and the CLI offer as the answer to the closing question.
@@ -137,10 +128,10 @@ def is_request(question: str, routine: Routine) -> bool:
     return bool(_REQUEST.search(question)) or len(_WORD.findall(question)) <= SHORT_WORDS
 
 
-def _is_done(reply: str) -> bool:
-    """ "No, that's all", "nope, that's it", "thanks": the customer needs nothing else."""
-    words = {w.strip("'") for w in _words(reply)} - {""}
-    return bool(_DONE.match(reply)) or (bool(words) and words <= _DONE_WORDS)
+def is_acknowledgement(reply: str) -> bool:
+    """ "No, that's all", "nope, that's it", "ok thanks": nothing asked, nothing more wanted."""
+    words = {w.strip("'") for w in _words(reply.replace("’", "'"))} - {""}
+    return bool(words) and words <= ACK_WORDS
 
 
 def stage(history: Sequence[Turn], routine: Routine) -> str:
@@ -161,7 +152,7 @@ def decide(question: str, history: Sequence[Turn], routine: Routine | None) -> D
     if routine is None:
         return PLAIN
     where = stage(history, routine)
-    if where == "closing" and _is_done(question):
+    if where == "closing" and is_acknowledgement(question):
         return Decision("resolve", routine, reason="the customer needs nothing else")
     if where == "clarifying" and not is_factual(question):
         named = named_branches(question, routine, loose=True)

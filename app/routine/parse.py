@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from app.answering.sentences import is_internal
 from app.corpus import ChunkInfo, chunk_body, chunk_document, load_corpus
@@ -58,8 +59,7 @@ class Quote:
     chunk_text: str
 
 
-@dataclass(frozen=True)
-class Call:
+class Call(NamedTuple):
     """A call of one of the routine's functions, with the purpose its definition gives."""
 
     name: str
