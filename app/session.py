@@ -45,6 +45,11 @@ class QA:
         self.settings = settings
         self.embeddings = embeddings or make_embeddings(settings)
         self.answerer = make_answerer(settings)
+        self.condenser = None  # with the chat model, it rewrites follow-ups (app/condense.py)
+        if settings.llm == "openai":
+            from app.condense import Condenser
+
+            self.condenser = Condenser(settings, getattr(self.answerer, "http", None))
         self._open(fresh=False)
 
     def _open(self, fresh: bool) -> None:
@@ -237,7 +242,8 @@ class QA:
             hits, _ = searches[query]
             return max((hit.dense for hit in hits), default=0.0)
 
-        rewrite = standalone(question, list(history), confidence)
+        choose = self.condenser.rewrite if self.condenser is not None else standalone
+        rewrite = choose(question, list(history), confidence)
         log.debug("follow-up decision: %s", rewrite.reason)  # never the question text
         return rewrite
 
