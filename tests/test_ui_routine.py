@@ -102,3 +102,20 @@ def test_a_conversation_and_the_routine_in_a_real_browser(server, browser):  # n
         page.screenshot(path=str(ARTIFACTS / f"routine-{option.split()[0].lower()}.png"))
         page.get_by_role("button", name="New chat").click()
         expect(page.locator('[data-testid="stChatMessage"]')).to_have_count(0, timeout=WAIT_MS)
+
+
+@pytest.mark.slow
+def test_a_malformed_routine_is_named_at_reindex_and_the_page_answers_plainly(page, tmp_path):
+    from .conftest import copy_corpus, make_settings
+
+    corpus = copy_corpus(tmp_path / "corpus")
+    baa = corpus / "openai-baa-help-article.md"
+    broken = baa.read_text(encoding="utf-8").replace("`case_resolution` fun", "`close_it` fun")
+    baa.write_text(broken, encoding="utf-8")
+    at = page(make_settings(tmp_path, corpus))
+    at.sidebar.button[0].click().run()  # Reindex
+    warnings = [w.value.replace("\\", "") for w in at.sidebar.warning]  # markdown-escaped
+    assert any("routine ignored: corpus/openai-baa-help-article.md" in w for w in warnings)
+    at = ask(at, "I need a BAA")
+    assert not buttons(at) and "Could you please specify" not in answer_html(at, 1)
+    assert_no_traceback(at)

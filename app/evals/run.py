@@ -152,7 +152,9 @@ def run_eval(settings: Settings, options: EvalOptions) -> EvalReport:
         report = ask_and_score(qa, items, options.split, dataset, options.on_progress)
         conversations = options.dataset.parent / CONVERSATIONS
         if conversations.is_file():  # the same conversations whatever the split
-            report.conversation_metrics = score_conversations(qa, conversations).metrics()
+            tally = score_conversations(qa, conversations)
+            report.conversation_metrics = tally.metrics()
+            report.conversation_failures = tally.failing
         if options.judge:
             _judge(settings, report, note)
     _compare(report, options.baseline, limits, options.check)
