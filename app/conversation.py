@@ -89,7 +89,10 @@ def parse_history(value: object, where: str = "history") -> list[Turn]:
 
 def is_small_talk(question: str) -> bool:
     """A greeting, thanks or acknowledgement: never rewritten."""
-    return bool(_SMALL_TALK.match(question))
+    # Imported here: the facade imports this module, and a no-op ingest must stay cheap.
+    from app.routine.decide import is_acknowledgement
+
+    return bool(_SMALL_TALK.match(question)) or is_acknowledgement(question)
 
 
 def content_words(text: str) -> list[str]:

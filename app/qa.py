@@ -103,6 +103,10 @@ def ingest(
 
     report = run(settings, embeddings, **options)
     record_ingest(settings, report)  # when each document was indexed, for the page
+    from app.routine import check_routines
+
+    changed = [*report.changes.added, *report.changes.updated]
+    report.routine_problems = check_routines(settings.corpus_dir, changed)
     return report
 
 

@@ -12,6 +12,7 @@ from contextlib import nullcontext
 
 from app.answering import abstain, make_answerer
 from app.answering.questions import asking
+from app.answering.sentences import is_internal
 from app.answering.types import Answer, Composed, TextDelta
 from app.config import Settings
 from app.conversation import Rewrite, Turn, standalone
@@ -36,6 +37,7 @@ from app.phi import (
     vocabulary_of,
 )
 from app.retrieval import Hit, HybridRetriever, StaleIndexError
+from app.routine import Decision, decide, find_routines, routine_answer
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,11 @@ class QA:
         self.settings = settings
         self.embeddings = embeddings or make_embeddings(settings)
         self.answerer = make_answerer(settings)
+        self.condenser = None  # with the chat model, it rewrites follow-ups (app/condense.py)
+        if settings.llm == "openai":
+            from app.condense import Condenser
+
+            self.condenser = Condenser(settings, getattr(self.answerer, "http", None))
         self._open(fresh=False)
 
     def _open(self, fresh: bool) -> None:
@@ -73,6 +80,23 @@ class QA:
             )
         self.retriever = HybridRetriever(self.collection, self.embeddings, chunks)
         self._phi: PhiDetector | None = None  # built from these chunks' words when needed
+        self.routines, problems = find_routines(chunks)
+        for problem in problems:  # the document is answered from as plain text
+            log.warning("support routine ignored: %s", problem)
+
+    def routine(self, question: str, history: Sequence[Turn] = ()) -> Decision:
+        """Whether ``question`` starts, continues or ends a support routine of the index
+        (app/routine/), or is plain Q&A. A question naming something the index does not
+        know ("a BAA from AWS") is plain Q&A: the routine is this index's vendor's."""
+        decision = Decision("plain", reason="no routine in the index")
+        for routine in self.routines:
+            decision = decide(question, history, routine)
+            if decision.action != "plain":
+                break
+        if decision.action in ("clarify", "branch") and self.retriever.unknown_names(question):
+            decision = Decision("plain", reason="names something the index does not know")
+        log.debug("routine decision: %s %s", decision.action, decision.reason)
+        return decision
 
     def _manifest_stamp(self) -> tuple[int, int] | None:
         # An ingest replaces manifest.json atomically (a new inode) once the index is
@@ -125,17 +149,27 @@ class QA:
         check_english(question)  # else a false "No answer": the documents are English
         return question
 
-    def ask(self, question: str, history: Sequence[Turn] = (), send: str = "check") -> Answer:
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        send: str = "check",
+        routines: bool = True,
+    ) -> Answer:
         """Answer ``question`` (validated first; raises a UserError for bad input), a
         follow-up of ``history`` (earlier turns, oldest first) if it reads as one;
-        ``send`` as for :meth:`stream`."""
-        for event in self.stream(question, history, send):
+        ``send`` and ``routines`` as for :meth:`stream`."""
+        for event in self.stream(question, history, send, routines):
             if isinstance(event, Answer):
                 return event
         raise AssertionError("stream() ended without an Answer")  # pragma: no cover
 
     def stream(
-        self, question: str, history: Sequence[Turn] = (), send: str = "check"
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        send: str = "check",
+        routines: bool = True,
     ) -> Iterator[TextDelta | Answer]:
         """Yield :class:`TextDelta` pieces as the answer is written, then the final
         :class:`Answer`.
@@ -148,21 +182,29 @@ class QA:
         is searched as the standalone query :meth:`rewrite` gives (the Answer's
         ``searched``); its passages are then quoted for the question as typed, whose own
         words say what it asks ("and for files?" picks the files sentence of the
-        retention passages).
+        retention passages). A question a support routine covers gets the routine's turn
+        instead (:meth:`routine`), unless ``routines`` is False.
 
         ``send`` (one of :data:`SEND_MODES`) says what happens when the chat model would
         send a question in which the PHI check finds something (:meth:`outgoing`); the
         search always runs here on the question as typed.
         """
         question = self.validate(question)
-        remote, notices = self.outgoing(question, send)
-        answerer = self._offline() if send == "offline" else self.answerer
         self.refresh()
         started = time.perf_counter()
+        if routines and (followed := self._follow_routine(question, history)) is not None:
+            followed.timings_ms["total"] = (time.perf_counter() - started) * 1000
+            yield followed  # offline: the question is not sent anywhere
+            return
+        remote, notices = self.outgoing(question, send)
+        answerer = self._offline() if send == "offline" else self.answerer
+        # The chat model's condense step would send the question and earlier turns as
+        # typed: with any PHI found, or offline, the offline decision is used instead.
+        private = send == "offline" or bool(notices) or self._holds_phi(history)
         composed = None
         with self._capture_endpoints() as endpoints:
             searches: dict[str, tuple[list[Hit], dict[str, float]]] = {}
-            searched = self.rewrite(question, history, searches).searched
+            searched = self.rewrite(question, history, searches, private).searched
             hits, timings = searches.get(searched) or self._search(searched)
             t0 = time.perf_counter()
             # Names are read where the question asks, not in its context sentences.
@@ -215,6 +257,12 @@ class QA:
             self._phi = PhiDetector(vocabulary_of(c.page_content for c in self.retriever.chunks))
         return self._phi
 
+    def _holds_phi(self, history: Sequence[Turn]) -> bool:
+        """Whether an earlier turn that the condense step would send holds likely PHI."""
+        if self.condenser is None:
+            return False
+        return any(self.phi_findings(f"{t.question}\n{t.answer}") for t in history)
+
     def phi_findings(self, question: str) -> list[Finding]:
         """Likely PHI in ``question`` (app/phi.py) when the chat model would send it
         away; none when answers are written offline."""
@@ -265,16 +313,42 @@ class QA:
             return self.answerer
         return make_answerer(self.settings.replace(llm="extractive"))
 
+    def _follow_routine(self, question: str, history: Sequence[Turn]) -> Answer | None:
+        """The routine's answer to ``question``, or None for plain Q&A. Its functions
+        are looked up in the index as plain questions (their purpose text)."""
+        decision = self.routine(question, history)
+        return routine_answer(question, decision, self.lookup)
+
+    def lookup(self, query: str) -> Answer:
+        """Plain Q&A over the published text only (no internal procedure): how a routine's
+        function finds what it provides, its purpose being the query."""
+        hits, timings = self._search(query)
+        hits = [hit for hit in hits if not is_internal(hit.info.section)]
+        decision = abstain.before_answering(hits, 0, self.settings)
+        composed = None if decision.abstain else self.answerer.compose(query, hits, self.retriever)
+        decision = abstain.after_answering(decision, composed, query, [])
+        found = composed is not None and not decision.abstain
+        return Answer(
+            question=query,
+            answer=composed.text if found else abstain.ABSTAIN_TEXT,
+            abstained=not found,
+            citations=composed.citations if found else [],
+            timings_ms=timings,
+            hits=hits,
+        )
+
     def rewrite(
         self,
         question: str,
         history: Sequence[Turn] = (),
         searches: dict[str, tuple[list[Hit], dict[str, float]]] | None = None,
+        private: bool = False,
     ) -> Rewrite:
         """Whether ``question`` is a follow-up of ``history`` and the query to search
-        (app/conversation.py); retrieval confidence is the best dense similarity. The
-        searches it makes are kept in ``searches`` (query -> hits, timings), so the query
-        chosen is not searched again."""
+        (app/conversation.py, or the chat model's condense step unless ``private``);
+        retrieval confidence is the best dense similarity. The searches it makes are kept
+        in ``searches`` (query -> hits, timings), so the query chosen is not searched
+        again."""
         searches = {} if searches is None else searches
 
         def confidence(query: str) -> float:
@@ -283,7 +357,9 @@ class QA:
             hits, _ = searches[query]
             return max((hit.dense for hit in hits), default=0.0)
 
-        rewrite = standalone(question, list(history), confidence)
+        remote = self.condenser is not None and not private
+        choose = self.condenser.rewrite if remote else standalone
+        rewrite = choose(question, list(history), confidence)
         log.debug("follow-up decision: %s", rewrite.reason)  # never the question text
         return rewrite
 

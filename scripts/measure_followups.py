@@ -27,7 +27,9 @@ def main() -> None:
     overrides = {"data_dir": args.data_dir} if args.data_dir else {}
     settings = load_settings(**overrides)
     session = qa.open_qa(settings)
-    rows = [json.loads(line) for line in args.dataset.read_text().splitlines() if line.strip()]
+    lines = args.dataset.read_text().splitlines()
+    # Only the single-decision lines; whole conversations ("turns") are `privacy-qa eval`'s.
+    rows = [row for line in lines if line.strip() and "history" in (row := json.loads(line))]
     right = rewrites = true_rewrites = followups = 0
     for row in rows:
         decision = session.rewrite(row["question"], qa.history(row["history"]))

@@ -48,8 +48,13 @@ def test_ask_json_follows_the_contract(indexed_settings):
         "usage",
         "notices",
         "searched",
+        "clarify",
+        "branch",
+        "resolved",
     }
     assert answer["searched"] == answer["question"]  # no history: searched as asked
+    # Not a support routine's turn.
+    assert (answer["clarify"], answer["branch"], answer["resolved"]) == (None, None, False)
     assert answer["abstained"] is False
     # Offline default: nothing was sent anywhere, no model tokens, nothing to note.
     assert answer["endpoints"] == [] and answer["usage"] is None and answer["notices"] == []
@@ -485,3 +490,35 @@ def test_history_without_question_is_a_user_error(cli, tmp_path):
     assert code == 2 and "--history goes with QUESTION" in err
     code, _, err = cli("ask", "--json", "--history", str(tmp_path / "missing.json"), "q?")
     assert code == 2 and "Cannot read the --history file" in err
+
+
+@pytest.mark.slow
+def test_the_interactive_ask_follows_the_routine_with_numbered_choices(indexed_settings):
+    result = run(["ask"], indexed_settings.data_dir, stdin="I need a BAA\n1\nno thanks\n\n")
+    assert result.returncode == 0, result.stderr
+    clarify, api, done = result.stdout.split("Choose (type the number or your own answer):")[:3]
+    assert "Could you please specify" in clarify
+    assert "1. API" in api and "2. ChatGPT Enterprise" in api and "baa@openai.com" in api
+    assert "1. No, that's all" in done and "[resolved]" in done
+
+
+@pytest.mark.slow
+def test_ask_jsonl_follows_the_routine_from_the_history_alone(indexed_settings):
+    def ask(question, history):
+        line = json.dumps({"id": 1, "question": question, "history": history})
+        result = run(["ask", "--jsonl", "-"], indexed_settings.data_dir, stdin=line)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    first = ask("how do we get a BAA?", [])
+    assert first["clarify"]["options"] == ["API", "ChatGPT Enterprise"]
+    assert first["abstained"] is False and first["branch"] is None
+    history = [{"question": first["question"], "answer": first["answer"]}]
+    chosen = ask(first["clarify"]["options"][1], history)
+    assert chosen["branch"] == "ChatGPT Enterprise" and chosen["clarify"]["options"]
+    assert all(c["quote"] for c in chosen["citations"])
+    history.append({"question": chosen["question"], "answer": chosen["answer"]})
+    last = ask(chosen["clarify"]["options"][0], history)
+    assert last["resolved"] is True and last["clarify"] is None
+    # A factual question is plain Q&A, whatever came before.
+    assert ask("Which address do I email?", history[:1])["clarify"] is None

@@ -127,6 +127,7 @@ def test_the_ingest_report_is_the_ingest_json_object():
         "chunks_deleted",
         "chunks_unchanged",
         "skipped",
+        "routine_problems",
         "rebuilt",
         "rebuild_reason",
         "recovered",

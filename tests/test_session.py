@@ -8,9 +8,10 @@ import json
 import pytest
 
 from app.answering.abstain import ABSTAIN_TEXT
+from app.conversation import Turn
 from app.errors import EmptyQuestionError, QuestionTooLongError, UserError
 
-from .conftest import ROOT
+from .conftest import ROOT, copy_corpus, make_settings
 
 EVAL_ITEMS = [json.loads(line) for line in (ROOT / "evals/questions.jsonl").open()]
 
@@ -87,7 +88,8 @@ def test_a_question_naming_something_the_documents_never_mention_abstains(qa):
     assert qa.retriever.unknown_names("Is the OpenAI API SOC 2 and HIPAA ready?") == []
     for question in ("Can I get a BAA from Oracle Cloud?", "Does Salesforce keep API data?"):
         assert qa.ask(question).abstained, question
-    answer = qa.ask("How do I get a business associate agreement with OpenAI?")
+    # As plain Q&A (the support routine would ask back which BAA: tests/test_routine_*).
+    answer = qa.ask("How do I get a business associate agreement with OpenAI?", routines=False)
     assert "baa@openai.com" in answer.answer
 
 
@@ -110,3 +112,43 @@ def test_a_persons_name_is_the_data_asked_about_not_an_unknown_thing(qa):
     answer = qa.ask(question)
     assert not answer.abstained and "protected health information" in answer.answer
     assert qa.ask("Can we send patient Maria Garcia's PHI through Oracle Cloud?").abstained
+
+
+@pytest.mark.slow
+def test_the_support_routine_through_the_real_index(qa):
+    clarify = qa.ask("I need a BAA")
+    assert clarify.clarify.options == ["API", "ChatGPT Enterprise"] and not clarify.abstained
+    history = [Turn(clarify.question, clarify.answer)]
+    api = qa.ask("API", history)
+    explainer = [c for c in api.citations if c.source.endswith("privacy-explained.md")]
+    assert any("/v1/embeddings" in c.quote for c in explainer)  # the function's lookup
+    text = (ROOT / "corpus" / "openai-baa-help-article.md").read_text(encoding="utf-8")
+    assert all(c.quote in text for c in api.citations if c not in explainer)
+    sales = qa.ask("We need a BAA for ChatGPT Enterprise")
+    assert sales.branch == "ChatGPT Enterprise" and "no email address" in sales.answer
+    done = qa.ask("No, that's all", [Turn(sales.question, sales.answer)])
+    assert done.resolved
+    assert qa.ask("Which address do I email for a BAA?").clarify is None
+
+
+@pytest.mark.slow
+def test_an_edited_routine_changes_the_flow_after_ingest(tmp_path, embeddings):
+    from app.index.ingest import ingest
+    from app.session import QA
+
+    corpus = copy_corpus(tmp_path / "corpus")
+    baa = corpus / "openai-baa-help-article.md"
+    baa.write_text(
+        baa.read_text(encoding="utf-8").replace(
+            "Our team will respond within 1-2 business days.", "We answer within a week."
+        ),
+        encoding="utf-8",
+    )
+    settings = make_settings(tmp_path)
+    ingest(settings, embeddings)
+    session = QA(settings, embeddings)
+    assert "We answer within a week." in session.ask("We need a BAA for the API").answer
+    baa.write_text(baa.read_text(encoding="utf-8").split("# Support routine")[0], "utf-8")
+    ingest(settings, embeddings)
+    session.refresh()
+    assert session.routines == [] and session.ask("I need a BAA").clarify is None

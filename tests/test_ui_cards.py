@@ -79,3 +79,14 @@ def test_a_question_not_in_english_is_told_so_not_refused(page, indexed_settings
     assert not any("No answer" in w for w in warnings)
     # The refused text is back in the box, to be edited rather than typed again.
     assert at.chat_input[0].proto.value.startswith("Combien de temps")
+
+
+def test_the_copy_and_the_export_say_what_a_follow_up_searched(page, indexed_settings):
+    at = ask(page(indexed_settings), "How long does OpenAI retain API inputs and outputs?")
+    ask(at, "and for files?")
+    answer = at.session_state["messages"][3]["answer"]
+    assert answer.searched != answer.question
+    copy = at.chat_message[3].code[0].value
+    assert f"\n\nSearched: {answer.searched}\n\nSources:\n" in copy
+    exported = conversation_markdown(indexed_settings, at.session_state["messages"])
+    assert exported.count("Searched: ") == 1 and answer.searched in exported

@@ -82,6 +82,18 @@ class Passage:
         )
 
 
+@dataclass(frozen=True)
+class Clarify:
+    """A question back to the person, with the replies to choose from (a support
+    routine's clarifying or closing question: app/routine/)."""
+
+    question: str
+    options: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"question": self.question, "options": list(self.options)}
+
+
 @dataclass
 class Answer:
     question: str
@@ -102,6 +114,11 @@ class Answer:
     # The query retrieval searched: the question itself, or the standalone query a
     # follow-up was rewritten to (app/conversation.py); "" means the question.
     searched: str = ""
+    # A support routine's turn (app/routine/): the question it asks back with its
+    # options, the branch it gave ("API"), and whether this turn ended it (resolved).
+    clarify: Clarify | None = None
+    branch: str | None = None
+    resolved: bool = False
 
     def __post_init__(self):
         if not self.searched:
@@ -133,6 +150,9 @@ class Answer:
             "usage": self.usage,
             "notices": list(self.notices),
             "searched": self.searched,
+            "clarify": self.clarify.to_dict() if self.clarify else None,
+            "branch": self.branch,
+            "resolved": self.resolved,
         }
 
 

@@ -11,7 +11,7 @@ import sys
 
 from app import qa
 from app.cli.jsonl import BadLineError, check_argument, parse_line
-from app.cli.output import ProgressBar, describe_ingest, echo, format_answer
+from app.cli.output import ProgressBar, chosen, describe_ingest, echo, format_answer
 from app.config import Settings
 from app.errors import UserError
 from app.ui import server
@@ -57,6 +57,8 @@ def ingest_command(settings: Settings, args: argparse.Namespace) -> int:
 def _print_ingest(report, settings: Settings, args: argparse.Namespace) -> int:
     for skipped in report.skipped:
         echo(f"warning: skipped {skipped['source']}: {skipped['reason']}", err=True)
+    for problem in report.routine_problems:
+        echo(f"warning: support routine ignored: {problem}", err=True)
     if args.json:
         data = report.to_dict()
         data["files"] = data.pop("changes")
@@ -165,6 +167,7 @@ def _ask_interactively(session, as_json: bool, send: str = "check") -> None:
     echo("Ask about the indexed documents (empty line or Ctrl-D to quit).", err=True)
     session.warm_up()
     history: list[qa.Turn] = []
+    previous = None  # the last answer: its numbered choices, if it asked back
     while True:
         echo("question: ", end="", err=True)
         try:
@@ -174,6 +177,7 @@ def _ask_interactively(session, as_json: bool, send: str = "check") -> None:
             break
         if not question.strip():
             break
+        question = chosen(question, previous)
         try:
             if as_json:
                 answer = session.ask(question, history, send)
@@ -182,6 +186,7 @@ def _ask_interactively(session, as_json: bool, send: str = "check") -> None:
                 answer = _stream_answer(session, question, history, send)
                 echo()
             history.append(qa.Turn(answer.question, answer.answer))
+            previous = answer
         except UserError as exc:
             echo(f"error: {exc}", err=True)
 

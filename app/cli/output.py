@@ -100,6 +100,27 @@ def describe_passages(passages: list[Passage]) -> list[str]:
     return lines
 
 
+def describe_routine(answer: Answer) -> list[str]:
+    """A support routine's turn: its numbered choices, or that it is resolved."""
+    lines = []
+    if answer.clarify is not None:
+        lines += ["", "Choose (type the number or your own answer):"]
+        lines += [f"  {i}. {option}" for i, option in enumerate(answer.clarify.options, 1)]
+    if answer.resolved:
+        lines += ["", "[resolved]"]
+    return lines
+
+
+def chosen(text: str, previous: Answer | None) -> str:
+    """The option a typed number picks from the previous turn's choices, else ``text``."""
+    choice = text.strip()
+    if previous is not None and previous.clarify is not None and choice.isdigit():
+        options = previous.clarify.options
+        if 1 <= int(choice) <= len(options):
+            return options[int(choice) - 1]
+    return text
+
+
 def format_answer(answer: Answer, streamed: str | None = None) -> str:
     """Human-readable answer: the text, then numbered sources with their quotes, then any
     notices, token usage and the endpoints data was sent to.
@@ -125,6 +146,7 @@ def format_answer(answer: Answer, streamed: str | None = None) -> str:
             lines.append(f'    "{" ".join(c.quote.split())}"')
     if answer.abstained:
         lines += describe_passages(answer.closest_passages(CLOSEST_PASSAGES))
+    lines += describe_routine(answer)
     if answer.notices:
         lines += ["", "Notes:"] + [f"- {notice}" for notice in answer.notices]
     if answer.usage:

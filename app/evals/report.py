@@ -83,10 +83,13 @@ class EvalReport:
     failures: list[str] = field(default_factory=list)  # threshold check failures (--check)
     below: list[str] = field(default_factory=list)  # metrics past a threshold, checked or not
     judge_note: str = ""
+    # follow-up and routine metrics of the conversation eval (app/evals/conversations.py)
+    conversation_metrics: Metrics = field(default_factory=dict)
+    conversation_failures: list[str] = field(default_factory=list)  # "r12/3: missing facts"
     paths: list[Path] = field(default_factory=list)  # the report files written
 
     def finish(self) -> EvalReport:
-        self.metrics = compute_metrics(self.results)
+        self.metrics = compute_metrics(self.results) | self.conversation_metrics
         splits = split_metrics(self.results)
         self.splits = splits if len(splits) > 1 else {}
         self.topics = topic_metrics(self.results)
@@ -252,6 +255,9 @@ def format_summary(report: EvalReport) -> str:
     for result in failing:
         lines.append(f"  {result.item.id:<9} {shorten(result.item.question, 70)}")
         lines.append(f"  {'':<9} -> {'; '.join(result.reasons())}")
+    if report.conversation_failures:
+        lines += ["", f"failing conversation turns ({len(report.conversation_failures)}):"]
+        lines += [f"  {failure}" for failure in report.conversation_failures]
     return "\n".join(lines)
 
 

@@ -24,6 +24,7 @@ from app.evals.baseline import (
     load_thresholds,
     save_baseline,
 )
+from app.evals.conversations import CONVERSATIONS, score_conversations
 from app.evals.dataset import DEFAULT_DATASET, EvalDataError, EvalItem, load_dataset
 from app.evals.judge import judge_results
 from app.evals.report import EvalReport, RunSettings, check_out_dir, make_out_dir, write_report
@@ -78,7 +79,7 @@ def ask_and_score(
 
     def ask(item: EvalItem):
         try:
-            return qa.ask(item.question)
+            return qa.ask(item.question, routines=False)  # single questions: plain Q&A
         except UserError as exc:  # a question the app refuses (too long, say): fix the set
             raise EvalDataError(f"{dataset}: question {item.id!r}: {exc}") from exc
 
@@ -149,6 +150,11 @@ def run_eval(settings: Settings, options: EvalOptions) -> EvalReport:
         make_out_dir(out_dir)  # before the questions, so a late failure costs no run
         dataset = str(options.dataset)
         report = ask_and_score(qa, items, options.split, dataset, options.on_progress)
+        conversations = options.dataset.parent / CONVERSATIONS
+        if conversations.is_file():  # the same conversations whatever the split
+            tally = score_conversations(qa, conversations)
+            report.conversation_metrics = tally.metrics()
+            report.conversation_failures = tally.failing
         if options.judge:
             _judge(settings, report, note)
     _compare(report, options.baseline, limits, options.check)

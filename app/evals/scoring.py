@@ -34,6 +34,10 @@ METRICS: dict[str, str] = {
     "lead_ins": "answers opening Yes/No",
     "judge_faithfulness": "judge: faithfulness",
     "judge_relevancy": "judge: answer relevancy",
+    # the conversation eval (app/evals/conversations.py)
+    "followup_exact_pass": "follow-up exact pass",
+    "rewrite_precision": "rewrite precision",
+    "routine_branch_accuracy": "routine branch accuracy",
 }
 LOWER_IS_BETTER = frozenset({"latency_p50_ms", "latency_p95_ms", "answer_words_p50", "lead_ins"})
 

@@ -341,6 +341,9 @@ class IngestReport:
     chunks_deleted: int = 0
     chunks_unchanged: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    # a support routine that cannot be followed, by document (app/routine/; the facade
+    # fills it): the document is indexed and answered from, the routine ignored
+    routine_problems: list[str] = field(default_factory=list)
     rebuilt: bool = False
     rebuild_reason: str = ""
     recovered: bool = False  # finished the work of an interrupted ingest

@@ -152,7 +152,8 @@ def render_answer(settings: Settings, answer: Answer, turn: int, show_text: bool
         if show_text:
             st.markdown(answer_text_html(answer, turn), unsafe_allow_html=True)
         render_provenance(answer)
-        st.markdown("**Sources**")
+        if answer.citations:  # a routine's "resolved" turn quotes nothing
+            st.markdown("**Sources**")
         for card in cards(answer.citations):
             render_card(settings, card, turn)
     with st.expander("Copy as text"):
@@ -179,10 +180,16 @@ def sources_text(settings: Settings, answer: Answer) -> list[str]:
 
 
 def plain_text(settings: Settings, answer: Answer) -> str:
-    """The answer and its sources as plain text (what "Copy as text" holds)."""
-    if answer.abstained:
-        return f"No answer. {answer.answer}"
-    return "\n".join([clean_text(answer.answer), "", "Sources:", *sources_text(settings, answer)])
+    """The answer as plain text (what "Copy as text" holds): the query searched when it
+    was rewritten, its sources, and a support routine's end."""
+    lines = [f"No answer. {answer.answer}" if answer.abstained else clean_text(answer.answer)]
+    if answer.searched != answer.question:
+        lines += ["", f"Searched: {answer.searched}"]
+    if answer.citations and not answer.abstained:
+        lines += ["", "Sources:", *sources_text(settings, answer)]
+    if answer.resolved:
+        lines += ["", "[resolved]"]
+    return "\n".join(lines)
 
 
 def conversation_markdown(settings: Settings, messages: list[dict]) -> str:

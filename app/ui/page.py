@@ -26,6 +26,7 @@ from app.ui import phi, resources, signin
 from app.ui.cards import answer_text_html, conversation_markdown, render_answer
 from app.ui.library import document_page, documents_section
 from app.ui.markup import escape_markdown
+from app.ui.routine import routine_widgets
 from app.ui.sidebar import sidebar
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,7 @@ def _ask(
         streamed.markdown(answer_text_html(answer, turn), unsafe_allow_html=True)
     searched_note(answer)
     render_answer(settings, answer, turn, show_text=False)
+    routine_widgets(answer, turn, fresh=True)
 
 
 def searched_note(answer: Answer) -> None:
@@ -155,6 +157,7 @@ def render_message(settings: Settings, message: dict, turn: int) -> None:
                 st.markdown(answer_text_html(answer, turn), unsafe_allow_html=True)
             searched_note(answer)  # under the answer's text, as while it was asked
             render_answer(settings, answer, turn, show_text=False)
+            routine_widgets(answer, turn)
 
 
 def _pick_starter(question: str) -> None:

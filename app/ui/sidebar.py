@@ -75,6 +75,8 @@ def _reindex(settings: Settings) -> None:
                 f"Skipped {escape_markdown(skipped['source'])}: "
                 f"{escape_markdown(skipped['reason'])}"
             )
+        for problem in report.routine_problems:  # the document is indexed, its routine not
+            st.warning(f"Support routine ignored: {escape_markdown(problem)}")
         box.update(label=result, state="complete", expanded=False)
 
 
