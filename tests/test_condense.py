@@ -118,3 +118,29 @@ def test_the_session_searches_what_the_model_condensed(indexed_settings, embeddi
     assert answer.searched == "How long are files uploaded to /v1/files retained?"
     assert [r.path for r in fake.received] == ["/v1/chat/completions"] * 2
     assert len(answer.endpoints) == 1  # the answer's own request, as before
+
+
+@pytest.mark.slow
+def test_no_condense_request_when_the_conversation_holds_phi(indexed_settings, embeddings):
+    """The condense step would send the question and earlier turns as typed: with likely
+    PHI in either, the offline decision is used and only the (redacted) answer request
+    leaves."""
+    from app.session import QA
+
+    from .openai_fake import quote_first_source
+
+    def model(body: dict) -> str:
+        assert body["messages"][0]["content"] != SYSTEM, "a condense request was sent"
+        return quote_first_source(body)
+
+    with FakeOpenAI(reply=model) as fake:
+        settings = indexed_settings.replace(
+            llm="openai", openai_api_key=fake.api_key, openai_base_url=fake.base_url
+        )
+        qa = QA(settings, embeddings)
+        named = [Turn("Can we send patient Maria Garcia's PHI through the API?", "Yes [1]")]
+        qa.ask("and for files?", named)
+        qa.ask("and for Maria Garcia's files?", HISTORY, "redact")
+    sent = b"".join(r.body for r in fake.received)
+    assert b"Maria" not in sent and b"Garcia" not in sent
+    assert fake.received  # answers were asked for; no condense request among them
