@@ -24,6 +24,8 @@ CLOSED = [Turn("the API", "To obtain a BAA ... [1]\n\n" + ROUTINE.closing.text)]
         "We'd like to sign a business associate agreement with you",
         "BAA please",
         "What do we need to do to get a BAA?",
+        "Who do I contact to get a BAA?",  # two contacts, one per branch
+        "who should we talk to about a BAA",
     ],
 )
 def test_an_open_request_asks_which_branch(question):
@@ -38,6 +40,7 @@ def test_an_open_request_asks_which_branch(question):
         ("Hi, we want a BAA for ChatGPT Enterprise for our clinic", "ChatGPT Enterprise"),
         ("Our BAA request was turned down. What now?", "Not approved"),
         ("openai rejected our BAA application for the API", "Not approved"),
+        ("Who do we contact about a BAA for ChatGPT Enterprise?", "ChatGPT Enterprise"),
     ],
 )
 def test_a_request_naming_its_branch_gets_it(question, branch):
@@ -56,6 +59,8 @@ def test_a_request_naming_its_branch_gets_it(question, branch):
         "Can we sign a BAA without an enterprise contract?",
         "Are all API services covered by the BAA?",
         "Do you sign BAAs?",
+        "Who reviews BAA requests?",
+        "Who do I email for a BAA?",
         "How long does OpenAI retain API data?",
         "thanks",
     ],

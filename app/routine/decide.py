@@ -46,7 +46,10 @@ PLAIN = Decision("plain", reason="no routine applies")
 
 # A question asking for one fact, not for help with the whole request.
 _FACTUAL_START = re.compile(
-    r"(?i)^\s*(?:which|where|who|whom|whose|when|why|is|are|was|were|does|do|did|has|have|"
+    r"(?i)^\s*(?:which|where|whom|whose|when|why|is|are|was|were|does|do|did|has|have|"
+    # "Who do I contact to get a BAA?" asks where the whole request goes: that depends
+    # on the branch, as "how do we get a BAA?" does; "who reviews requests?" is a fact.
+    r"who(?!\s+(?:do|should|can|could|would)\s+(?:i|we)\s+(?:contact|talk|speak|reach|ask|go)\b)|"
     r"should|how (?:long|soon|quickly|fast|many|much|often)|"
     r"what(?!\s+(?:do|should|would)\s+(?:i|we)\s+(?:need\s+to\s+)?do\b)"
     r"(?!(?:'s|\s+is|\s+are)\s+the\s+(?:process|steps?|procedure)\b))\b",
@@ -58,7 +61,7 @@ _FACTUAL_WORDS = re.compile(
 _REQUEST = re.compile(
     r"(?i)\b(?:need|needs|want|wants|require|requires|get|getting|obtain|sign|signing|"
     r"request|requesting|apply|applying|set up|looking for|like|interested|help|start|"
-    r"begin|kick off|arrange|please)\b",
+    r"begin|kick off|arrange|please|contact|talk to|speak to|reach)\b",
 )
 _REJECTED = re.compile(
     r"(?i)\b(?:rejected|turned down|denied|declined|refused|knocked back|"
