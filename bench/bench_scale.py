@@ -250,11 +250,11 @@ def cmd_serve(args) -> None:
     qa = QA(settings, embeddings)
     open_s = time.perf_counter() - t0
     asked = questions(args.questions)
-    qa.ask(asked[0])  # warm caches
+    qa.ask(asked[0], routines=False)  # warm caches
     stages: dict[str, list[float]] = {"embed": [], "search": [], "compose": [], "total": []}
     abstained = 0
     for question in asked:
-        answer = qa.ask(question)
+        answer = qa.ask(question, routines=False)
         abstained += answer.abstained
         for stage in stages:
             stages[stage].append(answer.timings_ms[stage])
@@ -315,10 +315,10 @@ def cmd_compare(args) -> None:
     stages = ("embed", "search", "compose", "total")
     timings = {docs: {stage: [] for stage in stages} for docs in opened}
     for qa in opened.values():
-        qa.ask(asked[0])  # warm caches
+        qa.ask(asked[0], routines=False)  # warm caches
     for question in asked:
         for docs, qa in opened.items():
-            answer = qa.ask(question)
+            answer = qa.ask(question, routines=False)
             for stage in stages:
                 timings[docs][stage].append(answer.timings_ms[stage])
     result = {
