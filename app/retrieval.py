@@ -22,18 +22,10 @@ from app.abbreviations import Abbreviations
 from app.corpus import ChunkInfo, chunk_body
 from app.embeddings import EmbeddingBackend
 from app.index.chroma import search_by_vector
+from app.terms import STOPWORDS, stem, terms  # noqa: F401 (re-exported: callers import them here)
 
 log = logging.getLogger(__name__)
 
-# Words too common to say anything about relevance. Kept short on purpose: domain words
-# such as "data", "api" or "not" stay searchable.
-STOPWORDS = frozenset(
-    """a an and are as at be by can could do does for from has have how i if in into is it
-    its me my of on or our so than that the their them then there these they this those to
-    us was we what when where which who whom why will with would you your yours""".split()
-)
-_TOKEN = re.compile(r"[a-z0-9]+(?:[@./\-][a-z0-9]+)*")
-_ACRONYM_NUMBER = re.compile(r"\b([A-Z]{2,})( ?)(\d{1,3})\b(?!\.\d)")
 _COMPOUND = re.compile(r"[@./\-]")
 RRF_K = 60  # the constant from the RRF paper, also EnsembleRetriever's default
 # BM25 parameters. Length normalisation (b) is weaker than the usual 0.75: chunks here
@@ -42,37 +34,6 @@ RRF_K = 60  # the constant from the RRF paper, also EnsembleRetriever's default
 # ones that hold the answer (docs/evals.md has the measurements on the dev split).
 BM25_K1 = 1.2
 BM25_B = 0.35
-
-
-def terms(text: str, joined: bool = False) -> list[str]:
-    """Lowercased search terms: compounds like 'v1/embeddings' and 'aes-256' plus their parts.
-
-    ``joined``: a hyphenated word also gives its parts written together, so that a passage's
-    "fine-tune" matches a question's "finetune" (passages only: a question's "ZDR-eligible"
-    would otherwise add a term no passage has).
-
-    Single letters ("s" of "OpenAI's") are dropped, and an acronym with a number is
-    found however it is spaced: "SOC 2" and "SOC2" both give "soc2", "soc" and "2".
-    """
-    out: list[str] = []
-    for token in _TOKEN.findall(text.lower()):
-        parts = re.split(r"[@./\-]", token)
-        if len(parts) > 1:  # the compound, its words folded as they are on their own
-            out.append(_ALPHA_RUN.sub(lambda m: stem(m.group()), token))
-            if joined and "-" in token and token.replace("-", "").isalpha():
-                out.append(stem(token.replace("-", "")))
-        out.extend(
-            stem(part)
-            for part in parts
-            if part and part not in STOPWORDS and not (len(part) == 1 and part.isalpha())
-        )
-    for match in _ACRONYM_NUMBER.finditer(text):
-        letters, space, digits = match.groups()
-        if space:
-            out.append(letters.lower() + digits)
-        else:
-            out.extend([stem(letters.lower()), digits])
-    return out
 
 
 # A word as written, for spotting names: letters/digits, possibly joined by @ . / -.
@@ -141,28 +102,6 @@ def mentions(name: str, text_terms: set[str]) -> bool:
     alphabetic parts, normalised as retrieval normalises them ("SOC 2" and "SOC2" meet,
     "OpenAI's" is "openai")."""
     return _simple_terms(name) <= text_terms
-
-
-_SUFFIXES = ("ing", "ed", "ion")
-_ALPHA_RUN = re.compile(r"[a-z]+")
-
-
-def stem(word: str) -> str:
-    """Crude suffix folding so 'encrypts', 'encrypted', 'encryption' meet at 'encrypt'.
-
-    Deliberately small (no dictionary, no vendor): it only needs to make inflected forms
-    of the same word match each other, not to produce real words.
-    """
-    if word.isalpha() and len(word) > 3:
-        if word.endswith("s") and not word.endswith(("ss", "us", "is")):
-            word = word[:-1]
-        for suffix in _SUFFIXES:
-            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-                word = word[: -len(suffix)]
-                break
-        if word.endswith("e") and len(word) > 3:
-            word = word[:-1]
-    return word
 
 
 @dataclass
