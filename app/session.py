@@ -23,6 +23,7 @@ from app.errors import (
     UserError,
 )
 from app.index.chroma import load_all_chunks, open_collection, server_errors
+from app.index.lexical import LexicalIndex
 from app.index.manifest import check_store
 from app.language import check_english
 from app.retrieval import Hit, HybridRetriever, StaleIndexError
@@ -56,7 +57,9 @@ class QA:
             raise StoreMissingError(
                 f"The index in {self.settings.data_dir} is empty: run `privacy-qa ingest` first."
             )
-        self.retriever = HybridRetriever(self.collection, self.embeddings, chunks)
+        # BM25 on disk; an index written before the lexical index existed gets one in memory.
+        lexical = LexicalIndex.open(self.settings, self.manifest.collection)
+        self.retriever = HybridRetriever(self.collection, self.embeddings, chunks, lexical)
 
     def _manifest_stamp(self) -> tuple[int, int] | None:
         # An ingest replaces manifest.json atomically (a new inode) once the index is
