@@ -24,7 +24,7 @@ from app.config import Settings
 from app.corpus import SourceDocument, chunk_document, load_corpus
 from app.embeddings import EmbeddingBackend, make_embeddings
 from app.errors import IngestLockedError, StoreCorruptError, UserError
-from app.index import lexical
+from app.index import postings
 from app.index.changes import previous, rebuild_reason, survey, unchanged
 from app.index.chroma import (
     COLLECTION_PREFIX,
@@ -319,7 +319,7 @@ def run(
     )
     # The lexical index in one transaction: readers see its old or its new state.
     removed = written.stale + written.unrecorded
-    lexical.update(settings, target.collection, chunks, removed, only=target.full_pass)
+    postings.update(settings, target.collection, chunks, removed, only=target.full_pass)
     # Publish: from here on readers use the new chunks (and may still see stale ones,
     # briefly). A kill from here on leaves the pending marker, so the next run sweeps.
     _publish(settings, start, target, report)
