@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 EPSILON = 0.25  # rank_bm25's floor for a negative IDF: EPSILON * the average IDF
 SLOT, COUNT = np.int32, np.uint16
+_MOST = int(np.iinfo(COUNT).max)  # a count above it (never, in a chunk) is capped
 SLICE = 500  # ids per IN (...): SQLite caps the variables of one statement
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS postings (
@@ -227,7 +228,7 @@ def _add_chunks(
         for term, count in counts.items():
             term_of.append(vocabulary.setdefault(term, len(vocabulary)))
             slot_of.append(slot)
-            count_of.append(min(count, np.iinfo(COUNT).max))
+            count_of.append(min(count, _MOST))
         connection.execute(
             "INSERT INTO chunks (slot, id, terms) VALUES (?, ?, ?)",
             (slot, chunk.id, " ".join(counts)),
