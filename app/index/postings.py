@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS postings (
     term TEXT PRIMARY KEY, df INTEGER NOT NULL, first INTEGER NOT NULL,
     slots BLOB NOT NULL, counts BLOB NOT NULL
 ) WITHOUT ROWID;
+-- df and first of every term without reading the postings (rank_bm25's average IDF)
+CREATE INDEX IF NOT EXISTS postings_stats ON postings (first, df);
 CREATE TABLE IF NOT EXISTS chunks (
     slot INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, terms TEXT NOT NULL
 );
@@ -164,8 +166,9 @@ def write(
         adding = [c for id_, c in wanted.items() if id_ not in present or id_ in gone]
         lengths = meta.lengths.copy()
         removals = _remove_chunks(connection, [present[id_] for id_ in gone], lengths)
-        additions, new_lengths = _add_chunks(connection, adding, len(lengths))
-        rewritten = _rewrite_postings(connection, removals, additions)
+        added = _add_chunks(connection, adding, len(lengths))
+        new_lengths = added.lengths
+        rewritten = _rewrite_postings(connection, removals, added)
         meta.total += int(new_lengths.sum()) - int(meta.lengths.sum() - lengths.sum())
         meta.lengths = np.concatenate([lengths, new_lengths])
         meta.chunks += len(adding) - len(gone)
@@ -211,13 +214,27 @@ def _remove_chunks(
     return removals
 
 
-def _add_chunks(
-    connection: sqlite3.Connection, chunks: list[Document], first_slot: int
-) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], np.ndarray]:
-    """Insert ``chunks`` at slots from ``first_slot`` on; each term's new (slots, counts)
-    and the new chunks' lengths. Packed arrays, not Python lists: at 100k chunks these
-    are millions of entries."""
+@dataclass
+class Added:
+    """What :func:`_add_chunks` inserted: each term's new (slots, counts), where it first
+    occurs among them (:func:`_first`), and the new chunks' lengths."""
+
+    postings: dict[str, tuple[np.ndarray, np.ndarray]]
+    first: dict[str, int]
+    lengths: np.ndarray
+
+
+def _first(slot: int, position: int) -> int:
+    """Where a term first occurs: in the chunk at ``slot``, as its ``position``-th distinct
+    term. Ordered as rank_bm25 first meets terms (chunk by chunk, word by word)."""
+    return (slot << 20) + position  # a chunk holds far fewer than 2**20 distinct terms
+
+
+def _add_chunks(connection: sqlite3.Connection, chunks: list[Document], first_slot: int) -> Added:
+    """Insert ``chunks`` at slots from ``first_slot`` on. Packed arrays, not Python lists:
+    at 100k chunks the postings are millions of entries."""
     vocabulary: dict[str, int] = {}
+    first: dict[str, int] = {}
     term_of, slot_of, count_of = array("i"), array("i"), array("H")
     lengths = np.zeros(len(chunks), SLOT)
     for n, chunk in enumerate(chunks):
@@ -225,8 +242,11 @@ def _add_chunks(
         counts = Counter(found)
         slot = first_slot + n
         lengths[n] = len(found)
-        for term, count in counts.items():
-            term_of.append(vocabulary.setdefault(term, len(vocabulary)))
+        for position, (term, count) in enumerate(counts.items()):
+            if term not in vocabulary:
+                vocabulary[term] = len(vocabulary)
+                first[term] = _first(slot, position)
+            term_of.append(vocabulary[term])
             slot_of.append(slot)
             count_of.append(min(count, _MOST))
         connection.execute(
@@ -238,24 +258,23 @@ def _add_chunks(
     slots = np.frombuffer(slot_of, np.int32)[order].astype(SLOT)
     counts = np.frombuffer(count_of, np.uint16)[order].astype(COUNT)
     bounds = np.searchsorted(sorted_terms, np.arange(len(vocabulary) + 1))
-    additions = {
+    postings = {
         term: (slots[bounds[i] : bounds[i + 1]], counts[bounds[i] : bounds[i + 1]])
         for term, i in vocabulary.items()
     }
-    return additions, lengths
+    return Added(postings, first, lengths)
 
 
 def _rewrite_postings(
-    connection: sqlite3.Connection,
-    removals: dict[str, list[int]],
-    additions: dict[str, tuple[np.ndarray, np.ndarray]],
+    connection: sqlite3.Connection, removals: dict[str, list[int]], added: Added
 ) -> int:
     """Read-modify-write the row of every term touched: its removed slots out, its added
     ones appended (new slots are the largest, so each row stays in slot order)."""
+    additions = added.postings
     touched = removals.keys() | additions.keys()
     for term in touched:
         row = connection.execute(
-            "SELECT slots, counts FROM postings WHERE term = ?", (term,)
+            "SELECT slots, counts, first FROM postings WHERE term = ?", (term,)
         ).fetchone()
         slots = np.frombuffer(row[0], SLOT) if row else np.zeros(0, SLOT)
         counts = np.frombuffer(row[1], COUNT) if row else np.zeros(0, COUNT)
@@ -266,38 +285,42 @@ def _rewrite_postings(
             slots = np.concatenate([slots, additions[term][0]])
             counts = np.concatenate([counts, additions[term][1]])
         if len(slots):
+            first = _first_of(connection, term, int(slots[0]), row, added)
             connection.execute(
                 "INSERT OR REPLACE INTO postings VALUES (?, ?, ?, ?, ?)",
-                (term, len(slots), int(slots[0]), slots.tobytes(), counts.tobytes()),
+                (term, len(slots), first, slots.tobytes(), counts.tobytes()),
             )
         elif row:
             connection.execute("DELETE FROM postings WHERE term = ?", (term,))
     return len(touched)
 
 
+def _first_of(connection: sqlite3.Connection, term: str, slot: int, row, added: Added) -> int:
+    """Where ``term`` first occurs now that its first chunk is at ``slot``: as before if
+    that chunk stayed, as added if it is new, else (its first chunk was removed) read from
+    the chunk that is first now."""
+    if row is not None and row[2] >> 20 == slot:
+        return row[2]
+    if term in added.first and added.first[term] >> 20 == slot:
+        return added.first[term]
+    (held,) = connection.execute("SELECT terms FROM chunks WHERE slot = ?", (slot,)).fetchone()
+    return _first(slot, held.split().index(term))
+
+
 def _idf_statistics(connection: sqlite3.Connection, chunks: int) -> tuple[float, float]:
     """rank_bm25's average IDF over every term (its floor for negative IDFs is a quarter
     of it) and the largest IDF after that floor. The average is summed in rank_bm25's
-    order, the order in which the chunks (by slot) first hold each term, so that it is
-    equal to the last bit and exact ties of scores stay ties."""
-    rows = connection.execute("SELECT term, df, first FROM postings").fetchall()
-    if not rows:
+    order, the order in which it first meets each term (chunk by chunk in slot order,
+    word by word), so that it is equal to the last bit and exact ties of scores stay ties.
+    Read from the index on (first, df), not from the postings."""
+    frequencies = [df for (df,) in connection.execute("SELECT df FROM postings ORDER BY first")]
+    if not frequencies:
         return 0.0, 0.0
-    firsts = sorted({first for _, _, first in rows})
-    position: dict[tuple[int, str], int] = {}
-    for i in range(0, len(firsts), SLICE):
-        part = firsts[i : i + SLICE]
-        marks = ",".join("?" * len(part))
-        query = f"SELECT slot, terms FROM chunks WHERE slot IN ({marks})"
-        for slot, held in connection.execute(query, part):
-            position.update(((slot, term), n) for n, term in enumerate(held.split()))
-    rows.sort(key=lambda row: (row[2], position[(row[2], row[0])]))
     total = 0.0
-    for _, df, _ in rows:  # a plain left-to-right sum, as rank_bm25's
+    for df in frequencies:  # a plain left-to-right sum, as rank_bm25's
         total += math.log(chunks - df + 0.5) - math.log(df + 0.5)
-    average = total / len(rows)
-    rarest = math.log(chunks - min(df for _, df, _ in rows) + 0.5)
-    rarest -= math.log(min(df for _, df, _ in rows) + 0.5)
+    average = total / len(frequencies)
+    rarest = math.log(chunks - min(frequencies) + 0.5) - math.log(min(frequencies) + 0.5)
     return average, rarest if rarest >= 0 else EPSILON * average
 
 
