@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ class LexicalIndex:
         self._meta = Meta(version=-1)
         self._idf: dict[str, float | None] = {}  # of the terms looked up, this version
         self._norms: dict[tuple[float, float], np.ndarray] = {}
+        self._parts = _Parts()
         with self._reading():
             pass
 
@@ -79,7 +81,7 @@ class LexicalIndex:
                     version = None
                 if version is None or version[0] != self._meta.version:
                     self._meta = Meta.read(self.connection) if version else Meta()
-                    self._idf, self._norms = {}, {}
+                    self._idf, self._norms, self._parts = {}, {}, _Parts()
                 yield self._meta
             finally:
                 self.connection.execute("COMMIT")
@@ -103,18 +105,30 @@ class LexicalIndex:
             score = np.zeros(len(meta.lengths))
             if not meta.chunks:
                 return LexicalScores(self, score)
-            norm = self._norm(meta, k1, b)
             for term in query:
-                row = self.connection.execute(
-                    "SELECT slots, counts FROM postings WHERE term = ?", (term,)
-                ).fetchone()
-                if row is None:
-                    continue
-                slots = np.frombuffer(row[0], SLOT)
-                tf = np.frombuffer(row[1], COUNT).astype(np.float64)
-                idf = meta.idf(len(slots))
-                score[slots] += idf * (tf * (k1 + 1) / (tf + norm[slots]))
+                part = self._part(meta, term, k1, b)
+                if part is not None:
+                    slots, gain = part
+                    score[slots] += meta.idf(len(slots)) * gain
         return LexicalScores(self, score)
+
+    def _part(self, meta: Meta, term: str, k1: float, b: float):
+        """The chunks holding ``term`` and its BM25 gain in each before the IDF,
+        ``tf * (k1 + 1) / (tf + norm)`` (rank_bm25's arithmetic, so ``idf * gain`` is its
+        number to the last bit), or None. Kept for the terms asked most recently."""
+        key = (term, k1, b)
+        found = self._parts.get(key)
+        if found is None:
+            row = self.connection.execute(
+                "SELECT slots, counts FROM postings WHERE term = ?", (term,)
+            ).fetchone()
+            if row is None:
+                return None
+            slots = np.frombuffer(row[0], SLOT).astype(np.intp)
+            tf = np.frombuffer(row[1], COUNT).astype(np.float64)
+            found = (slots, tf * (k1 + 1) / (tf + self._norm(meta, k1, b)[slots]))
+            self._parts.put(key, found)
+        return found
 
     def _norm(self, meta: Meta, k1: float, b: float) -> np.ndarray:
         norm = self._norms.get((k1, b))
@@ -149,6 +163,34 @@ class LexicalIndex:
 
     def close(self) -> None:
         self.connection.close()
+
+
+class _Parts(OrderedDict):
+    """The postings of the terms asked most recently, ready to score, up to BUDGET bytes:
+    common terms hold tens of thousands of chunks at 100k, and reading and converting
+    them again for every question was most of a question's lexical time."""
+
+    BUDGET = 48 * 2**20
+
+    def __init__(self):
+        super().__init__()
+        self.bytes = 0
+
+    def get(self, key):
+        found = super().get(key)
+        if found is not None:
+            self.move_to_end(key)
+        return found
+
+    def put(self, key, value) -> None:
+        size = value[0].nbytes + value[1].nbytes
+        if size > self.BUDGET:
+            return
+        self[key] = value
+        self.bytes += size
+        while self.bytes > self.BUDGET:
+            _, (slots, gain) = self.popitem(last=False)
+            self.bytes -= slots.nbytes + gain.nbytes
 
 
 @dataclass
