@@ -37,17 +37,21 @@ from bench_scale import machine, peak_rss_mb, percentile, questions  # noqa: E40
 
 from app.config import load_settings  # noqa: E402
 
+# Peak RSS from /proc (VmHWM): ru_maxrss would carry over the parent's peak through exec.
 OPEN = """
-import json, resource, sys, time
+import json, re, sys, time
 import numpy, langchain_core.documents, app.index.lexical, app.retrieval
 from app.config import load_settings
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def hwm():
+    status = open("/proc/self/status").read()
+    return int(re.search(r"VmHWM:\\s+(\\d+)", status).group(1)) / 1024
+base = hwm()
 t0 = time.perf_counter()
 index = app.index.lexical.LexicalIndex.open(load_settings(data_dir=sys.argv[1]), sys.argv[2])
 opened = time.perf_counter() - t0
 index.scores(app.retrieval.terms(sys.argv[3]), 1.2, 0.35).top(20)
 first = time.perf_counter() - t0 - opened
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+peak = hwm()
 print(json.dumps({"open_s": opened, "first_question_s": first, "rss_after_imports_mb": base,
                   "rss_peak_mb": peak}))
 """
