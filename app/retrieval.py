@@ -14,26 +14,17 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 
-import numpy as np
 from langchain_core.documents import Document
-from rank_bm25 import BM25Okapi
 
 from app.abbreviations import Abbreviations
 from app.corpus import ChunkInfo, chunk_body
 from app.embeddings import EmbeddingBackend
 from app.index.chroma import search_by_vector
+from app.index.lexical import LexicalIndex
+from app.terms import STOPWORDS, stem, terms  # noqa: F401 (re-exported: callers import them here)
 
 log = logging.getLogger(__name__)
 
-# Words too common to say anything about relevance. Kept short on purpose: domain words
-# such as "data", "api" or "not" stay searchable.
-STOPWORDS = frozenset(
-    """a an and are as at be by can could do does for from has have how i if in into is it
-    its me my of on or our so than that the their them then there these they this those to
-    us was we what when where which who whom why will with would you your yours""".split()
-)
-_TOKEN = re.compile(r"[a-z0-9]+(?:[@./\-][a-z0-9]+)*")
-_ACRONYM_NUMBER = re.compile(r"\b([A-Z]{2,})( ?)(\d{1,3})\b(?!\.\d)")
 _COMPOUND = re.compile(r"[@./\-]")
 RRF_K = 60  # the constant from the RRF paper, also EnsembleRetriever's default
 # BM25 parameters. Length normalisation (b) is weaker than the usual 0.75: chunks here
@@ -42,37 +33,6 @@ RRF_K = 60  # the constant from the RRF paper, also EnsembleRetriever's default
 # ones that hold the answer (docs/evals.md has the measurements on the dev split).
 BM25_K1 = 1.2
 BM25_B = 0.35
-
-
-def terms(text: str, joined: bool = False) -> list[str]:
-    """Lowercased search terms: compounds like 'v1/embeddings' and 'aes-256' plus their parts.
-
-    ``joined``: a hyphenated word also gives its parts written together, so that a passage's
-    "fine-tune" matches a question's "finetune" (passages only: a question's "ZDR-eligible"
-    would otherwise add a term no passage has).
-
-    Single letters ("s" of "OpenAI's") are dropped, and an acronym with a number is
-    found however it is spaced: "SOC 2" and "SOC2" both give "soc2", "soc" and "2".
-    """
-    out: list[str] = []
-    for token in _TOKEN.findall(text.lower()):
-        parts = re.split(r"[@./\-]", token)
-        if len(parts) > 1:  # the compound, its words folded as they are on their own
-            out.append(_ALPHA_RUN.sub(lambda m: stem(m.group()), token))
-            if joined and "-" in token and token.replace("-", "").isalpha():
-                out.append(stem(token.replace("-", "")))
-        out.extend(
-            stem(part)
-            for part in parts
-            if part and part not in STOPWORDS and not (len(part) == 1 and part.isalpha())
-        )
-    for match in _ACRONYM_NUMBER.finditer(text):
-        letters, space, digits = match.groups()
-        if space:
-            out.append(letters.lower() + digits)
-        else:
-            out.extend([stem(letters.lower()), digits])
-    return out
 
 
 # A word as written, for spotting names: letters/digits, possibly joined by @ . / -.
@@ -143,28 +103,6 @@ def mentions(name: str, text_terms: set[str]) -> bool:
     return _simple_terms(name) <= text_terms
 
 
-_SUFFIXES = ("ing", "ed", "ion")
-_ALPHA_RUN = re.compile(r"[a-z]+")
-
-
-def stem(word: str) -> str:
-    """Crude suffix folding so 'encrypts', 'encrypted', 'encryption' meet at 'encrypt'.
-
-    Deliberately small (no dictionary, no vendor): it only needs to make inflected forms
-    of the same word match each other, not to produce real words.
-    """
-    if word.isalpha() and len(word) > 3:
-        if word.endswith("s") and not word.endswith(("ss", "us", "is")):
-            word = word[:-1]
-        for suffix in _SUFFIXES:
-            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-                word = word[: -len(suffix)]
-                break
-        if word.endswith("e") and len(word) > 3:
-            word = word[:-1]
-    return word
-
-
 @dataclass
 class Hit:
     """One retrieved chunk with the evidence for it."""
@@ -193,23 +131,25 @@ class StaleIndexError(Exception):
 class HybridRetriever:
     """Dense + BM25 over all chunks of the store. Build once per process, query many times."""
 
-    def __init__(self, collection, embeddings: EmbeddingBackend, chunks: list[Document]):
-        """``collection``: the index's chromadb collection (app.index.chroma.open_collection)."""
+    def __init__(
+        self,
+        collection,
+        embeddings: EmbeddingBackend,
+        chunks: list[Document],
+        lexical: LexicalIndex | None = None,
+    ):
+        """``collection``: the index's chromadb collection (app.index.chroma.open_collection);
+        ``lexical``: its BM25 index on disk (app/index/lexical.py), else one is built in
+        memory from ``chunks`` (the same scores)."""
         self.collection = collection
         self.embeddings = embeddings
         self.chunks = chunks
         self._by_id = {chunk.id: i for i, chunk in enumerate(chunks)}
-        tokenized = [terms(chunk.page_content, joined=True) for chunk in chunks]
-        # rank_bm25's index (statistics, idf) and the sparse scorer searches use (same scores).
-        self.bm25 = BM25Okapi(tokenized, k1=BM25_K1, b=BM25_B) if chunks else None
-        self.lexical = SparseBM25(self.bm25) if self.bm25 else None
+        self.lexical = lexical if lexical is not None else LexicalIndex.of_chunks(chunks)
         # What the corpus abbreviates ("zero data retention (ZDR)"): either form matches.
         self.abbreviations = Abbreviations((chunk_body(chunk) for chunk in chunks), terms)
-        fold = self.abbreviations.fold
         self._passage_terms = lru_cache(maxsize=100_000)(self._compute_passage_terms)
-        self._term_sets = [set(written) | set(fold(written)) for written in tokenized]
         self._name_terms = name_terms([chunk_body(chunk) for chunk in chunks])
-        self._rarest_idf = max(self.bm25.idf.values(), default=1.0) if self.bm25 else 1.0
         # Chunks in reading order, so an answer can continue into the next chunk of a file.
         ordered = sorted(chunks, key=lambda c: (ChunkInfo.of(c).source, ChunkInfo.of(c).start_char))
         self._next = {
@@ -239,7 +179,7 @@ class HybridRetriever:
 
     def idf(self, term: str) -> float:
         """BM25's inverse document frequency of a term (0 for unknown terms)."""
-        return max(0.0, self.bm25.idf.get(term, 0.0)) if self.bm25 else 0.0
+        return max(0.0, self.lexical.idf(term) or 0.0)
 
     def names(self, question: str) -> list[str]:
         """The question's names (:func:`names`), with the terms this corpus only ever
@@ -252,10 +192,14 @@ class HybridRetriever:
         Documents that never name "Google" or "Anthropic" cannot answer a question about
         them, however close the rest of the question is to what they do say.
         """
-        if self.bm25 is None:
+        if not self.lexical.size:
             return names(question)
-        known = self.bm25.idf
-        return [name for name in self.names(question) if not _simple_terms(name) <= known.keys()]
+        known = self.lexical.idf
+        return [
+            name
+            for name in self.names(question)
+            if any(known(t) is None for t in _simple_terms(name))
+        ]
 
     def term_weights(self, question_terms: set[str]) -> dict[str, float]:
         """IDF weight of each question term for :meth:`coverage`.
@@ -263,10 +207,11 @@ class HybridRetriever:
         A term the corpus never uses weighs as much as the rarest known term: a question
         about "sourdough" is far from a corpus that never says it.
         """
-        if self.bm25 is None:
+        if not self.lexical.size:
             return {}
-        known = self.bm25.idf
-        return {t: (self.idf(t) if t in known else self._rarest_idf) for t in question_terms}
+        known = self.lexical.idf
+        rarest = self.lexical.rarest_idf
+        return {t: (self.idf(t) if known(t) is not None else rarest) for t in question_terms}
 
     @staticmethod
     def coverage(weights: dict[str, float], chunk_terms: set[str]) -> float:
@@ -297,10 +242,9 @@ class HybridRetriever:
         question_terms = terms(question)
         folded = self.abbreviations.fold(question_terms)
         question_terms += [t for t in folded if t not in question_terms]
-        lexical_scores = self.lexical.get_scores(question_terms) if self.lexical else []
-        lexical_order = self.lexical.top(lexical_scores, pool) if self.lexical else []
+        lexical = self.lexical.scores(question_terms, BM25_K1, BM25_B)
 
-        fused = rrf([doc.id for doc, _ in dense_ranked], [self.chunks[i].id for i in lexical_order])
+        fused = rrf([doc.id for doc, _ in dense_ranked], lexical.top(pool))
 
         weights = self.term_weights(set(folded))
         docs = {doc.id: doc for doc, _ in dense_ranked}
@@ -309,6 +253,10 @@ class HybridRetriever:
             if len(hits) == k:
                 break
             i = self._by_id.get(chunk_id)
+            if i is None and chunk_id not in docs:  # the lexical index is newer than our view
+                if strict:
+                    raise StaleIndexError(f"chunk {chunk_id} is not in this view of the index")
+                continue
             chunk = docs.get(chunk_id) or self.chunks[i]
             similarity = dense.get(chunk_id)
             if similarity is None:  # lexical-only hit: compute its similarity for abstention
@@ -318,10 +266,8 @@ class HybridRetriever:
                         raise StaleIndexError(f"chunk {chunk_id} vanished from the store")
                     continue
                 similarity = cosine(vector, stored)
-            lexical = float(lexical_scores[i]) if i is not None else 0.0
-            chunk_terms = self._term_sets[i] if i is not None else set(terms(chunk.page_content))
-            coverage = self.coverage(weights, chunk_terms)
-            hits.append(Hit(chunk, score, similarity, lexical, coverage))
+            coverage = self.coverage(weights, self.passage_terms(chunk.page_content))
+            hits.append(Hit(chunk, score, similarity, lexical.of(chunk_id), coverage))
         t2 = time.perf_counter()
         return hits, {"embed": (t1 - t0) * 1000, "search": (t2 - t1) * 1000}
 
@@ -351,54 +297,3 @@ def cosine(a: list[float], b: list[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b, strict=True))
     norm = (sum(x * x for x in a) ** 0.5) * (sum(y * y for y in b) ** 0.5)
     return dot / norm if norm else 0.0
-
-
-class SparseBM25:
-    """rank_bm25's ``BM25Okapi.get_scores``, computed from postings: the same numbers, faster.
-
-    BM25Okapi loops in Python over every chunk for every query term, which at 100k chunks
-    is most of a question's time. Postings (the chunks holding a term, and how often) touch
-    only the chunks that contain a term. The arithmetic and its order are BM25Okapi's, and
-    a chunk without the term only ever had 0.0 added, so the scores are identical.
-    """
-
-    def __init__(self, bm25):
-        self.bm25 = bm25
-        postings: dict[str, tuple[list[int], list[int]]] = {}
-        for i, frequencies in enumerate(bm25.doc_freqs):
-            for term, count in frequencies.items():
-                entry = postings.get(term)
-                if entry is None:
-                    entry = postings[term] = ([], [])
-                entry[0].append(i)
-                entry[1].append(count)
-        self.postings = {
-            term: (np.asarray(ids, dtype=np.int64), np.asarray(counts, dtype=np.float64))
-            for term, (ids, counts) in postings.items()
-        }
-        doc_len = np.asarray(bm25.doc_len, dtype=np.float64)
-        self.norm = bm25.k1 * (1 - bm25.b + bm25.b * doc_len / bm25.avgdl)
-
-    def get_scores(self, query: list[str]):
-        """BM25 score of every chunk for the query terms (a numpy array, chunk order)."""
-        bm25 = self.bm25
-        score = np.zeros(bm25.corpus_size)
-        for term in query:
-            posting = self.postings.get(term)
-            if posting is None:
-                continue
-            ids, tf = posting
-            idf = bm25.idf.get(term) or 0
-            score[ids] += idf * (tf * (bm25.k1 + 1) / (tf + self.norm[ids]))
-        return score
-
-    @staticmethod
-    def top(scores, n: int) -> list[int]:
-        """Indices of the ``n`` best positive scores, best first, ties in chunk order."""
-        positive = np.flatnonzero(scores > 0)
-        if len(positive) > n > 0:
-            # Only candidates at or above the n-th best score need sorting.
-            cut = np.partition(scores[positive], len(positive) - n)[len(positive) - n]
-            positive = positive[scores[positive] >= cut]
-        order = np.argsort(-scores[positive], kind="stable")
-        return positive[order][:n].tolist()

@@ -25,6 +25,7 @@ from app.errors import (
     UserError,
 )
 from app.index.chroma import load_all_chunks, open_collection, server_errors
+from app.index.lexical import LexicalIndex
 from app.index.manifest import check_store
 from app.language import check_english
 from app.phi import (
@@ -78,7 +79,9 @@ class QA:
             raise StoreMissingError(
                 f"The index in {self.settings.data_dir} is empty: run `privacy-qa ingest` first."
             )
-        self.retriever = HybridRetriever(self.collection, self.embeddings, chunks)
+        # BM25 on disk; an index written before the lexical index existed gets one in memory.
+        lexical = LexicalIndex.open(self.settings, self.manifest.collection)
+        self.retriever = HybridRetriever(self.collection, self.embeddings, chunks, lexical)
         self._phi: PhiDetector | None = None  # built from these chunks' words when needed
         self.routines, problems = find_routines(chunks)
         for problem in problems:  # the document is answered from as plain text

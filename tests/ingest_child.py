@@ -9,7 +9,9 @@ POINT is one of
     embed:N       while the N-th batch is being embedded (earlier batches are stored)
     record:N      after the N-th batch of vectors is written, before it is recorded
     delete:N      after the N-th delete of old chunks, before the records are updated
-    manifest      just before the new manifest is written
+    lexical:N     while the N-th new chunk is cut into terms for the lexical index (its
+                  transaction open: earlier chunks and the deletions are written in it)
+    manifest      just before the new manifest is written (the lexical index committed)
     after-manifest  after the manifest is written, before the pending marker goes
     none          no signal: a normal ingest
 
@@ -43,6 +45,7 @@ def main() -> None:
 
     import app.index.ingest
     import app.index.manifest
+    import app.index.postings
     import app.index.writer
     from app.config import load_settings
     from app.embeddings import LocalMiniLM
@@ -74,6 +77,14 @@ def main() -> None:
             return result
 
         Chroma.delete = delete
+    elif name == "lexical":
+        original_terms = app.index.postings.terms
+
+        def terms(text, joined=False):
+            hit()
+            return original_terms(text, joined)
+
+        app.index.postings.terms = terms
     elif name in ("manifest", "after-manifest"):
         original_write = app.index.manifest.write_json_atomically
 

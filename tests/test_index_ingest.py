@@ -14,7 +14,8 @@ from app.index import changes
 from app.index.changes import index_status
 from app.index.chroma import load_all_chunks, open_collection
 from app.index.ingest import ingest
-from app.index.manifest import check_store, fingerprint, read_manifest
+from app.index.lexical import LexicalIndex
+from app.index.manifest import check_store, fingerprint, lexical_path, read_manifest
 from app.session import QA
 
 from .conftest import copy_corpus, make_settings
@@ -42,7 +43,12 @@ class CountingEmbeddings:
 
 
 def stored(settings, embeddings):
-    return load_all_chunks(open_collection(settings))
+    chunks = load_all_chunks(open_collection(settings))
+    # The lexical index on disk always holds exactly the stored chunks.
+    lexical = LexicalIndex.open(settings, read_manifest(settings).collection)
+    assert lexical.ids() == {c.id for c in chunks}
+    lexical.close()
+    return chunks
 
 
 def test_ingest_builds_store_and_manifest(indexed_settings, embeddings):
@@ -85,6 +91,21 @@ def test_edit_add_delete_and_rename_touch_only_what_changed(tmp_path, embeddings
     assert {c.metadata["source"] for c in chunks} == {"corpus/extra.md", "corpus/explainer.md"}
     assert len({c.id for c in chunks}) == len(chunks) == moved.chunks
     assert counting.embedded == moved.chunks_added == moved.chunks
+
+
+def test_an_index_without_its_lexical_index_gets_one_without_embedding(tmp_path, embeddings):
+    """An index written before the lexical index on disk: readers build BM25 in memory,
+    and the next ingest (nothing changed) writes the file in a full pass, embedding nothing."""
+    copy_corpus(tmp_path / "corpus")
+    settings = make_settings(tmp_path)
+    first = ingest(settings, embeddings)
+    path = lexical_path(settings, read_manifest(settings).collection)
+    path.unlink()
+    assert not QA(settings, embeddings).ask("How long is API data retained?").abstained
+    counting = CountingEmbeddings(embeddings)
+    report = ingest(settings, counting)
+    assert counting.embedded == 0 and report.chunks == first.chunks and path.exists()
+    assert len(stored(settings, embeddings)) == first.chunks
 
 
 def test_a_changed_file_that_becomes_unreadable_loses_its_chunks(tmp_path, embeddings):

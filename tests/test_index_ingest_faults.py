@@ -16,6 +16,7 @@ import pytest
 from app.corpus import load_corpus
 from app.index.chroma import load_all_chunks, open_collection
 from app.index.ingest import chunk_documents, ingest
+from app.index.lexical import LexicalIndex
 from app.index.manifest import read_manifest
 from app.index.records import record_manager
 from app.session import QA
@@ -71,6 +72,16 @@ def assert_store_matches_corpus(settings, embeddings) -> None:
     assert not any(c.metadata["source"] == "corpus/old-policy.md" for c in chunks)
     records = record_manager(settings, read_manifest(settings).collection)
     assert set(records.list_keys()) == set(ids)
+    assert lexical_ids(settings) == set(ids)
+
+
+def lexical_ids(settings) -> set[str]:
+    """The chunks in the lexical index of the live collection."""
+    index = LexicalIndex.open(settings, read_manifest(settings).collection)
+    try:
+        return index.ids()
+    finally:
+        index.close()
 
 
 def wait_for(condition, what: str, timeout: float = 120) -> None:
@@ -119,13 +130,19 @@ def changed_copy(baseline, tmp_path):
     return make_settings(tmp_path)
 
 
-@pytest.mark.parametrize("point", ["embed:3", "record:2", "delete:1", "manifest", "after-manifest"])
+@pytest.mark.parametrize(
+    "point", ["embed:3", "record:2", "lexical:3", "manifest", "delete:1", "after-manifest"]
+)
 def test_killed_ingest_loses_nothing_and_the_next_one_finishes(
     point, baseline, tmp_path, embeddings
 ):
     settings = changed_copy(baseline, tmp_path)
+    old = lexical_ids(settings)
     child = run_child(settings, point)
     assert child.returncode == -signal.SIGKILL, child.stderr.read()
+    # The lexical index is the old one until its transaction commits, then the new one.
+    committed = point in ("manifest", "delete:1", "after-manifest")
+    assert lexical_ids(settings) == (expected_ids(settings, embeddings) if committed else old)
 
     # Everything answerable before the kill still is.
     qa = QA(settings, embeddings)
@@ -136,6 +153,27 @@ def test_killed_ingest_loses_nothing_and_the_next_one_finishes(
     assert_store_matches_corpus(settings, embeddings)
     assert not (settings.data_dir / "ingest.pending").exists()
     assert ingest(settings, embeddings).chunks_added == 0  # and now it is a no-op
+
+
+def test_a_reader_sees_the_old_lexical_index_while_an_ingest_writes_it(tmp_path, embeddings):
+    """The ingest stopped half-way through writing the lexical index: a reader sees the old
+    index whole (and can search it), and the new one whole once the ingest commits."""
+    corpus = copy_corpus(tmp_path / "corpus")
+    settings = make_settings(tmp_path)
+    ingest(settings, embeddings)
+    old = lexical_ids(settings)
+    (corpus / "records-policy.md").write_text(synthetic("Records retention", 6))
+    writer = run_child(settings, "lexical:3", "--stop", wait=False)
+    try:
+        wait_for(lambda: Path(f"/proc/{writer.pid}/stat").read_text().split()[2] == "T", "pause")
+        assert lexical_ids(settings) == old
+        qa = QA(settings, embeddings)
+        assert not qa.ask("How long does OpenAI retain API data?").abstained
+    finally:
+        writer.send_signal(signal.SIGCONT)
+        _, err = writer.communicate(timeout=600)
+    assert writer.returncode == 0, err
+    assert lexical_ids(settings) == expected_ids(settings, embeddings) > old
 
 
 def test_killed_rebuild_leaves_the_live_index_and_is_finished_later(baseline, tmp_path, embeddings):

@@ -1,23 +1,17 @@
-"""The pure logic of app/retrieval.py: BM25 from postings, top-n selection, rank fusion,
-coverage and the retriever's term bookkeeping. No model and no store needed."""
+"""The pure logic of app/retrieval.py: rank fusion, coverage and the retriever's term
+bookkeeping (BM25 itself: tests/test_index_lexical.py). No model and no store needed."""
 
 from __future__ import annotations
 
 import math
-import random
 
-import numpy as np
 import pytest
 from langchain_core.documents import Document
-from rank_bm25 import BM25Okapi
 
 from app.corpus import ChunkInfo
 from app.retrieval import (
-    BM25_B,
-    BM25_K1,
     RRF_K,
     HybridRetriever,
-    SparseBM25,
     cosine,
     mentions,
     name_terms,
@@ -26,113 +20,6 @@ from app.retrieval import (
     stem,
     terms,
 )
-
-# ------------------------------------------------------------------------ SparseBM25
-
-
-def random_corpus(rng: random.Random, docs: int, vocabulary: int) -> list[list[str]]:
-    """Documents of 0-40 terms drawn from a small vocabulary (Zipf-like, so terms repeat
-    within a document and some occur in most documents, giving negative IDFs)."""
-    words = [f"w{i}" for i in range(vocabulary)]
-    weights = [1 / (rank + 1) for rank in range(vocabulary)]
-    return [rng.choices(words, weights, k=rng.randint(0, 40)) for _ in range(docs)]
-
-
-def random_queries(rng: random.Random, vocabulary: int) -> list[list[str]]:
-    words = [f"w{i}" for i in range(vocabulary)]
-    queries = [rng.choices(words, k=rng.randint(1, 8)) for _ in range(20)]
-    queries += [
-        [],  # empty query
-        ["unknown"],  # a term no document holds
-        ["w0", "w0", "w0"],  # a repeated term counts once per occurrence
-        ["w1", "unknown", "w1", "w2"],
-        [words[-1], "nowhere", words[-1]],
-    ]
-    return queries
-
-
-def assert_same_scores(corpus: list[list[str]], queries: list[list[str]], **params) -> None:
-    reference = BM25Okapi(corpus, **params)
-    sparse = SparseBM25(reference)
-    for query in queries:
-        expected = reference.get_scores(query)
-        got = sparse.get_scores(query)
-        assert got.shape == expected.shape
-        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9, err_msg=str(query))
-
-
-@pytest.mark.parametrize("seed", range(8))
-def test_sparse_bm25_scores_equal_rank_bm25_on_random_corpora(seed):
-    rng = random.Random(seed)
-    vocabulary = rng.choice([5, 30, 200])
-    corpus = random_corpus(rng, rng.randint(2, 300), vocabulary)
-    corpus[0] = corpus[0] or ["w0"]  # rank_bm25 divides by the average length
-    assert_same_scores(corpus, random_queries(rng, vocabulary), k1=BM25_K1, b=BM25_B)
-
-
-@pytest.mark.parametrize(("k1", "b"), [(1.5, 0.75), (0.3, 0.0), (2.0, 0.99), (1.2, 0.35)])
-def test_sparse_bm25_takes_k1_and_b_from_the_bm25_object(k1, b):
-    rng = random.Random(f"{k1}-{b}")
-    corpus = random_corpus(rng, 120, 40)
-    corpus[0] = corpus[0] or ["w0"]
-    assert_same_scores(corpus, random_queries(rng, 40), k1=k1, b=b)
-
-
-@pytest.mark.filterwarnings("ignore:invalid value encountered in divide:RuntimeWarning")
-def test_where_rank_bm25_divides_zero_by_zero_a_chunk_without_the_term_scores_zero():
-    """With k1 = 0, or b = 1 and an empty chunk, rank_bm25 computes 0/0 = nan for chunks
-    that lack a query term; from postings they are never touched and stay at 0. Elsewhere
-    the scores are equal (the app's k1 and b are neither, and chunks are never empty)."""
-    for corpus, k1, b in ([[["a", "b"], ["b"]], 0.0, 0.5], [[["a", "b"], []], 1.2, 1.0]):
-        reference = BM25Okapi(corpus, k1=k1, b=b).get_scores(["a"])
-        got = SparseBM25(BM25Okapi(corpus, k1=k1, b=b)).get_scores(["a"])
-        assert math.isnan(reference[1]) and got[1] == 0.0
-        assert got[0] == pytest.approx(reference[0])
-
-
-def test_sparse_bm25_single_document_corpus():
-    corpus = [["retention", "days", "retention", "api"]]
-    queries = [["retention"], ["retention", "retention"], ["days", "api"], ["other"], []]
-    assert_same_scores(corpus, queries, k1=BM25_K1, b=BM25_B)
-
-
-def test_sparse_bm25_terms_in_every_document_and_empty_documents():
-    # A term in every document has a negative IDF, floored by rank_bm25 at
-    # epsilon * average IDF; documents without terms only ever score 0.
-    corpus = [["data", "kept"], [], ["data", "deleted", "data"], ["data"], []]
-    queries = [["data"], ["data", "kept"], ["deleted", "deleted"], ["missing"]]
-    assert_same_scores(corpus, queries, k1=BM25_K1, b=BM25_B)
-    scores = SparseBM25(BM25Okapi(corpus, k1=BM25_K1, b=BM25_B)).get_scores(["data", "kept"])
-    assert scores[1] == scores[4] == 0.0
-
-
-def test_empty_query_scores_zero_everywhere():
-    bm25 = BM25Okapi([["a", "b"], ["b", "c"]])
-    assert SparseBM25(bm25).get_scores([]).tolist() == [0.0, 0.0]
-
-
-def reference_top(scores: list[float], n: int) -> list[int]:
-    """The obvious definition: positive scores, best first, ties by index, at most n."""
-    positive = [i for i, score in enumerate(scores) if score > 0]
-    return sorted(positive, key=lambda i: (-scores[i], i))[:n]
-
-
-@pytest.mark.parametrize("seed", range(20))
-def test_top_is_the_n_best_positive_scores_ties_in_chunk_order(seed):
-    rng = random.Random(seed)
-    # Few distinct values, so ties (also across the n-th place) are common.
-    scores = [rng.choice([-1.0, 0.0, 0.0, 0.5, 1.0, 2.0, 3.5]) for _ in range(rng.randint(0, 60))]
-    for n in (0, 1, 2, 5, 20, 100):
-        assert SparseBM25.top(np.asarray(scores), n) == reference_top(scores, n), (scores, n)
-
-
-def test_top_examples():
-    scores = np.asarray([0.0, 2.0, -1.0, 2.0, 5.0, 1.0])
-    assert SparseBM25.top(scores, 3) == [4, 1, 3]
-    assert SparseBM25.top(scores, 10) == [4, 1, 3, 5]  # never a zero or negative score
-    assert SparseBM25.top(scores, 0) == []
-    assert SparseBM25.top(np.zeros(4), 2) == []
-
 
 # ------------------------------------------------------------------------------ fusion
 
@@ -218,7 +105,7 @@ def test_idf_and_term_weights(retriever):
     assert retriever.idf("aes-256") > retriever.idf("backup")  # rarer
     weights = retriever.term_weights({"aes-256", "sourdough"})
     # A term the corpus never uses weighs as much as the rarest known one.
-    assert weights["sourdough"] == max(retriever.bm25.idf.values())
+    assert weights["sourdough"] == max(retriever.idf(t) for t in terms("aes-256 region eu"))
     assert weights["aes-256"] == retriever.idf("aes-256")
 
 

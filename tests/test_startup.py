@@ -16,7 +16,7 @@ import time
 import pytest
 
 from app.index import changes
-from app.index.manifest import Manifest, fingerprint, write_manifest
+from app.index.manifest import Manifest, fingerprint, lexical_path, write_manifest
 
 from .conftest import ROOT, copy_corpus, make_settings
 
@@ -102,14 +102,17 @@ def assert_noop_imports_nothing_heavy(settings, documents: int) -> None:
 
 def test_noop_ingest_imports_nothing_heavy(tmp_path):
     """On an index as the no-op sees it: a manifest that matches the files and the
-    settings, and the store's dir (what is in the store is never looked at)."""
+    settings, the store's dir and the lexical index's file (neither is looked into)."""
     settings = make_settings(tmp_path, copy_corpus(tmp_path / "corpus"))
     settings.store_dir.mkdir(parents=True)
+    collection = "privacy_qa_20000101000000_abcdef"
+    lexical_path(settings, collection).parent.mkdir(parents=True)
+    lexical_path(settings, collection).touch()
     files = changes.hash_files(settings.corpus_dir)
     write_manifest(
         settings,
         Manifest(
-            collection="privacy_qa_20000101000000_abcdef",
+            collection=collection,
             fingerprint=fingerprint(settings),
             documents=len(files),
             chunks=40,

@@ -8,6 +8,8 @@
 - :mod:`app.index.ingest`: plan (dry run), lock, run and publish an ingest.
 - :mod:`app.index.records`: LangChain's SQL record manager (which chunk ids each file
   produced).
+- :mod:`app.index.postings` and :mod:`app.index.lexical`: the BM25 index on disk (postings
+  per term in SQLite), one file per generation; its writer, and its reader.
 
 Ingest writes through langchain-chroma, for LangChain's indexing API; readers use the
 chromadb collection itself (:func:`app.index.chroma.open_collection`).
@@ -18,6 +20,8 @@ Layout under ``settings.data_dir``::
                      (with ``chroma_url`` set, the collections live in that Chroma server)
     records.sqlite   LangChain record manager: which chunk ids each document produced
                      (or the SQL database at ``record_db_url``)
+    lexical/         the BM25 index of each generation: <collection>.sqlite (postings per
+                     term), also with ``chroma_url`` set (every reader shares the data dir)
     manifest.json    the live index: its collection, the store holding it, settings
                      fingerprint, file hashes (:class:`app.index.manifest.Manifest`)
     file-hashes.json a cache of the corpus files' hashes by their stat
@@ -35,6 +39,9 @@ How it stays safe:
 * A rebuild (``--rebuild``, or new embedding/chunking settings) fills a *new* collection
   and switches the manifest to it when complete; the old one is dropped by the next
   ingest. A killed rebuild leaves the live index untouched, and the next ingest resumes it.
+* The lexical index takes a run's additions and removals in one SQLite transaction,
+  committed just before the manifest is published: a reader sees its old or its new
+  state, never a mix, and a killed run leaves the old one.
 * ``ingest.pending`` marks an interrupted run: the next ingest then re-checks every file
   and every stored chunk (``cleanup="full"`` plus a sweep of chunks no record claims)
   instead of trusting the file hashes.

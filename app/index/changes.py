@@ -27,6 +27,7 @@ from app.index.manifest import (
     Survey,
     describe,
     fingerprint,
+    lexical_path,
     read_hash_cache,
     read_manifest,
     read_pending,
@@ -191,6 +192,8 @@ def unchanged(
         or start.changes.changed
         or start.pending is not None
         or not (settings.chroma_url or settings.store_dir.is_dir())
+        # An index from before the lexical index on disk: the run writes it (a full pass).
+        or not lexical_path(settings, manifest.collection).exists()
     ):
         return None
     return IngestReport(

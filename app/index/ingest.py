@@ -24,6 +24,7 @@ from app.config import Settings
 from app.corpus import SourceDocument, chunk_document, load_corpus
 from app.embeddings import EmbeddingBackend, make_embeddings
 from app.errors import IngestLockedError, StoreCorruptError, UserError
+from app.index import postings
 from app.index.changes import previous, rebuild_reason, survey, unchanged
 from app.index.chroma import (
     COLLECTION_PREFIX,
@@ -32,12 +33,14 @@ from app.index.chroma import (
     server_errors,
 )
 from app.index.manifest import (
+    LEXICAL_DIR,
     IngestReport,
     Manifest,
     Pending,
     Skipped,
     Survey,
     fingerprint,
+    lexical_path,
     pending_path,
     store_location,
     write_manifest,
@@ -171,8 +174,10 @@ class Target:
             )
             collection = pending.collection if resumable else new_collection_name()
         # After an interruption nothing is trusted: every file is re-read, every stored
-        # chunk re-checked. Otherwise only changed files are read.
-        return cls(live, collection, collection != live or pending is not None)
+        # chunk re-checked. Otherwise only changed files are read. An index from before
+        # the lexical index on disk gets one from a full pass (which embeds nothing new).
+        missing = not lexical_path(settings, collection).exists()
+        return cls(live, collection, collection != live or pending is not None or missing)
 
 
 def new_collection_name() -> str:
@@ -186,6 +191,7 @@ def _looks_like_ours(settings: Settings) -> bool:
         return True
     ours = {"chroma", "records.sqlite", "ingest.lock", "ingest.pending", "tiktoken"}
     ours |= {"document-times.json", "feedback.jsonl"}  # app/documents.py, app/feedback.py
+    ours.add(LEXICAL_DIR)
     ours.add(settings.hash_cache_path.name)
     return all(entry.name in ours or entry.name.endswith(".tmp") for entry in data_dir.iterdir())
 
@@ -311,6 +317,9 @@ def run(
         chunks_unchanged=chunks_now - written.added,
         skipped=skipped,
     )
+    # The lexical index in one transaction: readers see its old or its new state.
+    removed = written.stale + written.unrecorded
+    postings.update(settings, target.collection, chunks, removed, only=target.full_pass)
     # Publish: from here on readers use the new chunks (and may still see stale ones,
     # briefly). A kill from here on leaves the pending marker, so the next run sweeps.
     _publish(settings, start, target, report)

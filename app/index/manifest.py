@@ -153,6 +153,14 @@ class Pending:
     pid: int | None = None
 
 
+LEXICAL_DIR = "lexical"
+
+
+def lexical_path(settings: Settings, collection: str) -> Path:
+    """Where the lexical (BM25) index of ``collection`` lives (app/index/lexical.py)."""
+    return settings.data_dir / LEXICAL_DIR / f"{collection}.sqlite"
+
+
 def pending_path(settings: Settings) -> Path:
     return settings.data_dir / "ingest.pending"
 

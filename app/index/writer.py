@@ -19,6 +19,7 @@ from langchain_core.indexing import index
 from app.config import Settings
 from app.embeddings import EmbeddingBackend
 from app.errors import StoreCorruptError
+from app.index import postings
 from app.index.chroma import COLLECTION_PREFIX, chroma_client, open_collection, open_store
 from app.index.records import (
     count_recorded,
@@ -65,6 +66,7 @@ def drop_stale_collections(settings: Settings, client, keep: set[str | None]) ->
             log.info("dropping old index generation %s", name)
             client.delete_collection(name)
             forget_collection(settings, name)
+            postings.drop(settings, name)
 
 
 class ProgressEmbeddings:
