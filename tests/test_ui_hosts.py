@@ -18,7 +18,7 @@ import pytest
 from app import auth
 from app.ui.hosts import AllowedHosts, allowed_hosts, parse_host
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, make_settings
+from .conftest import CHROMIUM, CHROMIUM_ARGS, copy_corpus, make_settings
 
 NETGUARD = Path(__file__).parent / "netguard"
 FORGED = "evil.example"
@@ -202,12 +202,20 @@ def test_the_recorder_catches_streamlits_address_lookups(tmp_path):
 
 
 @pytest.mark.slow
-def test_on_0000_with_a_rejected_websocket_nothing_beyond_loopback_is_contacted(tmp_path):
-    from .test_ui_browser import serve_page
+@pytest.mark.browser
+def test_on_0000_a_signed_in_question_and_a_rejected_websocket_contact_nothing_beyond_loopback(
+    tmp_path, embeddings, browser
+):
+    """Start-up on 0.0.0.0, sign-in, a question answered from the index, a cross-origin
+    WebSocket refused: no connect or look-up beyond this machine is even tried."""
+    from app.index.ingest import ingest
+
+    from .test_ui_browser import ask, serve_page
+    from .test_ui_signin_browser import sign_in, sign_in_form
 
     attempts = tmp_path / "attempts.txt"
-    (tmp_path / "corpus").mkdir()
-    settings = make_settings(tmp_path)
+    settings = make_settings(tmp_path, copy_corpus(tmp_path / "corpus"))
+    ingest(settings, embeddings)
     users = tmp_path / "users.txt"
     auth.add_user(settings.replace(users_file=users), "alice", "correct horse battery")
     environment = {**guarded_environment(attempts), "PRIVACY_QA_USERS_FILE": str(users)}
@@ -220,6 +228,12 @@ def test_on_0000_with_a_rejected_websocket_nothing_beyond_loopback_is_contacted(
             request(port, "/", own)[0],
             websocket(port, own, f"http://{own}"),
         ]
+        page = browser.new_page()
+        page.goto(url)
+        sign_in_form(page)
+        sign_in(page, "alice", "correct horse battery")
+        ask(page, "How long does OpenAI retain API data?", 0, "30 days")
+        page.close()
     assert (tmp_path / "attempts.txt.loaded").exists()  # the recorder was on
     assert not attempts.exists(), attempts.read_text()
     assert statuses == [403, 403, 200, 101]
