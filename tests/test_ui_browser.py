@@ -58,9 +58,12 @@ def server(tmp_path_factory, embeddings):
 
 
 @contextlib.contextmanager
-def serve_page(settings, environment: dict | None = None, port: int | None = None):
-    """`privacy-qa ui` on loopback over ``settings``' data and corpus dirs, with only these
-    PRIVACY_QA_* variables set; yields (its url, its log) and stops it after."""
+def serve_page(
+    settings, environment: dict | None = None, port: int | None = None, host: str | None = None
+):
+    """`privacy-qa ui` on loopback (or ``--host host``) over ``settings``' data and corpus
+    dirs, with only these PRIVACY_QA_* variables set; yields (its loopback url, its log) and
+    stops it after."""
     port = port or free_port()
     tmp = settings.data_dir.parent
     log = tmp / "server.log"
@@ -71,6 +74,7 @@ def serve_page(settings, environment: dict | None = None, port: int | None = Non
                 *(sys.executable, "-m", "app"),
                 *("--data-dir", str(settings.data_dir), "--corpus-dir", str(settings.corpus_dir)),
                 *("ui", "--port", str(port)),
+                *(("--host", host) if host else ()),
             ],
             cwd=tmp,  # not the repo: the command itself must keep the page private
             env={**env, **(environment or {})},

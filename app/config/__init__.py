@@ -282,6 +282,15 @@ class Settings:
         check=checks.user_names,
         shown="everyone",
     )
+    allowed_hosts: str | None = Field(
+        None,
+        "Other names and addresses the chat page may be reached under (the Host a browser "
+        "sends), separated by commas: qa.example.org (any port), 10.0.0.5:8501, [fd00::5]. "
+        "The page always answers as 127.0.0.1, localhost and [::1] on its port, and as "
+        "`--host` when that is an address; any other Host gets 403 (DNS rebinding).",
+        check=checks.host_names,
+        shown="the page's own addresses",
+    )
     audit_log: str | None = Field(
         None,
         "Opt-in audit log (JSON lines): `on` for DATA_DIR/audit.jsonl, or a file path. One "

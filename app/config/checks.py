@@ -87,3 +87,27 @@ def oidc_redirect_uri(value: str) -> str:
     if not parts.path.endswith("/oauth2callback") or parts.query or parts.fragment:
         raise ValueError("must end with /oauth2callback (Streamlit's sign-in callback)")
     return value.strip()
+
+
+def host_names(value: str) -> str:
+    """Names and addresses the chat page may be reached under, separated by commas:
+    ``qa.example.org``, ``10.0.0.5:8501``, ``[fd00::5]``; normalised to lower case."""
+    names = [name.strip().lower() for name in value.split(",")]
+    bad = [name for name in names if not _is_host_name(name)]
+    if bad or not any(names):
+        raise ValueError(
+            "must be host names or addresses, each optionally with :PORT, separated by "
+            f"commas (qa.example.org,10.0.0.5:8501,[fd00::5]), not {value!r}"
+        )
+    return ",".join(names)
+
+
+def _is_host_name(name: str) -> bool:
+    try:
+        parts = urlsplit(f"//{name}")
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    if not parts.hostname or parts.netloc != name or parts.username or parts.password:
+        return False
+    return bool(re.fullmatch(r"[a-z0-9.-]+|[0-9a-f:.]+", parts.hostname))

@@ -1,7 +1,9 @@
 """What ``privacy-qa ui`` does once its options are parsed: start the chat page's server.
 
 The server runs in this process, so the page's model and index load while it starts: the
-preload thread first, then Streamlit's server with the page's script.
+preload thread first, then Streamlit's server with the page's script, which answers only
+requests naming the page in their Host header and contacts nothing outside the machine
+(app/ui/hosts.py).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     # Imported only now: Streamlit and the page take seconds to import.
     from streamlit.web import bootstrap
 
-    from app.ui import page, resources
+    from app.ui import hosts, page, resources
 
     # The page uses what was resolved here (--data-dir and --corpus-dir included), as
     # absolute paths, instead of reading the environment on each run.
@@ -45,6 +47,12 @@ def serve(settings: Settings, host: str, port: int) -> None:
         "server.fileWatcherType": "none",
         "client.toolbarMode": "minimal",
     }
+    # Only Host headers naming the page are answered, and Streamlit looks up no address of
+    # this machine on the internet (app/ui/hosts.py); its own WebSocket host list as well.
+    allowed = hosts.allowed_hosts(settings, host, port)
+    flags["server.allowedHosts"] = allowed.names()
+    hosts.install(allowed)
+    hosts.warn_if_only_loopback(settings, host)
     auth_secrets = write_auth_secrets(settings, host, port)
     if auth_secrets is not None:  # OpenID Connect through st.login
         flags["secrets.files"] = [str(auth_secrets)]
