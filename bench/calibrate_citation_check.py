@@ -38,6 +38,21 @@ def load_pairs(split: str) -> list[dict]:
     return [item for item in items if split in ("all", item["split"])]
 
 
+def corpus_chunks(settings, model) -> list:
+    """The corpus chunked as ingest chunks it with the current settings."""
+    return [
+        chunk
+        for doc in load_corpus(settings.corpus_dir).documents
+        for chunk in chunk_document(
+            doc,
+            model.count_tokens,
+            model.max_input_tokens,
+            settings.chunk_tokens,
+            settings.chunk_overlap_tokens,
+        )
+    ]
+
+
 def best_threshold(rows: list[tuple[float, bool]]) -> tuple[float, int]:
     """(threshold, sentences on the right side): supported iff score >= threshold."""
     scores = sorted({score for score, _ in rows})
@@ -60,17 +75,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = load_settings(corpus_dir=ROOT / "corpus")
     model = LocalMiniLM()
-    chunks = [
-        chunk
-        for doc in load_corpus(settings.corpus_dir).documents
-        for chunk in chunk_document(
-            doc,
-            model.count_tokens,
-            model.max_input_tokens,
-            settings.chunk_tokens,
-            settings.chunk_overlap_tokens,
-        )
-    ]
+    chunks = corpus_chunks(settings, model)
     retriever = HybridRetriever(None, model, chunks)  # lexical statistics only
 
     rows = []
