@@ -15,14 +15,8 @@ import re
 from dataclasses import dataclass, field
 
 from app.answering.abstain import ABSTAIN_TEXT, declines
-from app.answering.clauses import (
-    MARKER,
-    Clause,
-    marker_numbers,
-    negated_near,
-    plain,
-    split_sentence,
-)
+from app.answering.clauses import Clause, negated_near, plain, split_sentence
+from app.answering.markers import MARKER, marker_numbers
 from app.answering.sentences import normalised, sentences
 from app.answering.types import Citation
 from app.corpus import chunk_body

@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+from app.answering.markers import MARKER, marker_numbers
+
 _MARKER_GROUP = re.compile(r"(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
 # Where a new clause may begin: a semicolon, a colon followed by more text, or a comma and
 # a conjunction. Subordinators always open a clause; coordinators only before a verb.
@@ -48,11 +49,6 @@ class Clause:
     body: str
     cited: list[int]
     lead_in: bool = False  # ends with ":" and cites what follows it
-
-
-def marker_numbers(text: str) -> list[int]:
-    """The source numbers of the markers in ``text``, in order."""
-    return [int(n) for group in MARKER.findall(text) for n in re.split(r"[,;]", group)]
 
 
 def plain(text: str) -> str:
