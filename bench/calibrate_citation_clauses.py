@@ -17,19 +17,16 @@ many sentences of evals/citation_check.jsonl's dev split the check then gets rig
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from calibrate_citation_check import ROOT, corpus_chunks, load_pairs  # noqa: E402
+from calibrate_citation_check import ROOT, lexical_setup, load_pairs, split_parser  # noqa: E402
 
 from app.answering.citation_check import Limits, check_citations  # noqa: E402
-from app.config import load_settings  # noqa: E402
 from app.corpus import chunk_body  # noqa: E402
-from app.embeddings import LocalMiniLM  # noqa: E402
 from app.retrieval import Hit, HybridRetriever  # noqa: E402
 
 
@@ -93,14 +90,10 @@ def sentence_flagged(pair: dict, chunks: list, retriever: HybridRetriever, limit
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", default="dev", choices=["dev", "test", "all"])
+    parser = split_parser(__doc__)
     parser.add_argument("--tune", action="store_true", help="search the thresholds (dev only)")
     args = parser.parse_args()
-    settings = load_settings(corpus_dir=ROOT / "corpus")
-    model = LocalMiniLM()
-    chunks = corpus_chunks(settings, model)
-    retriever = HybridRetriever(None, model, chunks)  # lexical statistics only
+    settings, _, chunks, retriever = lexical_setup()
     items = load_items(args.split)
     if args.tune:
         tune(items, chunks, retriever, settings.citation_min_support)
