@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from app.answering.markers import quoted
 from app.answering.types import Answer, Citation, Passage, TextDelta
 from app.config import Settings
 from app.conversation import Turn
@@ -58,6 +59,7 @@ __all__ = [
     "open_qa",
     "place",
     "question_headings",
+    "quoted",
     "read_document",
     "record_feedback",
     "redact_phi",

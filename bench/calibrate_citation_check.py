@@ -25,8 +25,9 @@ from pathlib import Path
 from app.answering.citation_check import source_terms, support
 from app.answering.sentences import sentences
 from app.config import load_settings
-from app.corpus import chunk_body, chunk_document, load_corpus
+from app.corpus import chunk_body, load_corpus
 from app.embeddings import LocalMiniLM
+from app.index.ingest import chunk_documents
 from app.retrieval import HybridRetriever, terms
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,22 @@ def load_pairs(split: str) -> list[dict]:
     with (ROOT / "evals/citation_check.jsonl").open(encoding="utf-8") as handle:
         items = [json.loads(line) for line in handle if line.strip()]
     return [item for item in items if split in ("all", item["split"])]
+
+
+def split_parser(doc: str) -> argparse.ArgumentParser:
+    """The command line of a calibration script: which split of its labelled file."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--split", default="dev", choices=["dev", "test", "all"])
+    return parser
+
+
+def lexical_setup():
+    """The settings, the corpus chunked as ingest chunks it, and a retriever over the chunks
+    with lexical statistics only (all the check needs)."""
+    settings = load_settings(corpus_dir=ROOT / "corpus")
+    model = LocalMiniLM()
+    chunks = chunk_documents(load_corpus(settings.corpus_dir).documents, model, settings)
+    return settings, model, chunks, HybridRetriever(None, model, chunks)
 
 
 def best_threshold(rows: list[tuple[float, bool]]) -> tuple[float, int]:
@@ -54,24 +71,10 @@ def best_threshold(rows: list[tuple[float, bool]]) -> tuple[float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", default="dev", choices=["dev", "test", "all"])
+    parser = split_parser(__doc__)
     parser.add_argument("--embeddings", action="store_true", help="also score by MiniLM cosine")
     args = parser.parse_args()
-    settings = load_settings(corpus_dir=ROOT / "corpus")
-    model = LocalMiniLM()
-    chunks = [
-        chunk
-        for doc in load_corpus(settings.corpus_dir).documents
-        for chunk in chunk_document(
-            doc,
-            model.count_tokens,
-            model.max_input_tokens,
-            settings.chunk_tokens,
-            settings.chunk_overlap_tokens,
-        )
-    ]
-    retriever = HybridRetriever(None, model, chunks)  # lexical statistics only
+    settings, model, chunks, retriever = lexical_setup()
 
     rows = []
     for item in load_pairs(args.split):

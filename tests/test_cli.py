@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -93,6 +94,36 @@ def test_ask_jsonl_answers_each_line_and_reports_bad_ones(indexed_settings):
     assert out[1]["abstained"]
     assert "not valid JSON" in out[2]["error"]
     assert "empty" in out[3]["error"]
+
+
+@pytest.mark.slow
+def test_a_bracketed_number_in_a_quoted_sentence_is_no_citation_marker(tmp_path):
+    from .test_ui_page import POISONED_DOC, POISONED_QUESTIONS, make_poisoned_corpus
+
+    corpus, data = make_poisoned_corpus(tmp_path / "corpus"), tmp_path / "data"
+    assert run(["ingest"], data, corpus).returncode == 0
+    for question, literal in POISONED_QUESTIONS.items():
+        result = run(["ask", "--json", question], data, corpus)
+        assert result.returncode == 0, result.stderr
+        answer = json.loads(result.stdout)
+        numbers = [c["n"] for c in answer["citations"]]
+        markers = [int(n) for n in re.findall(r"\[(\d+)\]", answer["answer"])]
+        assert markers == numbers == [1], answer  # one quote, one marker, one source
+        assert literal not in answer["answer"].replace(" [1]", "")
+        assert f"［{literal[1:-1]}］" in answer["answer"]  # the document's text, not a marker
+        quote = answer["citations"][0]["quote"]
+        assert literal in quote and quote in POISONED_DOC  # the quote stays verbatim
+        assert answer["citations"][0]["url"] is None  # javascript: never leaves the corpus
+        text = run(["ask", question], data, corpus)
+        assert text.returncode == 0 and "javascript:" not in text.stdout
+        listed = [int(n) for n in re.findall(r"^\[(\d+)\]", text.stdout, re.MULTILINE)]
+        assert listed == [1] and re.findall(r"\[(\d+)\]", text.stdout) == ["1", "1"], text.stdout
+    fake = run(["ask", "--json", "Does Acme mail audit logs to a walrus?"], data, corpus)
+    answer = json.loads(fake.stdout)
+    assert "</source>" in answer["answer"] or "walrus" in answer["answer"]
+    assert [c["n"] for c in answer["citations"]] == [
+        int(n) for n in re.findall(r"\[(\d+)\]", answer["answer"])
+    ]
 
 
 @pytest.mark.slow

@@ -1,10 +1,11 @@
 """The check every chat-model answer goes through before anyone reads it.
 
-Each sentence of the answer is a :class:`Claim` with the sources it cites. A marker must
-name a source that was sent; a cited sentence must reach ``min_support`` (the IDF-weighted
-share of its terms found in the chunks it cites, 0 if one of its figures is missing) and
-each chunk it keeps citing must share a term with it. What fails is flagged in the text
-and in a notice (docs/llm.md).
+Each sentence of the answer is split into clauses (app/answering/clauses.py), each with the
+sources it cites. A marker must name a source that was sent; a cited clause must reach
+``min_support`` (the IDF-weighted share of its terms found in the chunks it cites, 0 if one
+of its figures is missing), leave at most ``max_missing`` of its weight unfound, agree on
+negation with the cited sentence it matches best, and each chunk it keeps citing must share
+a term with it. What fails is flagged in the text and in a notice (docs/llm.md).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 
 from app.answering.abstain import ABSTAIN_TEXT, declines
+from app.answering.clauses import Clause, negated_near, plain, split_sentence
+from app.answering.markers import MARKER, marker_numbers
 from app.answering.sentences import normalised, sentences
 from app.answering.types import Citation
 from app.corpus import chunk_body
@@ -21,8 +24,14 @@ from app.retrieval import Hit, HybridRetriever, terms
 
 log = logging.getLogger(__name__)
 
-_MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _LEADING_MARKERS = re.compile(r"\s*(?:\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+")
+# Measured on evals/citation_clauses.jsonl, dev split (docs/llm.md): the weight of a
+# clause's terms that its cited chunks lack, in units of the rarest term's weight. A false
+# claim padded with the source's own words keeps a high share but still lacks its claim.
+MAX_MISSING = 1.8
+# An uncited lead-in ending in ":" with at most this many terms frames ("In short:"); one
+# with more is a claim.
+FRAMING_TERMS = 3
 
 
 @dataclass
@@ -52,10 +61,7 @@ def split_claims(answer: str) -> list[Claim]:
     for start, end in spans:
         text = answer[start:end].rstrip()
         end = start + len(text)
-        cited = [int(n) for group in _MARKER.findall(text) for n in re.split(r"[,;]", group)]
-        body = " ".join(_MARKER.sub(" ", text).split())
-        body = re.sub(r"\s+([.!?,;:])", r"\1", body)
-        claims.append(Claim(start, end, text, body, cited))
+        claims.append(Claim(start, end, text, plain(text), marker_numbers(text)))
     return claims
 
 
@@ -74,6 +80,16 @@ def support(claim_terms: set[str], chunk_terms: set[str], retriever: HybridRetri
     return retriever.coverage(weights, chunk_terms)
 
 
+def missing_weight(
+    claim_terms: set[str], chunk_terms: set[str], retriever: HybridRetriever
+) -> float:
+    """The weight of the claim's terms the chunk lacks, in units of the rarest term's weight
+    (the weight of a term the corpus never uses): 2.0 is two rare words unaccounted for."""
+    weights = retriever.term_weights(claim_terms)
+    rarest = max(retriever.term_weights({""}).values(), default=1.0) or 1.0  # "" is no term
+    return sum(w for t, w in weights.items() if t not in chunk_terms) / rarest
+
+
 def source_terms(chunk) -> set[str]:
     """Terms of a source's text. (Adding its title and section path was measured too and
     did no better: docs/llm.md.)"""
@@ -85,116 +101,210 @@ def _is_figure(term: str) -> bool:
 
 
 @dataclass
+class ClauseVerdict:
+    """What the check made of one clause: its span in the answer and its flag, if any."""
+
+    start: int
+    end: int
+    body: str
+    flag: str | None
+
+
+@dataclass
 class Checked:
     text: str
     citations: list[Citation]
     notices: list[str] = field(default_factory=list)
-    supported: int = 0  # sentences with at least one valid, supporting citation
+    supported: int = 0  # clauses with at least one valid, supporting citation
     abstained: bool = False
+    clauses: list[ClauseVerdict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The check's thresholds (docs/llm.md has how they were measured)."""
+
+    min_support: float
+    max_missing: float = MAX_MISSING
+    per_clause: bool = True  # False: whole sentences, no negation check (the old check)
 
 
 @dataclass
 class _Verdict:
-    """What the check makes of one claim."""
+    """What the check makes of one clause."""
 
     keep: list[int]  # the markers that stay: valid sources that support it
-    flag: str | None  # the note appended to the sentence, if any
+    flag: str | None  # the note appended to the clause, if any
     notice: list[str]  # for the reader
 
 
-def check_citations(
-    answer: str, sources: dict[int, Hit], retriever: HybridRetriever, min_support: float
-) -> Checked:
-    """Check every sentence of ``answer`` against the sources it cites.
+def split_clauses(answer: str, per_clause: bool = True) -> list[Clause]:
+    """The answer's clauses (app/answering/clauses.py), in order; a lead-in ending in ":"
+    with no marker after it in its sentence cites the next marker group of the answer."""
+    out: list[Clause] = []
+    for claim in split_claims(answer):
+        if per_clause:
+            out += split_sentence(answer, claim.start, claim.end)
+        else:
+            out.append(Clause(claim.start, claim.end, claim.body, claim.cited))
+    for i, clause in enumerate(out):
+        if clause.lead_in:
+            clause.cited = next((c.cited for c in out[i + 1 :] if c.cited), [])
+    return out
 
-    A marker must name a source that was sent; a cited sentence must reach ``min_support``
-    against the union of the chunks it cites, and a chunk it cites must share at least one
-    of its terms. Markers that fail are removed and the sentence is flagged in the text
-    and in a notice. Each cited chunk becomes one :class:`Citation` whose quote is the
-    chunk's sentence that best supports the sentences citing it (verbatim).
+
+def check_citations(
+    answer: str,
+    sources: dict[int, Hit],
+    retriever: HybridRetriever,
+    min_support: float | Limits,
+) -> Checked:
+    """Check every clause of ``answer`` against the sources it cites.
+
+    A marker must name a source that was sent; a cited clause must reach ``min_support``
+    against the union of the chunks it cites, leave at most ``max_missing`` of its weight
+    unfound there, agree with the best matching sentence of those chunks on negation, and
+    a chunk it cites must share at least one of its terms. Markers that fail are removed
+    and the clause is flagged in the text and in a notice. Each cited chunk becomes one
+    :class:`Citation` whose quote is the chunk's sentence that best supports the clauses
+    citing it (verbatim).
     """
-    claims = split_claims(answer)
-    if declines(answer, has_markers=any(claim.cited for claim in claims)):
+    limits = min_support if isinstance(min_support, Limits) else Limits(min_support)
+    clauses = split_clauses(answer, limits.per_clause)
+    if declines(answer, has_markers=any(clause.cited for clause in clauses)):
         return Checked("", [], abstained=True)
 
-    chunk_terms = {n: source_terms(hit.chunk) for n, hit in sources.items()}
-    notices: list[str] = []
-    support_for: dict[int, list[set[str]]] = {}  # n -> term sets of the claims it supports
-    pieces: list[str] = []
-    cursor = 0
-    supported = 0
-    for number, claim in enumerate(claims, 1):
-        own = set(terms(claim.body))
-        verdict = _judge(number, claim, own, chunk_terms, retriever, min_support)
-        notices += verdict.notice
+    context = _Context(sources, {n: source_terms(h.chunk) for n, h in sources.items()}, retriever)
+    checked = Checked("", [])
+    support_for: dict[int, list[set[str]]] = {}  # n -> term sets of the clauses it supports
+    verdicts = []
+    for number, clause in enumerate(clauses, 1):
+        own = set(terms(clause.body))
+        verdict = _judge(number, clause, own, context, limits)
+        verdicts.append(verdict)
+        checked.notices += verdict.notice
+        checked.clauses.append(ClauseVerdict(clause.start, clause.end, clause.body, verdict.flag))
         if verdict.keep:
-            supported += 1
+            checked.supported += 1
             for n in verdict.keep:
                 support_for.setdefault(n, []).append(own)
-        pieces.append(answer[cursor : claim.start])
-        pieces.append(_rewrite(claim, verdict.keep, verdict.flag))
-        cursor = claim.end
-    pieces.append(answer[cursor:])
-
-    citations = [_citation(n, sources[n], support_for[n], retriever) for n in sorted(support_for)]
-    return Checked("".join(pieces).strip(), citations, notices, supported)
+    checked.text = _rewritten(answer, clauses, verdicts)
+    checked.citations = [
+        _citation(n, sources[n], support_for[n], retriever) for n in sorted(support_for)
+    ]
+    return checked
 
 
-def _judge(
-    number: int,
-    claim: Claim,
-    own: set[str],
-    chunk_terms: dict[int, set[str]],
-    retriever: HybridRetriever,
-    min_support: float,
-) -> _Verdict:
-    """Check one claim (the ``number``-th) whose terms are ``own``."""
+@dataclass
+class _Context:
+    sources: dict[int, Hit]
+    chunk_terms: dict[int, set[str]]
+    retriever: HybridRetriever
+
+
+def _judge(number: int, clause: Clause, own: set[str], context: _Context, limits: Limits):
+    """Check one clause (the ``number``-th) whose terms are ``own``."""
+    chunk_terms = context.chunk_terms
     verdict = _Verdict([], None, [])
-    invalid = ", ".join(str(n) for n in dict.fromkeys(claim.cited) if n not in chunk_terms)
-    valid = [n for n in dict.fromkeys(claim.cited) if n in chunk_terms]
+    if _is_framing(clause, own, limits.per_clause):
+        return verdict  # says nothing to check, whatever follows it
+    invalid = ", ".join(str(n) for n in dict.fromkeys(clause.cited) if n not in chunk_terms)
+    valid = [n for n in dict.fromkeys(clause.cited) if n in chunk_terms]
     if invalid:
-        verdict.notice.append(f'Cites source {invalid}, which was not given: "{claim.body}"')
+        verdict.notice.append(f'Cites source {invalid}, which was not given: "{clause.body}"')
         verdict.flag = f"unverified: cites source {invalid}, which does not exist"
     if valid:
         union = set().union(*(chunk_terms[n] for n in valid))
-        score = support(own, union, retriever)
-        if score >= min_support:
+        score = support(own, union, context.retriever)
+        missing = missing_weight(own, union, context.retriever)
+        opposite = limits.per_clause and _negation_differs(clause, own, valid, context)
+        if score >= limits.min_support and missing <= limits.max_missing and not opposite:
             verdict.keep = [n for n in valid if own & chunk_terms[n]]
         if verdict.keep:
             verdict.flag = None  # supported by a real source; the invented marker just goes
         else:
             cited = ", ".join(str(n) for n in valid)
             verdict.flag = f"unverified: source {cited} does not say this"
-            verdict.notice.append(f'Not supported by source {cited}: "{claim.body}"')
-            # Numbers only: the sentence may repeat PHI from the question.
+            why = "Contradicts" if opposite else "Not supported by"
+            verdict.notice.append(f'{why} source {cited}: "{clause.body}"')
+            # Numbers only: the clause may repeat PHI from the question.
             log.info(
-                "sentence %d not supported by source %s (%.2f < %.2f)",
+                "clause %d not supported by source %s (%.2f, missing %.2f, negation %s)",
                 number,
                 cited,
                 score,
-                min_support,
+                missing,
+                opposite,
             )
-    elif not claim.cited and own and not _is_framing(claim):
+    elif not clause.cited and own:
         verdict.flag = "unverified: no source cited"
-        verdict.notice.append(f'No source cited: "{claim.body}"')
+        verdict.notice.append(f'No source cited: "{clause.body}"')
     return verdict
 
 
-def _is_framing(claim: Claim) -> bool:
-    """An uncited lead-in ("In short:") or the abstention sentence: not a claim."""
-    return claim.body.endswith(":") or normalised(claim.body) == normalised(ABSTAIN_TEXT)
+def _negation_differs(clause: Clause, own: set[str], cited: list[int], context: _Context) -> bool:
+    """Whether the clause negates what the best matching sentence of its cited chunks
+    asserts, or asserts what it negates (a cue on one side only, near a shared term)."""
+    best, best_score = None, -1.0
+    for n in cited:
+        for sentence in sentences(chunk_body(context.sources[n].chunk)):
+            score = support(own, set(terms(sentence.text)), context.retriever)
+            if score > best_score:
+                best, best_score = sentence.text, score
+    if best is None:
+        return False
+    shared = own & set(terms(best))
+    return negated_near(clause.body, shared, terms) != negated_near(best, shared, terms)
 
 
-def _rewrite(claim: Claim, keep: list[int], flag: str | None) -> str:
-    """The claim's text with only the markers in ``keep``, and the flag appended."""
+def _is_framing(clause: Clause, own: set[str], per_clause: bool) -> bool:
+    """An uncited lead-in ("In short:") or the abstention sentence: not a claim. Per
+    clause, a lead-in is framing only if it says next to nothing (FRAMING_TERMS terms):
+    one that says more is a claim, checked against the list it introduces."""
+    if normalised(clause.body) == normalised(ABSTAIN_TEXT):
+        return True
+    if not clause.body.endswith(":"):
+        return False
+    return len(own) <= FRAMING_TERMS if per_clause else not clause.cited
+
+
+def _rewritten(answer: str, clauses: list[Clause], verdicts: list[_Verdict]) -> str:
+    """The answer with only the kept markers and each flagged clause's note: after the
+    sentence's full stop for its last clause, before the separator for the others."""
+    pieces: list[str] = []
+    cursor = 0
+    borrowed: set[int] = set()  # kept by clauses before that cite this clause's markers
+    for i, (clause, verdict) in enumerate(zip(clauses, verdicts, strict=True)):
+        text = answer[clause.start : clause.end]
+        keep = set(verdict.keep)
+        if not MARKER.search(text):
+            borrowed |= keep
+        else:
+            keep, borrowed = keep | borrowed, set()
+        last = i + 1 == len(clauses) or clauses[i + 1].start != clause.end
+        pieces.append(answer[cursor : clause.start])
+        pieces.append(_rewrite(text, keep, verdict.flag, last))
+        cursor = clause.end
+    pieces.append(answer[cursor:])
+    return "".join(pieces).strip()
+
+
+def _rewrite(text: str, keep: set[int], flag: str | None, last: bool) -> str:
+    """A clause's text with only the markers in ``keep``, and the flag added."""
 
     def marker(match: re.Match) -> str:
         numbers = [int(n) for n in re.split(r"[,;]", match.group(1)) if int(n) in keep]
         return "".join(f"[{n}]" for n in numbers)
 
-    text = _MARKER.sub(marker, claim.text)
-    text = re.sub(r"[ \t]+([.!?,;:])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).rstrip()
-    return f"{text} ({flag})" if flag else text
+    lead = text[: len(text) - len(text.lstrip())]
+    text = MARKER.sub(marker, text)
+    text = re.sub(r"[ \t]+([.!?,;:])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
+    if not flag:
+        return lead + text
+    if last:
+        return f"{lead}{text} ({flag})"
+    body = text.rstrip(":,; ")
+    return f"{lead}{body} ({flag}){text[len(body) :]}"
 
 
 def _citation(n: int, hit: Hit, claims: list[set[str]], retriever: HybridRetriever) -> Citation:

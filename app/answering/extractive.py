@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, replace
 
 from app.answering.answer_type import gives, preferred
+from app.answering.markers import quoted
 from app.answering.questions import question_parts
 from app.answering.sentences import (
     Sentence,
@@ -112,7 +113,7 @@ class ExtractiveAnswerer(Answerer):
         citations, parts = [], []
         for n, (sentence, hit) in enumerate(chosen, 1):
             citations.append(Citation.quoting(n, hit, sentence.text, sentence.offset))
-            parts.append(f"{sentence.text} [{n}]")
+            parts.append(f"{quoted(sentence.text)} [{n}]")  # a "[9]" in it is no marker
         return Composed(" ".join(parts), citations)
 
     # ------------------------------------------------------------------ scoring

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from app.config import Settings
-from app.qa import Answer, Citation, IngestReport, Passage
+from app.qa import Answer, Citation, IngestReport, Passage, quoted
 
 INTERNAL_LABEL = "internal procedure"  # after the section of a support routine's quote
 CLOSEST_PASSAGES = 3  # offered after a refusal, as the page does
@@ -143,7 +143,7 @@ def format_answer(answer: Answer, streamed: str | None = None) -> str:
         for c in answer.citations:
             lines.append(f"[{c.n}] {_heading(c)}")
             lines.append(f"    {_location(c)}")
-            lines.append(f'    "{" ".join(c.quote.split())}"')
+            lines.append(f'    "{quoted(" ".join(c.quote.split()))}"')  # "[9]" in it: text
     if answer.abstained:
         lines += describe_passages(answer.closest_passages(CLOSEST_PASSAGES))
     lines += describe_routine(answer)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
+from app.answering.markers import quoted
 from app.answering.types import Answer, Citation, Clarify
 from app.routine.decide import DONE_OPTION, Decision
 from app.routine.parse import Call, Quote
@@ -94,7 +95,7 @@ def branch_answer(question: str, decision: Decision, lookup: Callable[[str], Ans
     for item in branch.items:
         if isinstance(item, Quote):
             citations.append(_citation(len(citations) + 1, item))
-            paragraphs.append(f"{item.text} [{len(citations)}]")
+            paragraphs.append(f"{quoted(item.text)} [{len(citations)}]")
         else:
             text, found = _called(item, len(citations) + 1, lookup)
             citations.extend(found)

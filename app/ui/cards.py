@@ -175,7 +175,7 @@ def sources_text(settings: Settings, answer: Answer) -> list[str]:
         lines.append(f"    {first.section}")
         place = location(settings, first.source, first.start_line)
         lines.append(f"    {place}" + (f"  {first.url}" if first.url else ""))
-        lines += [f'    "{clean_text(c.quote)}"' for c in card.citations]
+        lines += [f'    "{qa.quoted(clean_text(c.quote))}"' for c in card.citations]
     return lines
 
 
