@@ -163,7 +163,7 @@ def test_a_maintainer_gets_reindex_upload_and_delete(team_server, browser):
     sidebar = page.locator('[data-testid="stSidebar"]')
     expect(sidebar.get_by_role("button", name="Reindex")).to_be_visible(timeout=WAIT_MS)
     expect(sidebar.get_by_role("button", name="Delete")).to_have_count(2, timeout=WAIT_MS)
-    assert sidebar.locator('input[type="file"]').count() == 1
+    expect(sidebar.locator('input[type="file"]')).to_have_count(1, timeout=WAIT_MS)
     sidebar.get_by_role("button", name="Reindex").click()
     expect(sidebar).to_contain_text("Nothing changed", timeout=WAIT_MS)
     page.context.close()
