@@ -35,7 +35,6 @@ from app.phi import (
     describe,
     kinds,
     redact,
-    vocabulary_of,
 )
 from app.retrieval import Hit, HybridRetriever, StaleIndexError
 from app.routine import Decision, decide, find_routines, routine_answer
@@ -74,18 +73,26 @@ class QA:
         self.manifest = check_store(self.settings, self.embeddings.model_id)
         with server_errors(self.settings):
             self.collection = open_collection(self.settings, fresh=fresh)
-            chunks = load_all_chunks(self.collection)
-        if not chunks:
-            raise StoreMissingError(
-                f"The index in {self.settings.data_dir} is empty: run `privacy-qa ingest` first."
-            )
-        # BM25 on disk; an index written before the lexical index existed gets one in memory.
-        lexical = LexicalIndex.open(self.settings, self.manifest.collection)
-        self.retriever = HybridRetriever(self.collection, self.embeddings, chunks, lexical)
-        self._phi: PhiDetector | None = None  # built from these chunks' words when needed
-        self.routines, problems = find_routines(chunks)
+            # BM25 and the corpus's tables on disk; an index written before them (or
+            # before their current layout) gets them in memory from every chunk.
+            lexical = LexicalIndex.open(self.settings, self.manifest.collection)
+            chunks = load_all_chunks(self.collection) if lexical is None else None
+            self.retriever = HybridRetriever(self.collection, self.embeddings, chunks, lexical)
+            if not self.retriever.size:
+                raise StoreMissingError(
+                    f"The index in {self.settings.data_dir} is empty: run `privacy-qa ingest` "
+                    "first."
+                )
+            self._phi: PhiDetector | None = None  # the chunks' words looked up when needed
+            self.routines, problems = find_routines(self._routine_chunks())
         for problem in problems:  # the document is answered from as plain text
             log.warning("support routine ignored: %s", problem)
+
+    def _routine_chunks(self) -> list:
+        """The chunks of the documents that have internal sections (a support routine's)."""
+        sections = self.retriever.sections()
+        sources = sorted({source for source, section in sections if is_internal(section)})
+        return [chunk for source in sources for chunk in self.retriever.chunks_of(source)]
 
     def routine(self, question: str, history: Sequence[Turn] = ()) -> Decision:
         """Whether ``question`` starts, continues or ends a support routine of the index
@@ -257,7 +264,7 @@ class QA:
 
     def _detector(self) -> PhiDetector:
         if self._phi is None:
-            self._phi = PhiDetector(vocabulary_of(c.page_content for c in self.retriever.chunks))
+            self._phi = PhiDetector(self.retriever.words())
         return self._phi
 
     def _holds_phi(self, history: Sequence[Turn]) -> bool:
