@@ -89,8 +89,10 @@ class QA:
             log.warning("support routine ignored: %s", problem)
 
     def _routine_chunks(self) -> list:
-        """The chunks of the documents that have internal sections (a support routine's)."""
-        sections = self.retriever.sections()
+        """The chunks of the documents that have internal sections (a support routine's).
+        The headings first (few), then only the sections holding an internal one."""
+        internal = [h for h in self.retriever.headings() if is_internal(f" > {h}")]
+        sections = {s for heading in internal for s in self.retriever.sections(heading)}
         sources = sorted({source for source, section in sections if is_internal(section)})
         return [chunk for source in sources for chunk in self.retriever.chunks_of(source)]
 

@@ -65,6 +65,12 @@ def expected(chunks: list[Document]) -> dict:
         "words": vocabulary_of(c.page_content for c in chunks),
         "sources": sources,
         "sections": {(ChunkInfo.of(c).source, ChunkInfo.of(c).section) for c in chunks},
+        "headings": {h for c in chunks for h in ChunkInfo.of(c).section.split(" > ")[1:]},
+        "internal": {
+            (ChunkInfo.of(c).source, ChunkInfo.of(c).section)
+            for c in chunks
+            if "Internal" in ChunkInfo.of(c).section
+        },
         "next": {
             a.id: b.id
             for a, b in zip(order, order[1:], strict=False)
@@ -89,6 +95,8 @@ def found(index: LexicalIndex, chunks: list[Document]) -> dict:
         "words": vocabulary,
         "sources": index.sources(),
         "sections": set(index.sections()),
+        "headings": set(index.headings()),
+        "internal": set(index.sections("Internal")),
         "next": nexts,
     }
 

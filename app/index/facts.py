@@ -9,7 +9,7 @@ process reads it instead of loading every chunk (issue 17):
     vocabulary     counts per (kind, word) over the chunks: the terms of words shaped like
                    a name and those of lowercase words (a corpus's name terms are the first
                    never in the second), the PHI check's lower-case words, each document's
-                   sections and each document's chunks
+                   sections, the sections' headings and each document's chunks
     contributions  each chunk's (kind, word) pairs (zlib), so that removing a chunk lowers
                    the counts without its text
 
@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS vocabulary (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS contributions (slot INTEGER PRIMARY KEY, pairs BLOB NOT NULL);
 """
-SHAPED, LOWER, WORD, SECTION, SOURCE = range(5)  # the kinds of the vocabulary
+SHAPED, LOWER, WORD, SECTION, SOURCE, HEADING = range(6)  # the kinds of the vocabulary
 _SEP = "\x1e"  # between a section's source and its heading path
 _PAIRS = "\n"  # between the packed pairs of a chunk (no word, path or heading holds one)
 SLICE = 500  # slots per IN (...)
@@ -66,6 +66,7 @@ def contributions(chunk: Document) -> set[tuple[int, str]]:
     out = {(SHAPED, t) for t in shaped} | {(LOWER, t) for t in lower}
     out |= {(WORD, w) for w in vocabulary_of([chunk.page_content])}
     out |= {(SECTION, f"{source}{_SEP}{section}"), (SOURCE, source)}
+    out |= {(HEADING, heading) for heading in section.split(" > ")[1:]}  # not the title
     return out
 
 
@@ -146,10 +147,18 @@ def has_word(connection: sqlite3.Connection, word: str) -> bool:
     return found is not None
 
 
-def sections(connection: sqlite3.Connection) -> list[tuple[str, str]]:
-    """Every (source, section) of the chunks."""
-    rows = connection.execute("SELECT word FROM vocabulary WHERE kind = ?", (SECTION,))
+def sections(connection: sqlite3.Connection, holding: str = "") -> list[tuple[str, str]]:
+    """Every (source, section) of the chunks whose section's text holds ``holding``."""
+    rows = connection.execute(
+        "SELECT word FROM vocabulary WHERE kind = ? AND instr(word, ?) > 0", (SECTION, holding)
+    )
     return [tuple(word.split(_SEP, 1)) for (word,) in rows]
+
+
+def headings(connection: sqlite3.Connection) -> list[str]:
+    """Every heading of the chunks' sections (their title aside), each once."""
+    rows = connection.execute("SELECT word FROM vocabulary WHERE kind = ?", (HEADING,))
+    return [word for (word,) in rows]
 
 
 def sources(connection: sqlite3.Connection) -> dict[str, int]:

@@ -180,9 +180,13 @@ class LexicalIndex:
         """The lower-case words of the chunks (app.phi.vocabulary_of), looked up one by one."""
         return Words(self)
 
-    def sections(self) -> list[tuple[str, str]]:
-        """Every (source, section) of the chunks."""
-        return self._read(facts.sections)
+    def sections(self, holding: str = "") -> list[tuple[str, str]]:
+        """Every (source, section) of the chunks whose section's text holds ``holding``."""
+        return self._read(facts.sections, holding)
+
+    def headings(self) -> list[str]:
+        """Every heading of the chunks' sections (not their documents' titles), once."""
+        return self._read(facts.headings)
 
     def sources(self) -> dict[str, int]:
         """How many chunks each document has."""

@@ -137,6 +137,7 @@ def update(
         done = write(connection, chunks, remove, only)
     finally:
         connection.close()
+    _drop_older_layouts(settings, collection)  # read by no reader of this layout
     log.info(
         "lexical index %s: %d chunks added, %d removed, %d terms rewritten in %.1f s",
         path.name,
@@ -330,8 +331,15 @@ def _idf_statistics(connection: sqlite3.Connection, chunks: int) -> tuple[float,
 
 def drop(settings: Settings, collection: str) -> None:
     """Delete the lexical index of a dropped collection (an open reader keeps its file),
-    in this layout and in earlier ones (``<collection>.sqlite``)."""
-    folder = settings.data_dir / LEXICAL_DIR
-    for name in (lexical_path(settings, collection).name, f"{collection}.sqlite"):
-        for part in (folder / name, folder / f"{name}-journal"):
-            part.unlink(missing_ok=True)
+    in this layout and in earlier ones."""
+    path = lexical_path(settings, collection)
+    for part in (path, Path(f"{path}-journal")):
+        part.unlink(missing_ok=True)
+    _drop_older_layouts(settings, collection)
+
+
+def _drop_older_layouts(settings: Settings, collection: str) -> None:
+    """Delete the file of an earlier layout (``<collection>.sqlite``, layout 1)."""
+    path = settings.data_dir / LEXICAL_DIR / f"{collection}.sqlite"
+    for part in (path, Path(f"{path}-journal")):
+        part.unlink(missing_ok=True)
