@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -144,6 +145,7 @@ class HybridRetriever:
         self._passage_terms = lru_cache(maxsize=100_000)(self._compute_passage_terms)
         self._name_terms = self.lexical.name_terms()
         self._of_source: OrderedDict[str, list[Document]] = OrderedDict()
+        self._of_source_lock = threading.Lock()
 
     def next_chunk(self, chunk: Document) -> Document | None:
         """The chunk that follows ``chunk`` in its file, if any."""
@@ -160,16 +162,19 @@ class HybridRetriever:
     def chunks_of(self, source: str) -> list[Document]:
         """Every chunk of one document, in the store's order; the last few documents asked
         for are kept."""
-        found = self._of_source.get(source)
-        if found is None:
-            if self._memory is not None:
-                found = [c for c in self._memory.values() if ChunkInfo.of(c).source == source]
-            else:
-                found = chunks_of_source(self.collection, source)
+        with self._of_source_lock:  # the page asks from several threads
+            found = self._of_source.get(source)
+            if found is not None:
+                self._of_source.move_to_end(source)
+                return found
+        if self._memory is not None:
+            found = [c for c in self._memory.values() if ChunkInfo.of(c).source == source]
+        else:
+            found = chunks_of_source(self.collection, source)
+        with self._of_source_lock:
             self._of_source[source] = found
             while len(self._of_source) > SOURCES_KEPT:
                 self._of_source.popitem(last=False)
-        self._of_source.move_to_end(source)
         return found
 
     def sources(self) -> dict[str, int]:

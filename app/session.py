@@ -50,10 +50,10 @@ SEND_MODES = ("check", "redact", "as_is", "offline")
 class QA:
     """Question answering over the index in ``settings.data_dir``.
 
-    Construction checks the index (present, built with these settings) and loads the
-    chunks for lexical search; the embedding model loads on the first question, or at
-    once with ``warm_up()``. When an ingest replaces the index, the next question picks
-    up the new one (see :meth:`refresh`).
+    Construction checks the index (present, built with these settings) and opens it
+    without reading its chunks (see HybridRetriever); the embedding model loads on the
+    first question, or at once with ``warm_up()``. When an ingest replaces the index, the
+    next question picks up the new one (see :meth:`refresh`).
     """
 
     def __init__(self, settings: Settings, embeddings: EmbeddingBackend | None = None):
@@ -78,12 +78,12 @@ class QA:
             lexical = LexicalIndex.open(self.settings, self.manifest.collection)
             chunks = load_all_chunks(self.collection) if lexical is None else None
             self.retriever = HybridRetriever(self.collection, self.embeddings, chunks, lexical)
-            if not self.retriever.size:
-                raise StoreMissingError(
-                    f"The index in {self.settings.data_dir} is empty: run `privacy-qa ingest` "
-                    "first."
-                )
-            self._phi: PhiDetector | None = None  # the chunks' words looked up when needed
+        if not self.retriever.size:
+            raise StoreMissingError(
+                f"The index in {self.settings.data_dir} is empty: run `privacy-qa ingest` first."
+            )
+        self._phi: PhiDetector | None = None  # the chunks' words looked up when needed
+        with server_errors(self.settings):
             self.routines, problems = find_routines(self._routine_chunks())
         for problem in problems:  # the document is answered from as plain text
             log.warning("support routine ignored: %s", problem)

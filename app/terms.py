@@ -9,6 +9,7 @@ app/retrieval.py (issue 17) because the index layer cannot import retrieval.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Words too common to say anything about relevance. Kept short on purpose: domain words
 # such as "data", "api" or "not" stay searchable.
@@ -84,10 +85,14 @@ COMPOUND = re.compile(r"[@./\-]")
 NAME_SHAPED = re.compile(r"(?=.*(?:[A-Z]{2}|[a-z][A-Z]))[A-Za-z0-9@./\-]+")
 
 
-def simple_terms(word: str) -> set[str]:
+@lru_cache(maxsize=2**16)
+def simple_terms(word: str) -> frozenset[str]:
     """The terms of a word that say which thing it names: its alphabetic parts, not the
-    compound ("zdr-eligible" names ZDR by "zdr")."""
-    return {p for p in terms(word) if not COMPOUND.search(p) and any(c.isalpha() for c in p)}
+    compound ("zdr-eligible" names ZDR by "zdr"). Kept for the words met most recently:
+    ingest asks for every word of every chunk (app/index/facts.py)."""
+    return frozenset(
+        p for p in terms(word) if not COMPOUND.search(p) and any(c.isalpha() for c in p)
+    )
 
 
 def name_words(text: str) -> tuple[set[str], set[str]]:
