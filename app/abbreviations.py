@@ -59,19 +59,44 @@ def best_long_form(short: str, candidate: str) -> str | None:
     return candidate[start:]
 
 
+def pairs_of(text: str, terms: Callable[[str], list[str]]) -> list[tuple[tuple[str, ...], str]]:
+    """(the long form's terms, the short form's term) of each definition in ``text`` that
+    folds: a one-term short form for a long form of several terms."""
+    out = []
+    for short, long in definitions(text).items():
+        short_terms, long_terms = terms(short), tuple(terms(long))
+        if len(short_terms) == 1 and len(long_terms) > 1:
+            out.append((long_terms, short_terms[0]))
+    return out
+
+
 class Abbreviations:
     """The definitions of a corpus, as term sequences: a text's terms with every spelled-out
     long form replaced by its short form's term (:meth:`fold`)."""
 
     def __init__(self, texts: Iterable[str], terms: Callable[[str], list[str]]):
         self._terms = terms
-        # long form's terms -> the short form's term, longest long forms first.
         pairs: dict[tuple[str, ...], str] = {}
         for text in texts:
-            for short, long in definitions(text).items():
-                short_terms, long_terms = terms(short), tuple(terms(long))
-                if len(short_terms) == 1 and len(long_terms) > 1:
-                    pairs.setdefault(long_terms, short_terms[0])
+            for long_terms, short_term in pairs_of(text, terms):
+                pairs.setdefault(long_terms, short_term)
+        self._use(pairs)
+
+    @classmethod
+    def of_pairs(
+        cls, pairs: Iterable[tuple[tuple[str, ...], str]], terms: Callable[[str], list[str]]
+    ) -> Abbreviations:
+        """The definitions given as :func:`pairs_of` found them, text by text in order
+        (kept with the index: app/index/facts.py)."""
+        self = cls((), terms)
+        found: dict[tuple[str, ...], str] = {}
+        for long_terms, short_term in pairs:
+            found.setdefault(long_terms, short_term)
+        self._use(found)
+        return self
+
+    def _use(self, pairs: dict[tuple[str, ...], str]) -> None:
+        # long form's terms -> the short form's term, longest long forms first.
         self.pairs = dict(sorted(pairs.items(), key=lambda item: -len(item[0])))
 
     def fold(self, text_terms: list[str]) -> list[str]:

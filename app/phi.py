@@ -28,6 +28,7 @@ logs: a finding's text is the PHI itself.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 from functools import cache
 
@@ -165,7 +166,7 @@ class PhiDetector:
     """Finds likely PHI in a text. ``vocabulary``: the lower-case words of the indexed
     documents; a capitalised pair ending in one of them is not taken for a name."""
 
-    def __init__(self, vocabulary: frozenset[str] = frozenset()):
+    def __init__(self, vocabulary: Container[str] = frozenset()):
         self.vocabulary = vocabulary
 
     def find(self, text: str) -> list[Finding]:

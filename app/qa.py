@@ -133,11 +133,10 @@ def embedding_backend(settings: Settings) -> EmbeddingBackend:
 def documents(settings: Settings, session: QA | None = None) -> list[DocumentInfo]:
     """Every document of the corpus dir and the index: title, publisher, date, chunks
     (counted in ``session``'s index, if given), when indexed, changed since."""
-    from app.corpus import ChunkInfo
     from app.documents import list_documents
 
-    chunks = session.retriever.chunks if session is not None else []
-    return list_documents(settings, (ChunkInfo.of(chunk).source for chunk in chunks))
+    counts = session.retriever.sources() if session is not None else {}
+    return list_documents(settings, (source for source, n in counts.items() for _ in range(n)))
 
 
 def add_document(

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -19,13 +21,16 @@ from langchain_core.documents import Document
 from app.abbreviations import Abbreviations
 from app.corpus import ChunkInfo, chunk_body
 from app.embeddings import EmbeddingBackend
-from app.index.chroma import search_by_vector
+from app.index.chroma import chunks_of_source, get_chunks, get_with_vector, search_by_vector
 from app.index.lexical import LexicalIndex
-from app.terms import STOPWORDS, stem, terms  # noqa: F401 (re-exported: callers import them here)
+from app.terms import NAME_SHAPED as _NAME_SHAPED
+from app.terms import NAME_WORD as _WORD
+from app.terms import STOPWORDS, name_words, stem, terms  # noqa: F401 (re-exported: callers import them here)
+from app.terms import simple_terms as _simple_terms
 
 log = logging.getLogger(__name__)
 
-_COMPOUND = re.compile(r"[@./\-]")
+SOURCES_KEPT = 32  # documents whose chunks a retriever keeps (chunks_of)
 RRF_K = 60  # the constant from the RRF paper, also EnsembleRetriever's default
 # BM25 parameters. Length normalisation (b) is weaker than the usual 0.75: chunks here
 # differ in length mostly by markdown furniture (attribution lines, links, list labels),
@@ -35,8 +40,6 @@ BM25_K1 = 1.2
 BM25_B = 0.35
 
 
-# A word as written, for spotting names: letters/digits, possibly joined by @ . / -.
-_WORD = re.compile(r"[A-Za-z0-9]+(?:[@./\-][A-Za-z0-9]+)*")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -66,17 +69,6 @@ def names(question: str, known: frozenset[str] = frozenset()) -> list[str]:
     return found
 
 
-# Shaped like a name wherever it stands: two capitals in a row ("AWS", "GPT-4o") or a
-# capital after a lowercase letter ("OpenAI", "iPhone").
-_NAME_SHAPED = re.compile(r"(?=.*(?:[A-Z]{2}|[a-z][A-Z]))[A-Za-z0-9@./\-]+")
-
-
-def _simple_terms(word: str) -> set[str]:
-    """The terms of a word that say which thing it names: its alphabetic parts, not the
-    compound ("zdr-eligible" names ZDR by "zdr")."""
-    return {p for p in terms(word) if not _COMPOUND.search(p) and any(c.isalpha() for c in p)}
-
-
 def name_terms(texts: list[str]) -> frozenset[str]:
     """Terms a corpus only ever writes as names: shaped like one ("OpenAI", "BAA", "SOC2")
     and never in lowercase, so a question that writes them in lowercase ("does the baa
@@ -85,15 +77,10 @@ def name_terms(texts: list[str]) -> frozenset[str]:
     shaped: set[str] = set()
     lower: set[str] = set()
     for text in texts:
-        for word in _WORD.findall(text):
-            if _COMPOUND.search(word):  # addresses and paths: "baa@openai.com" names nothing
-                continue
-            if word.islower():
-                lower.add(word)
-            elif _NAME_SHAPED.fullmatch(word):
-                shaped.add(word)
-    lower_terms = {t for word in lower for t in _simple_terms(word)}
-    return frozenset(t for word in shaped for t in _simple_terms(word) if t not in lower_terms)
+        more, less = name_words(text)
+        shaped |= more
+        lower |= less
+    return frozenset(shaped - lower)
 
 
 def mentions(name: str, text_terms: set[str]) -> bool:
@@ -129,38 +116,83 @@ class StaleIndexError(Exception):
 
 
 class HybridRetriever:
-    """Dense + BM25 over all chunks of the store. Build once per process, query many times."""
+    """Dense + BM25 over all chunks of the store. Build once per process, query many times.
+
+    Nothing here holds every chunk: what the answer side needs about the whole corpus
+    (its abbreviations, name terms, words, reading order, documents and sections) is read
+    from the lexical index's tables (app/index/facts.py), and chunk texts from the store
+    when a question needs them.
+    """
 
     def __init__(
         self,
         collection,
         embeddings: EmbeddingBackend,
-        chunks: list[Document],
+        chunks: list[Document] | None = None,
         lexical: LexicalIndex | None = None,
     ):
         """``collection``: the index's chromadb collection (app.index.chroma.open_collection);
-        ``lexical``: its BM25 index on disk (app/index/lexical.py), else one is built in
-        memory from ``chunks`` (the same scores)."""
+        ``lexical``: its BM25 index on disk (app/index/lexical.py). Without it, ``chunks``
+        (every chunk: an index from before it, and tests) are indexed and kept in memory,
+        with the same scores and tables."""
         self.collection = collection
         self.embeddings = embeddings
-        self.chunks = chunks
-        self._by_id = {chunk.id: i for i, chunk in enumerate(chunks)}
-        self.lexical = lexical if lexical is not None else LexicalIndex.of_chunks(chunks)
+        self._memory = None if lexical is not None else {c.id: c for c in chunks or []}
+        self.lexical = lexical if lexical is not None else LexicalIndex.of_chunks(chunks or [])
+        self.size = self.lexical.size  # chunks (Chroma's count takes 0.7 s at 110k)
         # What the corpus abbreviates ("zero data retention (ZDR)"): either form matches.
-        self.abbreviations = Abbreviations((chunk_body(chunk) for chunk in chunks), terms)
+        self.abbreviations = Abbreviations.of_pairs(self.lexical.abbreviation_pairs(), terms)
         self._passage_terms = lru_cache(maxsize=100_000)(self._compute_passage_terms)
-        self._name_terms = name_terms([chunk_body(chunk) for chunk in chunks])
-        # Chunks in reading order, so an answer can continue into the next chunk of a file.
-        ordered = sorted(chunks, key=lambda c: (ChunkInfo.of(c).source, ChunkInfo.of(c).start_char))
-        self._next = {
-            a.id: b
-            for a, b in zip(ordered, ordered[1:], strict=False)
-            if ChunkInfo.of(a).source == ChunkInfo.of(b).source
-        }
+        self._name_terms = self.lexical.name_terms()
+        self._of_source: OrderedDict[str, list[Document]] = OrderedDict()
+        self._of_source_lock = threading.Lock()
 
     def next_chunk(self, chunk: Document) -> Document | None:
         """The chunk that follows ``chunk`` in its file, if any."""
-        return self._next.get(chunk.id)
+        info = ChunkInfo.of(chunk)
+        following = self.lexical.next_id(chunk.id, info.source, info.start_char)
+        return None if following is None else self.get([following]).get(following)
+
+    def get(self, ids: list[str]) -> dict[str, Document]:
+        """The chunks of ``ids`` still stored, by id."""
+        if self._memory is not None:
+            return {id_: self._memory[id_] for id_ in ids if id_ in self._memory}
+        return get_chunks(self.collection, ids)
+
+    def chunks_of(self, source: str) -> list[Document]:
+        """Every chunk of one document, in the store's order; the last few documents asked
+        for are kept."""
+        with self._of_source_lock:  # the page asks from several threads
+            found = self._of_source.get(source)
+            if found is not None:
+                self._of_source.move_to_end(source)
+                return found
+        if self._memory is not None:
+            found = [c for c in self._memory.values() if ChunkInfo.of(c).source == source]
+        else:
+            found = chunks_of_source(self.collection, source)
+        with self._of_source_lock:
+            self._of_source[source] = found
+            while len(self._of_source) > SOURCES_KEPT:
+                self._of_source.popitem(last=False)
+        return found
+
+    def sources(self) -> dict[str, int]:
+        """How many chunks each document has in the index."""
+        return self.lexical.sources()
+
+    def sections(self, holding: str = "") -> list[tuple[str, str]]:
+        """Every (source, section) of the index whose section's text holds ``holding``."""
+        return self.lexical.sections(holding)
+
+    def headings(self) -> list[str]:
+        """Every heading of the index's sections (not the documents' titles), once."""
+        return self.lexical.headings()
+
+    def words(self):
+        """The lower-case words of the chunks, as a set to test words against (the PHI
+        check's vocabulary: app.phi.vocabulary_of)."""
+        return self.lexical.words()
 
     def question_terms(self, text: str) -> list[str]:
         """The search terms of a question (:func:`terms`), with what the corpus abbreviates
@@ -231,7 +263,7 @@ class HybridRetriever:
         t0 = time.perf_counter()
         vector = self.embeddings.embed_query(question)
         t1 = time.perf_counter()
-        pool = min(len(self.chunks), max(4 * k, 20))
+        pool = min(self.size, max(4 * k, 20))
         dense_ranked = search_by_vector(self.collection, vector, pool)
         if strict and len(dense_ranked) < pool:
             # Chroma found ids whose text is gone: an ingest in another process deleted
@@ -252,31 +284,32 @@ class HybridRetriever:
         for chunk_id, score in fused:
             if len(hits) == k:
                 break
-            i = self._by_id.get(chunk_id)
-            if i is None and chunk_id not in docs:  # the lexical index is newer than our view
-                if strict:
-                    raise StaleIndexError(f"chunk {chunk_id} is not in this view of the index")
-                continue
-            chunk = docs.get(chunk_id) or self.chunks[i]
+            chunk = docs.get(chunk_id)
             similarity = dense.get(chunk_id)
-            if similarity is None:  # lexical-only hit: compute its similarity for abstention
-                stored = self._vector_of(chunk_id)
-                if stored is None:
+            if chunk is None:  # lexical-only hit: read it, and its similarity for abstention
+                stored = self._stored(chunk_id)
+                if stored is None:  # the lexical index is newer than our view, or it went
                     if strict:
-                        raise StaleIndexError(f"chunk {chunk_id} vanished from the store")
+                        raise StaleIndexError(f"chunk {chunk_id} is not in this view of the index")
                     continue
-                similarity = cosine(vector, stored)
+                chunk, stored_vector = stored
+                similarity = cosine(vector, stored_vector)
             coverage = self.coverage(weights, self.passage_terms(chunk.page_content))
             hits.append(Hit(chunk, score, similarity, lexical.of(chunk_id), coverage))
         t2 = time.perf_counter()
         return hits, {"embed": (t1 - t0) * 1000, "search": (t2 - t1) * 1000}
 
-    def _vector_of(self, chunk_id: str) -> list[float] | None:
-        """The stored vector of a chunk, or None if an ingest deleted it meanwhile."""
+    def _stored(self, chunk_id: str) -> tuple[Document, list[float]] | None:
+        """A chunk and its stored vector, or None if an ingest deleted it meanwhile."""
+        if self._memory is None:
+            return get_with_vector(self.collection, chunk_id)
+        chunk = self._memory.get(chunk_id)
+        if chunk is None:
+            return None
         got = self.collection.get(ids=[chunk_id], include=["embeddings"])
         if not len(got["ids"]):
             return None
-        return list(got["embeddings"][0])
+        return chunk, list(got["embeddings"][0])
 
 
 def rrf(*rankings: list[str]) -> list[tuple[str, float]]:

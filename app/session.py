@@ -35,7 +35,6 @@ from app.phi import (
     describe,
     kinds,
     redact,
-    vocabulary_of,
 )
 from app.retrieval import Hit, HybridRetriever, StaleIndexError
 from app.routine import Decision, decide, find_routines, routine_answer
@@ -51,10 +50,10 @@ SEND_MODES = ("check", "redact", "as_is", "offline")
 class QA:
     """Question answering over the index in ``settings.data_dir``.
 
-    Construction checks the index (present, built with these settings) and loads the
-    chunks for lexical search; the embedding model loads on the first question, or at
-    once with ``warm_up()``. When an ingest replaces the index, the next question picks
-    up the new one (see :meth:`refresh`).
+    Construction checks the index (present, built with these settings) and opens it
+    without reading its chunks (see HybridRetriever); the embedding model loads on the
+    first question, or at once with ``warm_up()``. When an ingest replaces the index, the
+    next question picks up the new one (see :meth:`refresh`).
     """
 
     def __init__(self, settings: Settings, embeddings: EmbeddingBackend | None = None):
@@ -74,18 +73,28 @@ class QA:
         self.manifest = check_store(self.settings, self.embeddings.model_id)
         with server_errors(self.settings):
             self.collection = open_collection(self.settings, fresh=fresh)
-            chunks = load_all_chunks(self.collection)
-        if not chunks:
+            # BM25 and the corpus's tables on disk; an index written before them (or
+            # before their current layout) gets them in memory from every chunk.
+            lexical = LexicalIndex.open(self.settings, self.manifest.collection)
+            chunks = load_all_chunks(self.collection) if lexical is None else None
+            self.retriever = HybridRetriever(self.collection, self.embeddings, chunks, lexical)
+        if not self.retriever.size:
             raise StoreMissingError(
                 f"The index in {self.settings.data_dir} is empty: run `privacy-qa ingest` first."
             )
-        # BM25 on disk; an index written before the lexical index existed gets one in memory.
-        lexical = LexicalIndex.open(self.settings, self.manifest.collection)
-        self.retriever = HybridRetriever(self.collection, self.embeddings, chunks, lexical)
-        self._phi: PhiDetector | None = None  # built from these chunks' words when needed
-        self.routines, problems = find_routines(chunks)
+        self._phi: PhiDetector | None = None  # the chunks' words looked up when needed
+        with server_errors(self.settings):
+            self.routines, problems = find_routines(self._routine_chunks())
         for problem in problems:  # the document is answered from as plain text
             log.warning("support routine ignored: %s", problem)
+
+    def _routine_chunks(self) -> list:
+        """The chunks of the documents that have internal sections (a support routine's).
+        The headings first (few), then only the sections holding an internal one."""
+        internal = [h for h in self.retriever.headings() if is_internal(f" > {h}")]
+        sections = {s for heading in internal for s in self.retriever.sections(heading)}
+        sources = sorted({source for source, section in sections if is_internal(section)})
+        return [chunk for source in sources for chunk in self.retriever.chunks_of(source)]
 
     def routine(self, question: str, history: Sequence[Turn] = ()) -> Decision:
         """Whether ``question`` starts, continues or ends a support routine of the index
@@ -257,7 +266,7 @@ class QA:
 
     def _detector(self) -> PhiDetector:
         if self._phi is None:
-            self._phi = PhiDetector(vocabulary_of(c.page_content for c in self.retriever.chunks))
+            self._phi = PhiDetector(self.retriever.words())
         return self._phi
 
     def _holds_phi(self, history: Sequence[Turn]) -> bool:

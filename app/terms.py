@@ -9,6 +9,7 @@ app/retrieval.py (issue 17) because the index layer cannot import retrieval.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Words too common to say anything about relevance. Kept short on purpose: domain words
 # such as "data", "api" or "not" stay searchable.
@@ -72,3 +73,40 @@ def stem(word: str) -> str:
         if word.endswith("e") and len(word) > 3:
             word = word[:-1]
     return word
+
+
+# ------------------------------------------------------------------------ names
+
+# A word as written, for spotting names: letters/digits, possibly joined by @ . / -.
+NAME_WORD = re.compile(r"[A-Za-z0-9]+(?:[@./\-][A-Za-z0-9]+)*")
+COMPOUND = re.compile(r"[@./\-]")
+# Shaped like a name wherever it stands: two capitals in a row ("AWS", "GPT-4o") or a
+# capital after a lowercase letter ("OpenAI", "iPhone").
+NAME_SHAPED = re.compile(r"(?=.*(?:[A-Z]{2}|[a-z][A-Z]))[A-Za-z0-9@./\-]+")
+
+
+@lru_cache(maxsize=2**16)
+def simple_terms(word: str) -> frozenset[str]:
+    """The terms of a word that say which thing it names: its alphabetic parts, not the
+    compound ("zdr-eligible" names ZDR by "zdr"). Kept for the words met most recently:
+    ingest asks for every word of every chunk (app/index/facts.py)."""
+    return frozenset(
+        p for p in terms(word) if not COMPOUND.search(p) and any(c.isalpha() for c in p)
+    )
+
+
+def name_words(text: str) -> tuple[set[str], set[str]]:
+    """The terms of ``text``'s words shaped like a name ("OpenAI", "BAA", "SOC2") and
+    those of its lowercase words; addresses and paths ("baa@openai.com") give neither.
+    A corpus's name terms are the first of all its texts less the second
+    (app.retrieval.name_terms)."""
+    shaped: set[str] = set()
+    lower: set[str] = set()
+    for word in set(NAME_WORD.findall(text)):
+        if COMPOUND.search(word):
+            continue
+        if word.islower():
+            lower |= simple_terms(word)
+        elif NAME_SHAPED.fullmatch(word):
+            shaped |= simple_terms(word)
+    return shaped, lower

@@ -266,7 +266,7 @@ def cmd_serve(args) -> None:
     lexical_ms = [_time_lexical(qa, q) for q in asked[: args.compare_bm25]]
     result = {
         "docs": args.docs,
-        "chunks": len(qa.retriever.chunks),
+        "chunks": qa.retriever.size,
         "questions": len(asked),
         "abstained": abstained,
         "open_s": round(open_s, 2),
@@ -344,7 +344,7 @@ def cmd_compare(args) -> None:
         "sizes": {},
     }
     for docs, qa in opened.items():
-        row = {"chunks": len(qa.retriever.chunks)}
+        row = {"chunks": qa.retriever.size}
         for stage in stages:
             row[f"{stage}_p50_ms"] = round(percentile(timings[docs][stage], 0.5), 2)
             row[f"{stage}_p95_ms"] = round(percentile(timings[docs][stage], 0.95), 2)

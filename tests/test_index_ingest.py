@@ -94,18 +94,27 @@ def test_edit_add_delete_and_rename_touch_only_what_changed(tmp_path, embeddings
 
 
 def test_an_index_without_its_lexical_index_gets_one_without_embedding(tmp_path, embeddings):
-    """An index written before the lexical index on disk: readers build BM25 in memory,
-    and the next ingest (nothing changed) writes the file in a full pass, embedding nothing."""
+    """An index written before the lexical index on disk, or with a file of its first
+    layout (``<collection>.sqlite``, without the corpus's tables): readers build BM25 and
+    the tables in memory, and the next ingest (nothing changed) writes this layout's file
+    in a full pass, embedding nothing, and deletes the old one."""
     copy_corpus(tmp_path / "corpus")
     settings = make_settings(tmp_path)
     first = ingest(settings, embeddings)
     path = lexical_path(settings, read_manifest(settings).collection)
-    path.unlink()
-    assert not QA(settings, embeddings).ask("How long is API data retained?").abstained
+    older = path.parent / f"{read_manifest(settings).collection}.sqlite"
+    path.rename(older)
+    qa = QA(settings, embeddings)
+    assert qa.retriever.sources() and not qa.ask("How long is API data retained?").abstained
     counting = CountingEmbeddings(embeddings)
     report = ingest(settings, counting)
     assert counting.embedded == 0 and report.chunks == first.chunks and path.exists()
+    assert not older.exists()
     assert len(stored(settings, embeddings)) == first.chunks
+    path.unlink()  # none at all: the same
+    assert not QA(settings, embeddings).ask("How long is API data retained?").abstained
+    assert ingest(settings, counting).chunks == first.chunks and path.exists()
+    assert counting.embedded == 0
 
 
 def test_a_changed_file_that_becomes_unreadable_loses_its_chunks(tmp_path, embeddings):
@@ -253,9 +262,7 @@ def test_reloads_when_the_index_changes_under_a_running_qa(tmp_path, embeddings)
     ingest(settings, embeddings)
     answer = qa.ask("How long are nightly backups of the ticket database kept?")
     assert any(c.source == "corpus/backups.md" for c in answer.citations)
-    assert {d.source for d in load_corpus(corpus).documents} == {
-        c.metadata["source"] for c in qa.retriever.chunks
-    }
+    assert {d.source for d in load_corpus(corpus).documents} == set(qa.retriever.sources())
 
 
 def test_an_older_manifest_without_a_store_means_the_embedded_one(tmp_path, embeddings):

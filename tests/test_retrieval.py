@@ -92,7 +92,7 @@ def retriever() -> HybridRetriever:
 
 
 def test_next_chunk_follows_reading_order_within_a_file(retriever):
-    by_id = {c.id: c for c in retriever.chunks}
+    by_id = retriever.get(["a1", "a2", "b1", "b2", "c1"])
     assert retriever.next_chunk(by_id["a1"]).id == "a2"
     assert retriever.next_chunk(by_id["b1"]).id == "b2"
     assert retriever.next_chunk(by_id["a2"]) is None  # the last of a.md, not c.md's first

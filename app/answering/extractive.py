@@ -285,7 +285,7 @@ def _published_sentences(
     """(terms, sentence, hit, its heading if a question) of the quotable sentences of
     ``source`` outside its internal sections."""
     out = []
-    for chunk in retriever.chunks:
+    for chunk in retriever.chunks_of(source):
         info = ChunkInfo.of(chunk)
         if info.source != source or is_internal(info.section):
             continue

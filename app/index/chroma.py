@@ -253,6 +253,47 @@ def search_by_vector(collection, vector: list[float], k: int) -> list[tuple[Docu
     ]
 
 
+def get_chunks(collection, ids: list[str]) -> dict[str, Document]:
+    """The chunks of ``ids`` still in the collection, by id."""
+    found: dict[str, Document] = {}
+    for i in range(0, len(ids), GET_PAGE):
+        got = collection.get(ids=ids[i : i + GET_PAGE], include=["documents", "metadatas"])
+        for id_, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+            if text is not None:
+                found[id_] = Document(id=id_, page_content=text, metadata=meta or {})
+    return found
+
+
+def get_with_vector(collection, chunk_id: str) -> tuple[Document, list[float]] | None:
+    """One chunk and its stored vector, or None if it is not (or no longer) stored."""
+    got = collection.get(ids=[chunk_id], include=["documents", "metadatas", "embeddings"])
+    if not len(got["ids"]) or got["documents"][0] is None:
+        return None
+    chunk = Document(
+        id=chunk_id, page_content=got["documents"][0], metadata=got["metadatas"][0] or {}
+    )
+    return chunk, list(got["embeddings"][0])
+
+
+def chunks_of_source(collection, source: str) -> list[Document]:
+    """Every chunk of one document, in the collection's order, a page at a time."""
+    out: list[Document] = []
+    offset = 0
+    while True:
+        got = collection.get(
+            where={"source": source},
+            include=["documents", "metadatas"],
+            limit=GET_PAGE,
+            offset=offset,
+        )
+        if not got["ids"]:
+            return out
+        for id_, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+            if text is not None:
+                out.append(Document(id=id_, page_content=text, metadata=meta or {}))
+        offset += len(got["ids"])
+
+
 def load_all_chunks(collection) -> list[Document]:
     """Every chunk in the collection, each once, for lexical (BM25) search and index status.
 

@@ -21,6 +21,7 @@ import numpy as np
 from langchain_core.documents import Document
 
 from app.config import Settings
+from app.index import facts
 from app.index.manifest import lexical_path
 from app.index.postings import COUNT, SLICE, SLOT, Meta, connect, write
 
@@ -161,8 +162,61 @@ class LexicalIndex:
         with self._lock:
             return {row[0] for row in self.connection.execute("SELECT id FROM chunks")}
 
+    # -------------------------------------------------- the corpus (app/index/facts.py)
+
+    def _read(self, query, *args):
+        with self._lock:
+            return query(self.connection, *args)
+
+    def abbreviation_pairs(self) -> list[tuple[tuple[str, ...], str]]:
+        """Every chunk's abbreviation definitions, in slot order (app.abbreviations)."""
+        return self._read(facts.abbreviation_pairs)
+
+    def name_terms(self) -> frozenset[str]:
+        """The terms the corpus only ever writes as names (app.retrieval.name_terms)."""
+        return self._read(facts.name_terms)
+
+    def words(self) -> Words:
+        """The lower-case words of the chunks (app.phi.vocabulary_of), looked up one by one."""
+        return Words(self)
+
+    def sections(self, holding: str = "") -> list[tuple[str, str]]:
+        """Every (source, section) of the chunks whose section's text holds ``holding``."""
+        return self._read(facts.sections, holding)
+
+    def headings(self) -> list[str]:
+        """Every heading of the chunks' sections (not their documents' titles), once."""
+        return self._read(facts.headings)
+
+    def sources(self) -> dict[str, int]:
+        """How many chunks each document has."""
+        return self._read(facts.sources)
+
+    def next_id(self, chunk_id: str, source: str, start: int) -> str | None:
+        """The id of the chunk after ``chunk_id`` (at ``start`` in ``source``) in its
+        file's reading order, chunks at the same place in the order they were added."""
+        slot = self.slot_of(chunk_id)
+        after = self._read(facts.next_slot, source, start, -1 if slot is None else slot)
+        return None if after is None else self.ids_of([after]).get(after)
+
     def close(self) -> None:
         self.connection.close()
+
+
+class Words:
+    """The lower-case words of an index's chunks, as a set to test words against
+    (app.phi.PhiDetector's vocabulary); each word is looked up once."""
+
+    def __init__(self, index: LexicalIndex):
+        self.index = index
+        self._known: dict[str, bool] = {}
+
+    def __contains__(self, word: object) -> bool:
+        if not isinstance(word, str):
+            return False
+        if word not in self._known:
+            self._known[word] = self.index._read(facts.has_word, word)
+        return self._known[word]
 
 
 class _Parts(OrderedDict):

@@ -154,11 +154,15 @@ class Pending:
 
 
 LEXICAL_DIR = "lexical"
+# The lexical index's layout: 2 added the corpus's tables for the answer side
+# (app/index/facts.py). A file of an earlier layout is not read: readers build the index
+# in memory, and the next ingest writes this layout's file (a full pass, embedding nothing).
+LEXICAL_LAYOUT = 2
 
 
 def lexical_path(settings: Settings, collection: str) -> Path:
     """Where the lexical (BM25) index of ``collection`` lives (app/index/lexical.py)."""
-    return settings.data_dir / LEXICAL_DIR / f"{collection}.sqlite"
+    return settings.data_dir / LEXICAL_DIR / f"{collection}.v{LEXICAL_LAYOUT}.sqlite"
 
 
 def pending_path(settings: Settings) -> Path:

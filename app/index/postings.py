@@ -36,7 +36,8 @@ import numpy as np
 from langchain_core.documents import Document
 
 from app.config import Settings
-from app.index.manifest import lexical_path
+from app.index import facts
+from app.index.manifest import LEXICAL_DIR, lexical_path
 from app.terms import terms
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,7 @@ def update(
         done = write(connection, chunks, remove, only)
     finally:
         connection.close()
+    _drop_older_layouts(settings, collection)  # read by no reader of this layout
     log.info(
         "lexical index %s: %d chunks added, %d removed, %d terms rewritten in %.1f s",
         path.name,
@@ -154,7 +156,7 @@ def write(
     only: bool,
 ) -> LexicalUpdate:
     started = time.perf_counter()
-    connection.executescript(_SCHEMA)
+    connection.executescript(_SCHEMA + facts.SCHEMA)
     connection.execute("BEGIN IMMEDIATE")
     try:
         meta = Meta.read(connection)
@@ -165,8 +167,11 @@ def write(
             gone |= present.keys() - wanted.keys()
         adding = [c for id_, c in wanted.items() if id_ not in present or id_ in gone]
         lengths = meta.lengths.copy()
-        removals = _remove_chunks(connection, [present[id_] for id_ in gone], lengths)
+        removed_slots = [present[id_] for id_ in gone]
+        removals = _remove_chunks(connection, removed_slots, lengths)
+        facts.remove(connection, removed_slots)
         added = _add_chunks(connection, adding, len(lengths))
+        facts.add(connection, adding, len(lengths))
         new_lengths = added.lengths
         rewritten = _rewrite_postings(connection, removals, added)
         meta.total += int(new_lengths.sum()) - int(meta.lengths.sum() - lengths.sum())
@@ -325,7 +330,16 @@ def _idf_statistics(connection: sqlite3.Connection, chunks: int) -> tuple[float,
 
 
 def drop(settings: Settings, collection: str) -> None:
-    """Delete the lexical index of a dropped collection (an open reader keeps its file)."""
+    """Delete the lexical index of a dropped collection (an open reader keeps its file),
+    in this layout and in earlier ones."""
     path = lexical_path(settings, collection)
+    for part in (path, Path(f"{path}-journal")):
+        part.unlink(missing_ok=True)
+    _drop_older_layouts(settings, collection)
+
+
+def _drop_older_layouts(settings: Settings, collection: str) -> None:
+    """Delete the file of an earlier layout (``<collection>.sqlite``, layout 1)."""
+    path = settings.data_dir / LEXICAL_DIR / f"{collection}.sqlite"
     for part in (path, Path(f"{path}-journal")):
         part.unlink(missing_ok=True)
