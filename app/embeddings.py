@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import logging
 import os
+import threading
 from abc import abstractmethod
 from functools import cached_property
 from pathlib import Path
@@ -40,6 +41,10 @@ class EmbeddingBackend(Embeddings):
         """Load whatever is lazy now, so the first question is not slow."""
         self.embed_query("warm up")
 
+    def preload(self) -> None:
+        """Load a local model now, in the background of whatever else starts (nothing for
+        a remote one: no request before the first question)."""
+
 
 class LocalMiniLM(EmbeddingBackend):
     """The all-MiniLM-L6-v2 sentence-transformers model as int8 ONNX, run on onnxruntime
@@ -50,14 +55,24 @@ class LocalMiniLM(EmbeddingBackend):
     model_id = minilm.MODEL_ID
     max_input_tokens = minilm.MAX_INPUT_TOKENS
 
+    def __init__(self):
+        self._loading = threading.Lock()
+        self._loaded = None
+
     @cached_property
     def _tokenizer(self):
         # The tokenizer alone loads in milliseconds, without the network: chunking uses it.
         return minilm.load_tokenizer()
 
-    @cached_property
+    @property
     def _model(self):
-        return minilm.load_model()
+        with self._loading:  # a preload in another thread and a question: one load
+            if self._loaded is None:
+                self._loaded = minilm.load_model()
+            return self._loaded
+
+    def preload(self) -> None:
+        self._model  # noqa: B018 (loads it)
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer.encode(text).ids)

@@ -112,3 +112,26 @@ def test_bundled_model_gives_the_vectors_of_sentence_transformers():
     for mine, theirs in zip(ours, reference, strict=True):
         assert math.isclose(sum(x * x for x in mine), 1.0, rel_tol=1e-5)
         assert sum(a * b for a, b in zip(mine, theirs, strict=True)) >= 0.999
+
+
+def test_a_preload_and_a_question_at_once_load_the_model_once(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from app import minilm
+
+    loads = []
+
+    def slow_load():
+        loads.append(1)
+        time.sleep(0.2)
+        return "model"
+
+    monkeypatch.setattr(minilm, "load_model", slow_load)
+    monkeypatch.setattr(minilm, "encode", lambda model, texts: [[1.0] for _ in texts])
+    backend = make_embeddings(make_settings(tmp_path))
+    preload = threading.Thread(target=backend.preload)
+    preload.start()
+    assert backend.embed_query("question") == [1.0]  # waits for the preload's model
+    preload.join()
+    assert loads == [1]
