@@ -21,7 +21,7 @@ from langchain_core.documents import Document
 from app.abbreviations import Abbreviations
 from app.corpus import ChunkInfo, chunk_body
 from app.embeddings import EmbeddingBackend
-from app.index.chroma import chunks_of_source, get_chunks, get_with_vector, search_by_vector
+from app.index.chroma import chunks_of_source, get_chunks, get_with_vectors, nearest
 from app.index.lexical import LexicalIndex
 from app.terms import NAME_SHAPED as _NAME_SHAPED
 from app.terms import NAME_WORD as _WORD
@@ -264,52 +264,41 @@ class HybridRetriever:
         vector = self.embeddings.embed_query(question)
         t1 = time.perf_counter()
         pool = min(self.size, max(4 * k, 20))
-        dense_ranked = search_by_vector(self.collection, vector, pool)
-        if strict and len(dense_ranked) < pool:
-            # Chroma found ids whose text is gone: an ingest in another process deleted
-            # chunks after this process loaded its view of the index.
-            raise StaleIndexError("chunks vanished from the store during a search")
+        ranked = nearest(self.collection, vector, pool)
         # Chroma returns cosine *distance* for a cosine-space collection.
-        dense = {doc.id: 1.0 - distance for doc, distance in dense_ranked}
+        dense = {chunk_id: 1.0 - distance for chunk_id, distance in ranked}
         question_terms = terms(question)
         folded = self.abbreviations.fold(question_terms)
         question_terms += [t for t in folded if t not in question_terms]
         lexical = self.lexical.scores(question_terms, BM25_K1, BM25_B)
 
-        fused = rrf([doc.id for doc, _ in dense_ranked], lexical.top(pool))
+        fused = rrf([chunk_id for chunk_id, _ in ranked], lexical.top(pool))
 
         weights = self.term_weights(set(folded))
-        docs = {doc.id: doc for doc, _ in dense_ranked}
-        hits = []
-        for chunk_id, score in fused:
-            if len(hits) == k:
-                break
-            chunk = docs.get(chunk_id)
-            similarity = dense.get(chunk_id)
-            if chunk is None:  # lexical-only hit: read it, and its similarity for abstention
-                stored = self._stored(chunk_id)
-                if stored is None:  # the lexical index is newer than our view, or it went
+        hits: list[Hit] = []
+        position = 0
+        while len(hits) < k and position < len(fused):
+            wanted = fused[position : position + k - len(hits)]
+            position += len(wanted)
+            # One read for their texts, with the vectors of those found only by BM25 (the
+            # dense similarity abstention needs).
+            stored = get_with_vectors(self.collection, [c for c, _ in wanted])
+            for chunk_id, score in wanted:
+                chunk, similarity = None, dense.get(chunk_id)
+                if chunk_id in stored:
+                    chunk, chunk_vector = stored[chunk_id]
+                    if similarity is None:
+                        similarity = cosine(vector, chunk_vector)
+                if chunk is None:
+                    # An ingest in another process deleted it after this process opened
+                    # its view of the index (or the lexical index is newer than the view).
                     if strict:
-                        raise StaleIndexError(f"chunk {chunk_id} is not in this view of the index")
+                        raise StaleIndexError(f"chunk {chunk_id} vanished from the store")
                     continue
-                chunk, stored_vector = stored
-                similarity = cosine(vector, stored_vector)
-            coverage = self.coverage(weights, self.passage_terms(chunk.page_content))
-            hits.append(Hit(chunk, score, similarity, lexical.of(chunk_id), coverage))
+                coverage = self.coverage(weights, self.passage_terms(chunk.page_content))
+                hits.append(Hit(chunk, score, similarity, lexical.of(chunk_id), coverage))
         t2 = time.perf_counter()
         return hits, {"embed": (t1 - t0) * 1000, "search": (t2 - t1) * 1000}
-
-    def _stored(self, chunk_id: str) -> tuple[Document, list[float]] | None:
-        """A chunk and its stored vector, or None if an ingest deleted it meanwhile."""
-        if self._memory is None:
-            return get_with_vector(self.collection, chunk_id)
-        chunk = self._memory.get(chunk_id)
-        if chunk is None:
-            return None
-        got = self.collection.get(ids=[chunk_id], include=["embeddings"])
-        if not len(got["ids"]):
-            return None
-        return chunk, list(got["embeddings"][0])
 
 
 def rrf(*rankings: list[str]) -> list[tuple[str, float]]:

@@ -233,24 +233,13 @@ def open_store(settings: Settings, embeddings, collection):
 # ------------------------------------------------------------------------ reading
 
 
-def search_by_vector(collection, vector: list[float], k: int) -> list[tuple[Document, float]]:
-    """The ``k`` chunks nearest to ``vector`` with their cosine distances, nearest first,
-    as langchain-chroma's ``similarity_search_by_vector_with_relevance_scores`` gives them:
-    a chunk deleted while Chroma searched (its text gone) is left out."""
-    got = collection.query(
-        query_embeddings=[vector], n_results=k, include=["documents", "metadatas", "distances"]
-    )
-    return [
-        (Document(id=id_, page_content=text, metadata=meta or {}), distance)
-        for id_, text, meta, distance in zip(
-            got["ids"][0],
-            got["documents"][0],
-            got["metadatas"][0],
-            got["distances"][0],
-            strict=True,
-        )
-        if text is not None
-    ]
+def nearest(collection, vector: list[float], k: int) -> list[tuple[str, float]]:
+    """The ids of the ``k`` chunks nearest to ``vector`` with their cosine distances,
+    nearest first. Only ids: reading every candidate's text and metadata tripled a
+    query's cost (2.5 against 0.8 ms for 20 of 30 chunks); :func:`get_chunks` reads the
+    few that are answered from."""
+    got = collection.query(query_embeddings=[vector], n_results=k, include=["distances"])
+    return list(zip(got["ids"][0], got["distances"][0], strict=True))
 
 
 def get_chunks(collection, ids: list[str]) -> dict[str, Document]:
@@ -264,15 +253,16 @@ def get_chunks(collection, ids: list[str]) -> dict[str, Document]:
     return found
 
 
-def get_with_vector(collection, chunk_id: str) -> tuple[Document, list[float]] | None:
-    """One chunk and its stored vector, or None if it is not (or no longer) stored."""
-    got = collection.get(ids=[chunk_id], include=["documents", "metadatas", "embeddings"])
-    if not len(got["ids"]) or got["documents"][0] is None:
-        return None
-    chunk = Document(
-        id=chunk_id, page_content=got["documents"][0], metadata=got["metadatas"][0] or {}
-    )
-    return chunk, list(got["embeddings"][0])
+def get_with_vectors(collection, ids: list[str]) -> dict[str, tuple[Document, list[float]]]:
+    """The chunks of ``ids`` still stored, with their stored vectors, by id (one read)."""
+    got = collection.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+    return {
+        id_: (Document(id=id_, page_content=text, metadata=meta or {}), list(vector))
+        for id_, text, meta, vector in zip(
+            got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+        )
+        if text is not None
+    }
 
 
 def chunks_of_source(collection, source: str) -> list[Document]:
