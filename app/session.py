@@ -67,8 +67,10 @@ class QA:
 
             self.condenser = Condenser(settings, getattr(self.answerer, "http", None))
         # The model loads while the index opens, each on a core of its own: a one-shot
-        # `ask` waits for the longer of the two, not their sum (docs/benchmarks.md).
-        threading.Thread(target=self._preload, name="model-preload", daemon=True).start()
+        # `ask` waits for the longer of the two, not their sum (docs/benchmarks.md). Not a
+        # daemon: a process that exits early (a bad question, no index) waits for the load
+        # to end, as onnxruntime aborts the process if the interpreter exits mid-load.
+        threading.Thread(target=self._preload, name="model-preload").start()
         self._open(fresh=False)
 
     def _preload(self) -> None:
