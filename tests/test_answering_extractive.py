@@ -103,3 +103,16 @@ def test_a_definition_does_not_lead_the_answer_to_a_question_that_asks_something
     asked_else = answer(corpus, "Can we send PHI to the API under HIPAA?", hipaa)
     assert asked_else.citations and not asked_else.citations[0].quote.startswith(hipaa)
     assert_literal(asked_else.citations)
+
+
+def test_quotes_that_leave_out_a_named_thing_give_way_to_a_passage_naming_it(corpus):
+    question = "Are ChatGPT Enterprise conversations used to train OpenAI models?"
+    fine_tuning = "Your fine-tuned models are for your use alone"
+    business = "We do not train on your business data"
+    composed = answer(corpus, question, business, fine_tuning)
+    assert composed.citations
+    assert all("ChatGPT Enterprise" in c.quote for c in composed.citations)
+    assert_literal(composed.citations)
+    # A passage that names the thing but scores far below the best is not quoted for it.
+    azure = answer(corpus, "Is Azure OpenAI data encrypted at rest?", ENCRYPTION)
+    assert [c.quote for c in azure.citations][0].startswith(ENCRYPTION)

@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from app.answering.abstain import things, unquoted_names
 from app.answering.answer_type import gives, preferred
 from app.answering.markers import quoted
-from app.answering.questions import asks_definition, question_parts
+from app.answering.questions import asking, asks_definition, question_parts
 from app.answering.sentences import (
     Sentence,
     answer_lead,
@@ -32,7 +33,7 @@ from app.answering.sentences import (
 )
 from app.answering.types import Answerer, Citation, Composed
 from app.corpus import ChunkInfo, chunk_body
-from app.retrieval import Hit, HybridRetriever
+from app.retrieval import Hit, HybridRetriever, mentions, terms
 
 # "Which endpoints ...", "list the ...": the answer is a list. A plural after "which".
 _ASKS_FOR_LIST = re.compile(r"\bwhich\s+(?:\w+\s+)?\w{2,}[^s\W]s\b|\blist\b", re.IGNORECASE)
@@ -99,6 +100,25 @@ class ExtractiveAnswerer(Answerer):
         if not candidates:
             return Composed("", [])
         candidates = self._prefer_published(question, candidates, retriever)
+        composed = self._quote(question, candidates, hits, retriever)
+        names = retriever.names(asking(question))
+        if names and unquoted_names(question, names, composed.citations):
+            # The best quotes leave out a thing the question names (and would be refused):
+            # quote instead from the passages that name it, if any answers.
+            naming = self._naming(question, names, candidates, retriever)
+            if naming:
+                composed = self._quote(question, naming, hits, retriever)
+        return composed
+
+    def _quote(
+        self,
+        question: str,
+        candidates: list[Candidate],
+        hits: list[Hit],
+        retriever: HybridRetriever,
+    ) -> Composed:
+        """The answer quoting the best of ``candidates``, and the best for each part of a
+        question that asks two things, grouped by document and in reading order."""
         chosen = self._choose(candidates, hits, retriever)
         for part in question_parts(question):
             # A question that asks two things gets the best quote for each of them.
@@ -212,6 +232,31 @@ class ExtractiveAnswerer(Answerer):
             out.append(replace(candidate, sentence=sentence, hit=hit, internal=False))
         return out
 
+    @staticmethod
+    def _naming(
+        question: str, names: list[str], candidates: list[Candidate], retriever: HybridRetriever
+    ) -> list[Candidate]:
+        """The candidates whose passage (paragraph, heading path, title) names every thing
+        the question names, that share a word of what it asks and that score close to the
+        best candidate (``KEEP_RATIO``, as a further quote must). "Are ChatGPT Enterprise
+        conversations used for training?" is answered from the passage that names ChatGPT
+        Enterprise, not from a closer one that names only the API (app/answering/abstain.py
+        refuses an answer whose quotes leave a named thing out)."""
+        asks = asking(question)
+        groups = things(asks, names)
+        asked = set(retriever.question_terms(asks)) - {
+            t for name in names for t in retriever.question_terms(name)
+        }
+        best = candidates[0].score
+        naming = [
+            c
+            for c in candidates
+            if c.score >= ExtractiveAnswerer.KEEP_RATIO * best
+            and asked & retriever.passage_terms(plain(c.sentence.text))
+            and all(mentions(n, _passage(c)) for thing in groups for n in thing)
+        ]
+        return naming
+
     def _published_sentences(self, source: str, retriever: HybridRetriever) -> list:
         """:func:`_published_sentences`, read once per document and retriever."""
         if retriever is not self._published_from:
@@ -322,6 +367,16 @@ def _following(
         if _absolute_start(candidate, neighbour) >= after:
             return (candidate, neighbour) if is_quotable(candidate) else None
     return None
+
+
+def _passage(candidate: Candidate) -> set[str]:
+    """The terms of a candidate's passage: its paragraph, heading path and title."""
+    body, at = candidate.hit.body, candidate.sentence.offset
+    start = body.rfind("\n\n", 0, at)
+    end = body.find("\n\n", at + len(candidate.sentence.text))
+    paragraph = body[start + 2 if start >= 0 else 0 : end if end >= 0 else len(body)]
+    info = candidate.hit.info
+    return set(terms(f"{info.title}\n{info.section}\n{paragraph}"))
 
 
 def _absolute_start(sentence: Sentence, hit: Hit) -> int:
