@@ -4,6 +4,7 @@ No model needed."""
 from __future__ import annotations
 
 from app.answering.sentences import (
+    Sentence,
     answer_lead,
     defines,
     enumerates,
@@ -136,3 +137,10 @@ def test_a_sentence_saying_what_a_named_term_is_is_a_definition():
     assert not defines("This is a good fit for most customers.")
     assert not defines("What is new here, is ZDR - zero data retention.")
     assert not defines("OpenAI is CCPA, GDPR, SOC2 and SOC3 compliant.")
+
+
+def test_a_sentence_offering_a_list_it_does_not_link_is_not_quoted():
+    assert not is_quotable(Sentence("You can see a list of those endpoints.", 0))
+    assert is_quotable(Sentence("You can see a list of those endpoints [here](https://x.y/z).", 0))
+    assert is_quotable(Sentence("For full list please refer to [OpenAI docs](https://x.y/z)", 0))
+    assert is_quotable(Sentence("You can download or request security papers from OpenAI.", 0))

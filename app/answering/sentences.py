@@ -59,6 +59,13 @@ _POINTER = re.compile(
     r"|(?:described|explained|shown) (?:below|above)|as follows)\b",
     re.IGNORECASE,
 )
+# A sentence that offers a list or page it does not give, and links nothing: "You can see a
+# list of those endpoints." (the link was lost when the page was copied).
+_MISSING_TARGET = re.compile(
+    r"\b(?:see|find|view|check)\s+(?:a|the)\s+(?:full\s+|complete\s+)?(?:list|overview)\s+of"
+    r"\s+(?:those|these|them|the\s+\w+\s+here)\b",
+    re.IGNORECASE,
+)
 _POINTER_MAX_WORDS = 2  # words of four letters or more besides the pointer itself
 _OPEN_ENDINGS = frozenset("that is are was were the a an to of and or as for with by".split())
 # A sentence that says what a term is: "The Health Insurance Portability and Accountability
@@ -154,6 +161,8 @@ def is_quotable(sentence: str | Sentence) -> bool:
     if text.count("**") % 2 or text.count("`") % 2:  # "Purpose**: ...": a cut-off label
         return False
     if _FUNCTION_LINE.search(text):
+        return False
+    if _MISSING_TARGET.search(text) and not _LINK.search(text) and "://" not in text:
         return False
     if _POINTER.search(text) and not leads_in(text):
         rest = re.findall(r"[A-Za-z]{4,}", _POINTER.sub("", _LINK.sub("", text)))
