@@ -16,8 +16,9 @@ none of that, so every run of the page's script first calls :func:`check`:
   and CORS checks on, no agent API); ``.streamlit/config.toml`` sets them when
   ``streamlit run`` starts in the repository's root. Otherwise the page shows which option
   is wrong and what to do, and nothing else.
-- The address Streamlit listens on passes the same rule as ``privacy-qa ui --host``
-  (beyond loopback only with sign-in).
+
+(That the address Streamlit listens on passes the rule of ``privacy-qa ui --host``, beyond
+loopback only with sign-in, app/ui/signin.py checks next.)
 """
 
 from __future__ import annotations
@@ -26,9 +27,7 @@ import logging
 
 import streamlit as st
 
-from app import qa
 from app.config import Settings
-from app.errors import UserError
 from app.ui import hosts
 
 log = logging.getLogger(__name__)
@@ -83,11 +82,6 @@ def check(settings: Settings) -> None:
             + ". "
             + START_HINT
         )
-        st.stop()
-    try:
-        qa.check_listen_host(settings, address)
-    except UserError as exc:
-        st.error(str(exc))
         st.stop()
 
 
