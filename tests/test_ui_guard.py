@@ -17,7 +17,7 @@ import pytest
 from app.ui.guard import REQUIRED
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS
-from .test_ui_browser import free_port, wait_for_health
+from .test_ui_browser import free_port, stop, wait_for_health
 from .test_ui_hosts import FORGED, guarded_environment, request, websocket
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,12 +57,7 @@ def streamlit_run(tmp: Path, cwd: Path, *flags: str):
         wait_for_health(f"http://127.0.0.1:{port}", process, log)
         yield port, log
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def open_tab(browser, url: str):
