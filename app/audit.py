@@ -1,7 +1,8 @@
-"""The opt-in audit log of the chat page: one JSON line per event, appended to the file
-``PRIVACY_QA_AUDIT_LOG`` names (``on``: the data dir's audit.jsonl).
+"""The opt-in audit log of the chat page and ``privacy-qa ask``: one JSON line per event,
+appended to the file ``PRIVACY_QA_AUDIT_LOG`` names (``on``: the data dir's audit.jsonl).
 
-Each line says who, when, what: for an answer, the documents and passages shown (the
+Each line says who (the signed-in user on the page, the OS user for the CLI), where from
+(``source``: page or cli), when, what: for an answer, the documents and passages shown (the
 cited ones, or after a refusal the passages offered to read), the remote endpoints called
 and whether it was refused; for the other events (sign-in, a document read, reindex,
 upload, delete) the documents concerned. The question's text is kept only with
@@ -21,6 +22,7 @@ from pathlib import Path
 from app.config import Settings
 from app.errors import UserError
 
+SOURCES = ("page", "cli")
 ACTIONS = ("answer", "sign-in", "sign-in-refused", "read", "reindex", "upload", "delete")
 
 
@@ -37,6 +39,7 @@ class AuditEvent:
     error: str | None = None  # for an answer: why it was not answered (the error's kind)
     detail: dict = field(default_factory=dict)  # e.g. a reindex's counts
     question: str | None = None  # only with PRIVACY_QA_AUDIT_QUESTIONS on
+    source: str = "page"  # one of SOURCES: the chat page or `privacy-qa ask`
     at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
 
@@ -59,6 +62,8 @@ def record(settings: Settings, event: AuditEvent) -> bool:
         return False
     if event.action not in ACTIONS:
         raise ValueError(f"unknown audit action {event.action!r}")
+    if event.source not in SOURCES:
+        raise ValueError(f"unknown audit source {event.source!r}")
     if not settings.audit_questions:
         event.question = None
     try:
@@ -74,9 +79,9 @@ def record(settings: Settings, event: AuditEvent) -> bool:
 CLOSEST_PASSAGES = 3  # what the page offers to read after a refusal (app/ui/cards.py)
 
 
-def answer_event(user: str | None, answer) -> AuditEvent:
-    """The audit event of an :class:`~app.answering.types.Answer` shown to ``user``:
-    the passages cited, or after a refusal those offered to read."""
+def answer_event(user: str | None, answer, source: str = "page") -> AuditEvent:
+    """The audit event of an :class:`~app.answering.types.Answer` shown to ``user`` (by
+    ``source``): the passages cited, or after a refusal those offered to read."""
     shown = answer.closest_passages(CLOSEST_PASSAGES) if answer.abstained else answer.citations
     passages = [{"source": p.source, "line": p.start_line, "section": p.section} for p in shown]
     return AuditEvent(
@@ -87,6 +92,7 @@ def answer_event(user: str | None, answer) -> AuditEvent:
         endpoints=list(answer.endpoints),
         refused=answer.abstained,
         question=answer.question,
+        source=source,
     )
 
 

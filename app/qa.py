@@ -310,20 +310,22 @@ def is_maintainer(settings: Settings, user: User) -> bool:
 def audit(settings: Settings, user: str | None, action: str, **fields: Any) -> None:
     """Append an event to the audit log, if it is on (PRIVACY_QA_AUDIT_LOG): ``action``
     is sign-in, sign-in-refused, read, reindex, upload or delete; ``fields`` those of
-    :class:`app.audit.AuditEvent` (documents, detail)."""
+    :class:`app.audit.AuditEvent` (documents, detail, source)."""
     from app.audit import AuditEvent, record
 
     if settings.audit_path is not None:
         record(settings, AuditEvent(user=user, action=action, **fields))
 
 
-def audit_answer(settings: Settings, user: str | None, answer: Answer) -> None:
-    """Log an answer shown to ``user`` (passages, endpoints, refused; the question only
-    with PRIVACY_QA_AUDIT_QUESTIONS on), if the audit log is on."""
+def audit_answer(
+    settings: Settings, user: str | None, answer: Answer, source: str = "page"
+) -> None:
+    """Log an answer shown to ``user`` by ``source`` (page, cli) (passages, endpoints,
+    refused; the question only with PRIVACY_QA_AUDIT_QUESTIONS on), if the log is on."""
     from app.audit import answer_event, record
 
     if settings.audit_path is not None:
-        record(settings, answer_event(user, answer))
+        record(settings, answer_event(user, answer, source))
 
 
 # ---------------------------------------------------------------------------- questions

@@ -86,12 +86,17 @@ def serve_page(
         wait_for_health(url, process, log)
         yield url, log
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Terminate a server started by a test; kill it if it does not end within 30 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def ask(page, question: str, turn: int, expected: str):

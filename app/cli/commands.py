@@ -10,6 +10,7 @@ import json
 import sys
 
 from app import qa
+from app.cli.audited import audited
 from app.cli.jsonl import BadLineError, check_argument, parse_line
 from app.cli.output import ProgressBar, chosen, describe_ingest, echo, format_answer
 from app.config import Settings
@@ -106,7 +107,7 @@ def ask_command(settings: Settings, args: argparse.Namespace) -> int:
     if args.question is not None:
         check_argument(args.question)
         history = _read_history(args.history) if args.history is not None else []
-        session = qa.open_qa(settings)
+        session = _open(settings)
         if args.json:
             echo(json.dumps(session.ask(args.question, history, send).to_dict()))
         else:
@@ -114,9 +115,14 @@ def ask_command(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     if args.jsonl is not None:
         with args.jsonl as lines:
-            return _ask_jsonl(lambda: qa.open_qa(settings), lines, send)
-    _ask_interactively(qa.open_qa(settings), args.json, send)
+            return _ask_jsonl(lambda: _open(settings), lines, send)
+    _ask_interactively(_open(settings), args.json, send)
     return 0
+
+
+def _open(settings: Settings):
+    """The QA session, writing each question's audit event when the log is on."""
+    return audited(settings, qa.open_qa(settings))
 
 
 def _read_history(path) -> list:

@@ -294,7 +294,8 @@ class Settings:
     audit_log: str | None = Field(
         None,
         "Opt-in audit log (JSON lines): `on` for DATA_DIR/audit.jsonl, or a file path. One "
-        "line per answer (who, when, the documents and passages shown, the remote "
+        "line per answer, on the page or by `privacy-qa ask` (who, when, the documents and "
+        "passages shown, the remote "
         "endpoints called, whether it was refused), document read, sign-in, reindex, upload "
         "and delete. Never the question text unless audit_questions is on.",
         check=str.strip,

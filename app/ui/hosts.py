@@ -163,6 +163,33 @@ def install(hosts: AllowedHosts) -> None:
     net_util.get_external_ip = _no_address
 
 
+def guard_running_server(hosts: AllowedHosts) -> bool:
+    """For a server started without :func:`install` (``streamlit run``): put
+    :class:`HostCheck` in front of the running Starlette app Streamlit built, and make its
+    address look-ups find nothing, from now on. Returns whether a guard had to be added
+    (False: ``privacy-qa ui`` installed it, or this ran before). Raises RuntimeError if no
+    running app is found, rather than serving the page unguarded."""
+    import gc
+
+    from starlette.applications import Starlette
+    from streamlit import net_util
+
+    apps = [o for o in gc.get_objects() if isinstance(o, Starlette)]
+    if not apps:
+        raise RuntimeError("Streamlit changed: app/ui/hosts.py finds no server to guard")
+    added = False
+    for app in apps:
+        if any(m.cls is HostCheck for m in app.user_middleware):
+            continue  # privacy-qa ui: guarded from the start
+        stack = app.middleware_stack or app.build_middleware_stack()
+        if not isinstance(stack, HostCheck):
+            app.middleware_stack = HostCheck(stack, hosts)  # what the app calls per request
+            added = True
+    net_util.get_internal_ip = _no_address
+    net_util.get_external_ip = _no_address
+    return added
+
+
 def _no_address() -> None:
     """In place of Streamlit's look-ups of this machine's addresses: none is made."""
     return None

@@ -22,7 +22,7 @@ import streamlit as st
 from app.config import Settings
 from app.errors import PrivacyQAError, UserError
 from app.qa import Answer, TextDelta, Turn
-from app.ui import phi, resources, signin
+from app.ui import guard, phi, resources, signin
 from app.ui.cards import answer_text_html, conversation_markdown, render_answer
 from app.ui.library import document_page, documents_section
 from app.ui.markup import escape_markdown
@@ -228,6 +228,7 @@ def main() -> None:
         st.error(str(exc))
         st.stop()
     logging.getLogger("app").setLevel(settings.log_level.upper())
+    guard.check(settings)  # the request's Host, Streamlit's options, however it was started
     signin.gate(settings)  # until someone signs in (if configured), nothing below is drawn
 
     if "doc" in st.query_params:  # a document opened from a source card or the list

@@ -31,7 +31,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     # Imported only now: Streamlit and the page take seconds to import.
     from streamlit.web import bootstrap
 
-    from app.ui import hosts, page, resources
+    from app.ui import guard, hosts, page, resources
 
     # The page uses what was resolved here (--data-dir and --corpus-dir included), as
     # absolute paths, instead of reading the environment on each run.
@@ -43,9 +43,11 @@ def serve(settings: Settings, host: str, port: int) -> None:
         "server.address": host,
         "server.port": port,
         "server.headless": True,  # no browser opened, no e-mail prompt
-        "browser.gatherUsageStats": False,  # as in .streamlit/config.toml, whatever the cwd
         "server.fileWatcherType": "none",
         "client.toolbarMode": "minimal",
+        # Usage statistics off, XSRF and CORS checks on, no agent API: as in
+        # .streamlit/config.toml whatever the cwd, and what the page checks (app/ui/guard.py).
+        **guard.REQUIRED,
     }
     # Only Host headers naming the page are answered, and Streamlit looks up no address of
     # this machine on the internet (app/ui/hosts.py); its own WebSocket host list as well.

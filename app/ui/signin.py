@@ -21,6 +21,7 @@ import streamlit as st
 from app import qa
 from app.config import Settings
 from app.errors import UserError
+from app.ui import guard
 from app.ui.markup import escape_markdown
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ def audited(settings: Settings, keep):
 def _refuse_if_exposed(settings: Settings) -> None:
     """Nothing but a refusal when the server listens beyond loopback without sign-in
     (``streamlit run`` with another address; ``privacy-qa ui`` refuses to start)."""
-    address = st.get_option("server.address") or "0.0.0.0"  # unset: every interface
+    address, _ = guard.served_address()
     try:
         qa.check_listen_host(settings, address)
     except UserError as exc:
