@@ -9,7 +9,6 @@ two rankings are fused here (reciprocal rank fusion, as EnsembleRetriever does).
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -25,7 +24,7 @@ from app.index.chroma import chunks_of_source, get_chunks, get_with_vectors, nea
 from app.index.lexical import LexicalIndex
 from app.terms import NAME_SHAPED as _NAME_SHAPED
 from app.terms import NAME_WORD as _WORD
-from app.terms import STOPWORDS, name_words, stem, terms  # noqa: F401 (re-exported: callers import them here)
+from app.terms import SENTENCE_BREAK, STOPWORDS, name_words, stem, terms  # noqa: F401 (re-exported: callers import them here)
 from app.terms import simple_terms as _simple_terms
 
 log = logging.getLogger(__name__)
@@ -40,9 +39,6 @@ BM25_K1 = 1.2
 BM25_B = 0.35
 
 
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
-
-
 def names(question: str, known: frozenset[str] = frozenset()) -> list[str]:
     """The named things of a question: "Google", "AWS", "GPT-4o", "ChatGPT Enterprise".
 
@@ -53,7 +49,7 @@ def names(question: str, known: frozenset[str] = frozenset()) -> list[str]:
     OpenAI too. In a question written mostly in capitals, capitals say nothing: only
     ``known`` counts there.
     """
-    sentences = [_WORD.findall(s) for s in _SENTENCE_SPLIT.split(question.strip())]
+    sentences = [_WORD.findall(s) for s in SENTENCE_BREAK.split(question.strip())]
     lettered = [w for words in sentences for w in words if any(c.isalpha() for c in w)]
     shouting = len(lettered) > 3 and sum(w.isupper() for w in lettered) > len(lettered) / 2
     found = []

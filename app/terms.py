@@ -18,6 +18,9 @@ STOPWORDS = frozenset(
     its me my of on or our so than that the their them then there these they this those to
     us was we what when where which who whom why will with would you your yours""".split()
 )
+# Where one sentence of a question ends and the next begins (for reading only the sentences
+# that ask: app/answering/questions.py, and names: app/retrieval.py).
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
 _TOKEN = re.compile(r"[a-z0-9]+(?:[@./\-][a-z0-9]+)*")
 _ACRONYM_NUMBER = re.compile(r"\b([A-Z]{2,})( ?)(\d{1,3})\b(?!\.\d)")
 

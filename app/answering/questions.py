@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from app.terms import SENTENCE_BREAK
+
 # Where a question asking two things splits: a second question, or ", and" / "and" before
 # a question word ("Who do I contact about a BAA, and how soon will I hear back?").
 _QUESTION_WORD = (
@@ -24,13 +26,10 @@ def question_parts(question: str) -> list[str]:
     return parts if len(parts) > 1 else []
 
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
-
-
 def asking(question: str) -> str:
     """The sentences of ``question`` that ask (end with "?"), or the whole question if none
     does: what it names and what value it asks for are read there, not in its context."""
-    sentences = _SENTENCE.split(question.strip())
+    sentences = SENTENCE_BREAK.split(question.strip())
     return " ".join(s for s in sentences if s.endswith("?")) or question
 
 
