@@ -33,9 +33,14 @@ def end_at_once(code: int) -> NoReturn:
     """
     threading._shutdown()  # what Py_Finalize runs first: threading's exit hooks, joins
     atexit._run_exitfuncs()
+    # As Python flushes them at exit: a closed stream is skipped, a failure to write
+    # stdout (a closed pipe) changes the status to 120, one of stderr is ignored.
     for stream in (sys.stdout, sys.stderr):
+        if stream is None or stream.closed:
+            continue
         try:
             stream.flush()
-        except (OSError, ValueError):  # a closed pipe or stream: as Python reports it
-            code = code or FLUSH_FAILED_EXIT
+        except Exception:
+            if stream is sys.stdout:
+                code = FLUSH_FAILED_EXIT
     os._exit(code)
