@@ -46,24 +46,3 @@ def test_ui_command_refuses_a_host_beyond_loopback_without_sign_in(tmp_path, hos
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 2, result.stderr
     assert "holds no users" in result.stderr and "privacy-qa users add NAME" in result.stderr
-
-
-@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])
-def test_the_preload_starts_once_the_server_listens_not_before(host):
-    import socket
-    import threading
-    import time
-
-    from app.ui.server import preload_once_listening
-
-    started = threading.Event()
-    with socket.socket() as server:
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind(("127.0.0.1", 0))
-        port = server.getsockname()[1]
-        preload_once_listening(lambda settings: started.set(), None, host, port)
-        assert not started.wait(0.3)  # bound, not yet listening: nothing loads
-        server.listen()
-        listening = time.monotonic()
-        assert started.wait(10)
-        assert time.monotonic() - listening < 1

@@ -1,8 +1,7 @@
 """What ``privacy-qa ui`` does once its options are parsed: start the chat page's server.
 
-The server runs in this process, so the page's model and index load while the browser
-fetches the page: Streamlit's server with the page's script, and a thread that starts
-loading them as soon as that server listens. The server answers only
+The server runs in this process, so the page's model and index load while it starts: the
+preload thread first, then Streamlit's server with the page's script, which answers only
 requests naming the page in their Host header and contacts nothing outside the machine
 (app/ui/hosts.py).
 """
@@ -12,15 +11,12 @@ from __future__ import annotations
 import json
 import os
 import socket
-import threading
-import time
 from pathlib import Path
 
 from app import qa
 from app.config import Settings
 from app.errors import UserError
 
-LISTEN_WAIT_S = 30  # then the preload starts anyway
 SECRETS_FILE = "streamlit-secrets.toml"  # in the data dir: Streamlit's [auth] for st.login
 
 
@@ -60,33 +56,9 @@ def serve(settings: Settings, host: str, port: int) -> None:
     auth_secrets = write_auth_secrets(settings, host, port)
     if auth_secrets is not None:  # OpenID Connect through st.login
         flags["secrets.files"] = [str(auth_secrets)]
-    preload_once_listening(resources.start_preload, settings, host, port)
+    resources.start_preload(settings)
     bootstrap.load_config_options(flag_options=flags)
     bootstrap.run(page.__file__, False, [], flags)
-
-
-def preload_once_listening(preload, settings: Settings, host: str, port: int) -> None:
-    """Call ``preload(settings)`` (loading the model and opening the index) once the
-    server accepts connections, from a thread.
-
-    Not before: the preload's imports (chromadb, onnxruntime) hold the interpreter's lock
-    that Streamlit's server needs to start, and the browser can fetch nothing until it has.
-    From then on the browser loads the page's scripts (1 s and more, in its own process)
-    while the model loads; the page's first run starts the preload itself if it comes first.
-    """
-
-    def wait_then_preload() -> None:
-        address = "127.0.0.1" if host in ("", "0.0.0.0") else "::1" if host == "::" else host
-        deadline = time.monotonic() + LISTEN_WAIT_S
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection((address, port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.02)
-        preload(settings)
-
-    threading.Thread(target=wait_then_preload, name="preload-when-listening", daemon=True).start()
 
 
 def check_port_free(host: str, port: int) -> None:
