@@ -1,8 +1,11 @@
 """Embedding backends: one small interface, one factory that picks by name.
 
-A backend is a LangChain ``Embeddings`` (so Chroma and the indexing API can use it)
-that also knows its tokenizer and input limit, because chunking must count tokens
-the way the model does. Vendor libraries are imported only when a backend is used.
+A backend has LangChain's ``Embeddings`` methods (``embed_documents``, ``embed_query``:
+what Chroma and the indexing API call) and also knows its tokenizer and input limit,
+because chunking must count tokens the way the model does. It does not subclass
+LangChain's class: importing that pulls LangChain's callbacks, messages and pydantic.v1
+(about 0.15 s) into every one-shot ``ask`` (docs/benchmarks.md). Vendor libraries are
+imported only when a backend is used.
 """
 
 from __future__ import annotations
@@ -12,11 +15,9 @@ import hashlib
 import logging
 import os
 import threading
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from functools import cached_property
 from pathlib import Path
-
-from langchain_core.embeddings import Embeddings
 
 from app import minilm
 from app.config import Settings
@@ -25,7 +26,7 @@ from app.errors import ConfigError
 log = logging.getLogger(__name__)
 
 
-class EmbeddingBackend(Embeddings):
+class EmbeddingBackend(ABC):
     """An embedding model plus the facts about it that chunking needs."""
 
     #: Stable name such as ``local/all-MiniLM-L6-v2-int8``; recorded in the store's manifest.
@@ -37,11 +38,19 @@ class EmbeddingBackend(Embeddings):
     def count_tokens(self, text: str) -> int:
         """Tokens the model sees for ``text``, special tokens included."""
 
+    @abstractmethod
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """One vector per text (chunks, at ingest)."""
+
+    @abstractmethod
+    def embed_query(self, text: str) -> list[float]:
+        """The vector of a question."""
+
     def warm_up(self) -> None:
         """Load whatever is lazy now, so the first question is not slow."""
         self.embed_query("warm up")
 
-    def preload(self) -> None:
+    def preload(self) -> None:  # noqa: B027 (does nothing unless a backend overrides it)
         """Load a local model now, in the background of whatever else starts (nothing for
         a remote one: no request before the first question)."""
 

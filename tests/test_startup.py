@@ -2,6 +2,8 @@
 interpreter, as the command line runs it, and must not import what a real ingest, a
 question or the page needs. It is answered by app.qa and app/index/manifest.py and
 app/index/changes.py alone (docs/benchmarks.md has its cost against ``import app``).
+A one-shot ``privacy-qa ask`` must not import what only ingest, the chat model or the
+page need (bench/bench_cold_ask.py has its cost).
 
 ``dataclasses`` and ``typing`` are on that path (the records are dataclasses), measured.
 """
@@ -53,6 +55,37 @@ MUST_NOT_IMPORT = (
     "hashlib",  # with the file-hash cache warm nothing is hashed
 )
 
+# What a one-shot offline ask has no use for: LangChain beyond its Document (callbacks,
+# messages, runnables and the pydantic.v1 and requests they pull: 0.15 s), what only
+# ingest, the chat model, the evals or the page use.
+ASK_MUST_NOT_IMPORT = (
+    "langchain_core.callbacks",
+    "langchain_core.messages",
+    "langchain_core.runnables",
+    "langchain_core.embeddings",
+    "langchain_chroma",
+    "langchain_classic",
+    "langchain_text_splitters",
+    "langchain_openai",
+    "langsmith",
+    "pydantic.v1",
+    "requests",
+    "sqlalchemy",
+    "torch",
+    "openai",
+    "tiktoken",
+    "streamlit",
+    "pandas",
+    "app.index.ingest",
+    "app.index.writer",
+    "app.index.records",
+    "app.answering.chat",
+    "app.openai_http",
+    "app.condense",
+    "app.evals",
+    "app.ui.page",
+)
+
 CODE = """
 import json, sys
 from app.cli import main
@@ -71,10 +104,16 @@ print(json.dumps(sorted(
 def noop_ingest_imports(settings) -> tuple[dict, set[str]]:
     """Run ``privacy-qa ingest --json`` in a fresh interpreter: its report, and which of
     MUST_NOT_IMPORT it imported."""
+    return command_imports(settings, ["ingest", "--json"], MUST_NOT_IMPORT)
+
+
+def command_imports(settings, command: list[str], names) -> tuple[dict, set[str]]:
+    """Run ``privacy-qa COMMAND`` (printing one JSON line) in a fresh interpreter: what it
+    printed, and which of ``names`` it imported."""
     args = ["--data-dir", str(settings.data_dir), "--corpus-dir", str(settings.corpus_dir)]
-    code = CODE.format(names=json.dumps(MUST_NOT_IMPORT))
+    code = CODE.format(names=json.dumps(names))
     out = subprocess.run(
-        [sys.executable, "-c", code, *args, "ingest", "--json"],
+        [sys.executable, "-c", code, *args, *command],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -125,3 +164,13 @@ def test_noop_ingest_imports_nothing_heavy(tmp_path):
 @pytest.mark.slow
 def test_noop_ingest_of_a_real_index_loads_neither_model_nor_chroma(indexed_settings):
     assert_noop_imports_nothing_heavy(indexed_settings, documents=2)
+
+
+@pytest.mark.slow
+def test_a_one_shot_ask_imports_only_what_answering_needs(indexed_settings):
+    question = "How long does OpenAI retain API data?"
+    answer, loaded = command_imports(
+        indexed_settings, ["ask", "--json", question], ASK_MUST_NOT_IMPORT
+    )
+    assert "30 days" in answer["answer"]
+    assert loaded == set()

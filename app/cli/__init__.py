@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import sys
 
-from app.cli.commands import configure_logging
+from app.cli.commands import ask_command, configure_logging
+from app.cli.ending import end_at_once
 from app.cli.output import echo
 from app.cli.parser import build_parser
 from app.config import load_settings
@@ -22,12 +23,13 @@ from app.errors import PrivacyQAError, UserError
 INTERRUPTED_EXIT = 130  # Ctrl-C, as shells report a SIGINT
 
 
-def _run(argv: list[str] | None) -> int:
+def _run(argv: list[str] | None, ran: list) -> int:
     parser = build_parser(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):  # no command: show what there is
         parser.print_help()
         return 2
+    ran.append(args.run)
     settings = load_settings(data_dir=args.data_dir, corpus_dir=args.corpus_dir)
     if args.verbose:  # at once, so even a failure before a command's real work is logged
         configure_logging(settings, args.verbose)
@@ -36,18 +38,31 @@ def _run(argv: list[str] | None) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the command line (``argv``, default ``sys.argv``)
-    and turn errors into messages and exit codes."""
+    and turn errors into messages and exit codes.
+
+    Without ``argv`` this is the process's entry point (the console script, ``python -m
+    app``): an ``ask``, which writes nothing to the store, then ends the process at once
+    (app/cli/ending.py). Called with ``argv`` (tests, in process), it raises SystemExit.
+    """
+    ran: list = []  # the command's function, once parsed
+    code = _outcome(argv, ran)
+    if argv is None and ran == [ask_command]:
+        end_at_once(code)
+    sys.exit(code)
+
+
+def _outcome(argv: list[str] | None, ran: list) -> int:
     try:
-        sys.exit(_run(argv))
+        return _run(argv, ran)
     except KeyboardInterrupt:
         echo("\nAborted.", err=True)
-        sys.exit(INTERRUPTED_EXIT)
+        return INTERRUPTED_EXIT
     except UserError as exc:
         echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        return 2
     except PrivacyQAError as exc:
         echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        return 1
     except Exception as exc:  # a bug: say so briefly; -vv shows the traceback
         import logging
 
@@ -56,4 +71,4 @@ def main(argv: list[str] | None = None) -> None:
             f"internal error: {exc.__class__.__name__}: {exc} (run with -vv for the traceback)",
             err=True,
         )
-        sys.exit(1)
+        return 1

@@ -12,6 +12,8 @@ app.retrieval imports this module, and the chat page imports app.retrieval as it
 from __future__ import annotations
 
 import logging
+import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -114,6 +116,34 @@ def server_errors(settings: Settings) -> Iterator[None]:
 
 # ------------------------------------------------------------------------ opening
 
+_OVERRIDES_LOCK = threading.Lock()
+
+
+@contextmanager
+def _unchecked_overrides() -> Iterator[None]:
+    """chromadb marks its overriding methods with the ``overrides`` package's ``@override``,
+    which checks each against its base class as the class is created (disassembling the
+    caller's bytecode, comparing the signatures' type hints): about a fifth of the CPU of
+    importing chromadb and making its client, 0.1-0.2 s of every cold ``ask``
+    (docs/benchmarks.md). These are checks for chromadb's own developers, which a released
+    chromadb passes. Within the block ``@override`` only marks the method, as the real one
+    does (``EnforceOverrides`` looks for that mark); it is restored after."""
+    import overrides  # noqa: F401 (chromadb's dependency; loads overrides.overrides)
+
+    module = sys.modules["overrides.overrides"]
+    with _OVERRIDES_LOCK:
+        checked = module._overrides
+        module._overrides = _mark_override
+        try:
+            yield
+        finally:
+            module._overrides = checked
+
+
+def _mark_override(method, check_signature: bool, check_at_runtime: bool):
+    method.__override__ = True
+    return method
+
 
 def chroma_client(settings: Settings, *, fresh: bool = False):
     """The Chroma client for the data dir, telemetry off.
@@ -122,6 +152,11 @@ def chroma_client(settings: Settings, *, fresh: bool = False):
     index in memory: it does not see what another process (an ingest) wrote since.
     ``fresh`` starts a new one that reads the files again.
     """
+    with _unchecked_overrides():  # chromadb's modules load here and as the client starts
+        return _client(settings, fresh)
+
+
+def _client(settings: Settings, fresh: bool):
     import chromadb
     from chromadb.api.client import SharedSystemClient
     from chromadb.config import Settings as ChromaSettings
@@ -219,7 +254,8 @@ def holds_collection(settings: Settings, name: str) -> bool:
 
 def open_store(settings: Settings, embeddings, collection):
     """A collection (from :func:`open_collection`) as a LangChain vector store, for the
-    indexing API. ``embeddings``: a LangChain ``Embeddings``."""
+    indexing API. ``embeddings``: what LangChain's ``Embeddings`` has (``embed_documents``,
+    ``embed_query``), e.g. app/index/writer.py's ``ProgressEmbeddings``."""
     from langchain_chroma import Chroma
 
     return Chroma(
