@@ -15,10 +15,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.config import settings_table  # noqa: E402 - after the path is set
+from app.config import FIELDS  # noqa: E402 - after the path is set
 
 START = "<!-- settings table: made by scripts/settings_table.py from app/config/ -->\n"
 END = "<!-- end of settings table -->\n"
+
+
+def settings_table() -> str:
+    """The README's table of settings, in Markdown, made from the declarations of
+    app/config/ (each Field's variables, default and description)."""
+    lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for field in FIELDS.values():
+        names = " or ".join(f"`{var}`" for var in field.env)
+        meaning = field.description.replace("|", "\\|")
+        lines.append(f"| {names} | {field.shown_default()} | {meaning} |")
+    return "\n".join(lines) + "\n"
 
 
 def with_table(readme: str) -> str:

@@ -23,31 +23,19 @@ from typing import Any
 
 from app.config import checks
 from app.config.fields import Field, Secret
+from app.config.openai import (  # noqa: F401 (re-exported: callers import them here)
+    DEFAULT_LLM_PRICES,
+    DEFAULT_OPENAI_BASE_URL,
+    DEFAULT_OPENAI_MODEL,
+    OPENAI_CHAT,
+    OPENAI_EMBEDDINGS,
+    OPENAI_ENDPOINTS,
+    endpoints_used,
+)
 from app.errors import ConfigError
 
 # app.minilm.MODEL_ID (a test keeps the two equal): the int8 ONNX model, run without torch.
 DEFAULT_LOCAL_MODEL = "local/all-MiniLM-L6-v2-int8"
-DEFAULT_OPENAI_MODEL = "openai/text-embedding-3-small"
-
-DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
-# The only OpenAI endpoints the app calls, relative to the API base, with what each is sent.
-# Both are eligible for zero data retention; app/openai_http.py refuses every other request.
-OPENAI_EMBEDDINGS = "embeddings"
-OPENAI_CHAT = "chat/completions"
-OPENAI_ENDPOINTS = {
-    OPENAI_EMBEDDINGS: "document chunks and questions",
-    OPENAI_CHAT: "question and retrieved chunks",
-}
-# USD per million prompt and completion tokens (OpenAI list prices, standard tier, 2025).
-DEFAULT_LLM_PRICES: dict[str, tuple[float, float]] = {
-    "gpt-4o-mini": (0.15, 0.60),
-    "gpt-4o": (2.50, 10.00),
-    "gpt-4.1-nano": (0.10, 0.40),
-    "gpt-4.1-mini": (0.40, 1.60),
-    "gpt-4.1": (2.00, 8.00),
-    "gpt-3.5-turbo": (0.50, 1.50),
-}
-
 # Short names a user may type for the embedding backend.
 _EMBEDDING_ALIASES = {
     "local": DEFAULT_LOCAL_MODEL,
@@ -397,15 +385,9 @@ class Settings:
         ``["local only"]`` offline, otherwise the exact remote endpoints."""
         if not self.uses_openai:
             return ["local only"]
-        used = {
-            OPENAI_EMBEDDINGS: self.embeddings.startswith("openai/"),
-            OPENAI_CHAT: self.llm == "openai",
-        }
-        return [
-            f"POST {self.openai_api_base}/{path} ({sent})"
-            for path, sent in OPENAI_ENDPOINTS.items()
-            if used[path]
-        ]
+        return endpoints_used(
+            self.openai_api_base, self.embeddings.startswith("openai/"), self.llm == "openai"
+        )
 
     @property
     def audit_path(self) -> Path | None:
@@ -423,17 +405,6 @@ class Settings:
 FIELDS: dict[str, Field] = {
     name: field for name, field in vars(Settings).items() if isinstance(field, Field)
 }
-
-
-def settings_table() -> str:
-    """The README's table of settings, in Markdown, made from the declarations above
-    (`python scripts/settings_table.py` writes it into README.md; a test checks it is)."""
-    lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
-    for field in FIELDS.values():
-        names = " or ".join(f"`{var}`" for var in field.env)
-        meaning = field.description.replace("|", "\\|")
-        lines.append(f"| {names} | {field.shown_default()} | {meaning} |")
-    return "\n".join(lines) + "\n"
 
 
 def load_settings(**overrides: object) -> Settings:
