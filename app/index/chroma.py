@@ -286,22 +286,15 @@ def get_chunks(collection, ids: list[str]) -> dict[str, Document]:
     found: dict[str, Document] = {}
     for i in range(0, len(ids), GET_PAGE):
         got = collection.get(ids=ids[i : i + GET_PAGE], include=["documents", "metadatas"])
-        for id_, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-            if text is not None:
-                found[id_] = Document(id=id_, page_content=text, metadata=meta or {})
+        found.update((chunk.id, chunk) for chunk in _documents(got))
     return found
 
 
 def get_with_vectors(collection, ids: list[str]) -> dict[str, tuple[Document, list[float]]]:
     """The chunks of ``ids`` still stored, with their stored vectors, by id (one read)."""
     got = collection.get(ids=ids, include=["documents", "metadatas", "embeddings"])
-    return {
-        id_: (Document(id=id_, page_content=text, metadata=meta or {}), list(vector))
-        for id_, text, meta, vector in zip(
-            got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
-        )
-        if text is not None
-    }
+    vectors = dict(zip(got["ids"], got["embeddings"], strict=True))
+    return {chunk.id: (chunk, list(vectors[chunk.id])) for chunk in _documents(got)}
 
 
 def chunks_of_source(collection, source: str) -> list[Document]:
@@ -317,10 +310,15 @@ def chunks_of_source(collection, source: str) -> list[Document]:
         )
         if not got["ids"]:
             return out
-        for id_, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-            if text is not None:
-                out.append(Document(id=id_, page_content=text, metadata=meta or {}))
+        out.extend(_documents(got))
         offset += len(got["ids"])
+
+
+def _documents(got) -> Iterator[Document]:
+    """The chunks of a Chroma ``get`` result, as Documents (an id without text left out)."""
+    for id_, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+        if text is not None:
+            yield Document(id=id_, page_content=text, metadata=meta or {})
 
 
 def load_all_chunks(collection) -> list[Document]:
