@@ -92,14 +92,18 @@ def derived_model(source: Path, cache: Path) -> Path | bytes:
         return path
     log.info("deriving the embedding network from %s into %s (once)", source, cache)
     data = minilm_graph.build(source).SerializeToString()
+    temporary = None
     try:
         cache.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=cache, suffix=".tmp", delete=False) as out:
+            temporary = Path(out.name)
             out.write(data)
-        os.chmod(out.name, 0o644)
-        os.replace(out.name, path)
+        temporary.chmod(0o644)
+        os.replace(temporary, path)
     except OSError as exc:
         log.warning("cannot keep the derived embedding network in %s (%s)", cache, exc)
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
         return data
     return path
 
