@@ -64,7 +64,9 @@ class LocalMiniLM(EmbeddingBackend):
     model_id = minilm.MODEL_ID
     max_input_tokens = minilm.MAX_INPUT_TOKENS
 
-    def __init__(self):
+    def __init__(self, load=None):
+        # ``load`` (default minilm.load_model) returns a minilm.Model; benches pass another.
+        self._load = load
         self._loading = threading.Lock()
         self._loaded = None
 
@@ -77,7 +79,7 @@ class LocalMiniLM(EmbeddingBackend):
     def _model(self):
         with self._loading:  # a preload in another thread and a question: one load
             if self._loaded is None:
-                self._loaded = minilm.load_model()
+                self._loaded = (self._load or minilm.load_model)()
             return self._loaded
 
     def preload(self) -> None:

