@@ -13,7 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from langchain_core.documents import Document
 
@@ -96,12 +96,13 @@ class Hit:
     lexical: float  # BM25 score (0 when no term matches)
     coverage: float = 0.0  # IDF-weighted share of the question's terms found in the chunk
 
-    @property
+    @cached_property
     def info(self) -> ChunkInfo:
-        """Where the chunk comes from (document, section, line)."""
+        """Where the chunk comes from (document, section, line); read once (the answerer
+        asks for it for every sentence)."""
         return ChunkInfo.of(self.chunk)
 
-    @property
+    @cached_property
     def body(self) -> str:
         """The chunk's text as it stands in the document (without the section header)."""
         return chunk_body(self.chunk)

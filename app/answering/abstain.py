@@ -21,6 +21,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from app.answering import answer_type
 from app.answering.sentences import normalised
@@ -135,17 +136,24 @@ def unquoted_names(question: str, names: Sequence[str], citations: list[Citation
     name_terms = {t for name in names for t in terms(name)}
     asked = set(terms(question)) - name_terms
     answering = (
-        [c for c in citations if asked & set(terms(c.quote))]
+        [c for c in citations if asked & _terms_of(c.quote)]
         # None shares one: a quote that only names the thing still answers nothing.
-        or [c for c in citations if not name_terms & set(terms(c.quote))]
+        or [c for c in citations if not name_terms & _terms_of(c.quote)]
         or citations
     )
-    passages = [set(terms(f"{c.title}\n{c.section}\n{paragraph(c)}")) for c in answering]
+    passages = [_terms_of(f"{c.title}\n{c.section}\n{paragraph(c)}") for c in answering]
     missing: list[str] = []
     for thing in things(question, names):
         left_out = [[n for n in thing if not mentions(n, passage)] for passage in passages]
         missing.extend(min(left_out, key=len, default=thing))
     return missing
+
+
+@lru_cache(maxsize=4096)
+def _terms_of(passage: str) -> frozenset[str]:
+    """The terms of a passage or quote (cached: the same ones answer question after
+    question)."""
+    return frozenset(terms(passage))
 
 
 def things(question: str, names: Sequence[str]) -> list[list[str]]:

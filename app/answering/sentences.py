@@ -142,6 +142,7 @@ def _blocks(body: str) -> list[tuple[int, str, str]]:
     return blocks
 
 
+@lru_cache(maxsize=20_000)
 def is_quotable(sentence: str | Sentence) -> bool:
     """Skip what cannot answer anything: questions, attributions, bare links, fragments,
     headings and titles, front matter, markup fragments, function definitions and calls,
