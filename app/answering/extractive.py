@@ -232,9 +232,12 @@ class ExtractiveAnswerer(Answerer):
             out.append(replace(candidate, sentence=sentence, hit=hit, internal=False))
         return out
 
-    @staticmethod
     def _naming(
-        question: str, names: list[str], candidates: list[Candidate], retriever: HybridRetriever
+        self,
+        question: str,
+        names: list[str],
+        candidates: list[Candidate],
+        retriever: HybridRetriever,
     ) -> list[Candidate]:
         """The candidates whose passage (paragraph, heading path, title) names every thing
         the question names, that share a word of what it asks and that score close to the
@@ -251,7 +254,7 @@ class ExtractiveAnswerer(Answerer):
         naming = [
             c
             for c in candidates
-            if c.score >= ExtractiveAnswerer.KEEP_RATIO * best
+            if c.score >= self.KEEP_RATIO * best
             and asked & retriever.passage_terms(plain(c.sentence.text))
             and all(mentions(n, _passage(c)) for thing in groups for n in thing)
         ]
