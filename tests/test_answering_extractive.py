@@ -96,15 +96,6 @@ def test_a_lead_in_cut_off_the_quote_does_not_score_for_it(corpus):
     assert "enterprise agreement" not in composed.text
 
 
-def test_a_definition_does_not_lead_the_answer_to_a_question_that_asks_something_else(corpus):
-    hipaa = "The Health Insurance Portability and Accountability Act (HIPAA)"
-    asked_what = answer(corpus, "What is HIPAA?", hipaa)
-    assert asked_what.citations[0].quote.startswith(hipaa)
-    asked_else = answer(corpus, "Can we send PHI to the API under HIPAA?", hipaa)
-    assert asked_else.citations and not asked_else.citations[0].quote.startswith(hipaa)
-    assert_literal(asked_else.citations)
-
-
 def test_quotes_that_leave_out_a_named_thing_give_way_to_a_passage_naming_it(corpus):
     question = "Are ChatGPT Enterprise conversations used to train OpenAI models?"
     fine_tuning = "Your fine-tuned models are for your use alone"

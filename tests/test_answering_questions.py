@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.answering.questions import asking, asks_definition, question_parts
+from app.answering.questions import asking, question_parts
 
 
 def test_a_question_that_asks_two_things_is_split_where_it_asks_again():
@@ -23,20 +23,3 @@ def test_the_sentences_that_ask_are_read_without_their_context():
     assert asking(question) == "Can OpenAI sign a DPA?"
     assert asking("baa email address") == "baa email address"
     assert asking("Is it kept? How long?") == "Is it kept? How long?"
-
-
-def test_a_question_asking_what_something_is_asks_for_a_definition():
-    for question in (
-        "What is HIPAA, in one sentence?",
-        "what kind of law is hipaa",
-        "whats phi short for",
-        "What does ZDR stand for?",
-        "define PHI",
-    ):
-        assert asks_definition(question), question
-    for question in (
-        "How fast do they get back to you about the HIPAA contract?",
-        "Can we send PHI through the API?",
-        "Who do I contact to get a BAA?",
-    ):
-        assert not asks_definition(question), question

@@ -6,7 +6,6 @@ from __future__ import annotations
 from app.answering.sentences import (
     Sentence,
     answer_lead,
-    defines,
     enumerates,
     is_internal,
     is_quotable,
@@ -125,18 +124,6 @@ def test_a_bold_label_is_not_part_of_the_claim_after_it():
     ]
     assert all(body[s.offset : s.offset + len(s.text)] == s.text for s in found)
     assert is_quotable(found[1]) and not is_quotable(found[0])
-
-
-def test_a_sentence_saying_what_a_named_term_is_is_a_definition():
-    assert defines(
-        "The Health Insurance Portability and Accountability Act (HIPAA) is a U.S. federal law."
-    )
-    assert defines("ZDR stands for zero data retention.")
-    assert defines("PHI means protected health information.")
-    # Pronouns and question words are no named subject; "is" without "a" defines nothing.
-    assert not defines("This is a good fit for most customers.")
-    assert not defines("What is new here, is ZDR - zero data retention.")
-    assert not defines("OpenAI is CCPA, GDPR, SOC2 and SOC3 compliant.")
 
 
 def test_a_sentence_offering_a_list_it_does_not_link_is_not_quoted():

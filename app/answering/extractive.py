@@ -17,11 +17,10 @@ from dataclasses import dataclass, replace
 from app.answering.abstain import things, unquoted_names
 from app.answering.answer_type import gives, preferred
 from app.answering.markers import quoted
-from app.answering.questions import asking, asks_definition, question_parts
+from app.answering.questions import asking, question_parts
 from app.answering.sentences import (
     Sentence,
     answer_lead,
-    defines,
     enumerates,
     is_internal,
     is_quotable,
@@ -79,10 +78,6 @@ class ExtractiveAnswerer(Answerer):
     # A "Yes,"/"No," lead-in is kept only if the question is this close to the question
     # the sentence answers (its heading); otherwise the quote starts after it.
     OWN_QUESTION_MATCH = 0.6
-    # A sentence that says what a term is counts this much in the answer to a question
-    # that does not ask what something is ("How fast do they get back to you about the
-    # HIPAA contract?" is not answered by what HIPAA is).
-    DEFINITION_WEIGHT = 0.8
     # An internal sentence gives way to a published one sharing this share of its terms.
     SAME_THING = 0.7
     # An internal sentence's score counts this much: published text comes first.
@@ -153,7 +148,6 @@ class ExtractiveAnswerer(Answerer):
         best_dense = max(hit.dense for hit in hits)
         wants_list = bool(_ASKS_FOR_LIST.search(question))
         wants_kinds = preferred(question)
-        wants_definition = asks_definition(question)
 
         candidates: list[Candidate] = []
         for rank, hit in enumerate(hits):
@@ -183,8 +177,6 @@ class ExtractiveAnswerer(Answerer):
                         score += self.TYPE_BONUS
                     if internal:
                         score *= self.INTERNAL_WEIGHT
-                    if not wants_definition and defines(quoted.text):
-                        score *= self.DEFINITION_WEIGHT
                     candidates.append(Candidate(score, lexical, rank, index, hit, quoted, internal))
                 previous_terms = own_terms | heading_terms
         candidates.sort(key=lambda c: (-c.score, c.rank, c.index))

@@ -31,18 +31,3 @@ def asking(question: str) -> str:
     does: what it names and what value it asks for are read there, not in its context."""
     sentences = SENTENCE_BREAK.split(question.strip())
     return " ".join(s for s in sentences if s.endswith("?")) or question
-
-
-# A question that asks what something is: "What is HIPAA?", "what kind of law is hipaa",
-# "whats phi short for", "define PHI", "explain ZDR". Any "what ... is/are/mean" counts:
-# the rule only keeps definitions out of answers to questions that clearly ask otherwise.
-_ASKS_DEFINITION = re.compile(
-    r"\bwhat(?:'s|s|’s)?\b[^?]*?\b(?:is|are|kind|type|sort|mean|means|meant|stand|stands"
-    r"|short)\b|\bwhat(?:'s|s|’s)\s|\bdefin\w*|\bexplain\w*|\bmeaning\b",
-    re.IGNORECASE,
-)
-
-
-def asks_definition(question: str) -> bool:
-    """Whether ``question`` asks what something is (read where it asks)."""
-    return bool(_ASKS_DEFINITION.search(asking(question)))

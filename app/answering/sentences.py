@@ -68,15 +68,6 @@ _MISSING_TARGET = re.compile(
 )
 _POINTER_MAX_WORDS = 2  # words of four letters or more besides the pointer itself
 _OPEN_ENDINGS = frozenset("that is are was were the a an to of and or as for with by".split())
-# A sentence that says what a term is: "The Health Insurance Portability and Accountability
-# Act (HIPAA) is a U.S. federal law ...": a named subject (capitalised words, an
-# abbreviation in brackets), then "is a", "stands for", "means". Pronouns and question
-# words are no subject ("This is important ...", "What is new here, is ZDR").
-_DEFINES = re.compile(
-    r"^(?!(?i:we|this|that|these|those|it|its|what|there|here|our|you|your|they|their)\b)"
-    r"(?:[Tt]he\s+|[Aa]n?\s+)?[A-Z][\w.-]*(?:\s+(?:[A-Z][\w.-]*|and|of|for|the|\([A-Z0-9]{2,}\)))*"
-    r"\s+(?:(?:is|are)\s+(?:a|an)|means|refers to)\s|^[^,;:]{0,80}?\b(?:stands for|is short for)\b"
-)
 MAX_LIST_CHARS = 800  # a lead-in's list is quoted whole only up to this length
 
 
@@ -231,12 +222,6 @@ def enumerates(sentence: str) -> bool:
     if "\n-" in sentence or "\n  -" in sentence:
         return True
     return sentence.count(",") >= 2 and bool(re.search(r",[^,]*\b(?:and|or)\b", sentence))
-
-
-def defines(sentence: str) -> bool:
-    """True for a sentence that says what a named term is (a definition), which answers
-    "what is ...?" rather than a question about what to do with it."""
-    return bool(_DEFINES.match(sentence))
 
 
 def is_internal(section: str) -> bool:
