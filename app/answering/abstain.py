@@ -136,12 +136,12 @@ def unquoted_names(question: str, names: Sequence[str], citations: list[Citation
     name_terms = {t for name in names for t in terms(name)}
     asked = set(terms(question)) - name_terms
     answering = (
-        [c for c in citations if asked & _terms_of(c.quote)]
+        [c for c in citations if asked & terms_of(c.quote)]
         # None shares one: a quote that only names the thing still answers nothing.
-        or [c for c in citations if not name_terms & _terms_of(c.quote)]
+        or [c for c in citations if not name_terms & terms_of(c.quote)]
         or citations
     )
-    passages = [_terms_of(f"{c.title}\n{c.section}\n{paragraph(c)}") for c in answering]
+    passages = [terms_of(f"{c.title}\n{c.section}\n{paragraph(c)}") for c in answering]
     missing: list[str] = []
     for thing in things(question, names):
         left_out = [[n for n in thing if not mentions(n, passage)] for passage in passages]
@@ -150,7 +150,7 @@ def unquoted_names(question: str, names: Sequence[str], citations: list[Citation
 
 
 @lru_cache(maxsize=4096)
-def _terms_of(passage: str) -> frozenset[str]:
+def terms_of(passage: str) -> frozenset[str]:
     """The terms of a passage or quote (cached: the same ones answer question after
     question)."""
     return frozenset(terms(passage))
@@ -179,8 +179,13 @@ def paragraph(citation: Citation) -> str:
     at = body.find(quote)
     if at < 0 or not quote:
         return body or quote
+    return paragraph_around(body, at, len(quote))
+
+
+def paragraph_around(body: str, at: int, length: int) -> str:
+    """The paragraph of ``body`` (blank-line separated) holding ``body[at : at + length]``."""
     start = body.rfind("\n\n", 0, at)
-    end = body.find("\n\n", at + len(quote))
+    end = body.find("\n\n", at + length)
     return body[start + 2 if start >= 0 else 0 : end if end >= 0 else len(body)]
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from app.answering.abstain import things, unquoted_names
+from app.answering.abstain import paragraph_around, terms_of, things, unquoted_names
 from app.answering.answer_type import gives, preferred
 from app.answering.markers import quoted
 from app.answering.questions import asking, question_parts
@@ -32,7 +32,7 @@ from app.answering.sentences import (
 )
 from app.answering.types import Answerer, Citation, Composed
 from app.corpus import ChunkInfo, chunk_body
-from app.retrieval import Hit, HybridRetriever, mentions, terms
+from app.retrieval import Hit, HybridRetriever, mentions
 
 # "Which endpoints ...", "list the ...": the answer is a list. A plural after "which".
 _ASKS_FOR_LIST = re.compile(r"\bwhich\s+(?:\w+\s+)?\w{2,}[^s\W]s\b|\blist\b", re.IGNORECASE)
@@ -364,14 +364,12 @@ def _following(
     return None
 
 
-def _passage(candidate: Candidate) -> set[str]:
-    """The terms of a candidate's passage: its paragraph, heading path and title."""
-    body, at = candidate.hit.body, candidate.sentence.offset
-    start = body.rfind("\n\n", 0, at)
-    end = body.find("\n\n", at + len(candidate.sentence.text))
-    paragraph = body[start + 2 if start >= 0 else 0 : end if end >= 0 else len(body)]
-    info = candidate.hit.info
-    return set(terms(f"{info.title}\n{info.section}\n{paragraph}"))
+def _passage(candidate: Candidate) -> frozenset[str]:
+    """The terms of a candidate's passage: its paragraph, heading path and title (as the
+    names check reads a quote's passage, app/answering/abstain.py)."""
+    sentence, info = candidate.sentence, candidate.hit.info
+    paragraph = paragraph_around(candidate.hit.body, sentence.offset, len(sentence.text))
+    return terms_of(f"{info.title}\n{info.section}\n{paragraph}")
 
 
 def _absolute_start(sentence: Sentence, hit: Hit) -> int:
