@@ -277,14 +277,15 @@ class HybridRetriever:
         while len(hits) < k and position < len(fused):
             wanted = fused[position : position + k - len(hits)]
             position += len(wanted)
-            # One read for their texts, with the vectors of those found only by BM25 (the
-            # dense similarity abstention needs).
-            stored = get_with_vectors(self.collection, [c for c, _ in wanted])
+            # One read for their texts, with the vectors only if some were found by BM25
+            # alone (abstention needs every hit's dense similarity).
+            ids = [c for c, _ in wanted]
+            stored = get_with_vectors(self.collection, ids, any(c not in dense for c in ids))
             for chunk_id, score in wanted:
                 chunk, similarity = None, dense.get(chunk_id)
                 if chunk_id in stored:
                     chunk, chunk_vector = stored[chunk_id]
-                    if similarity is None:
+                    if similarity is None and chunk_vector is not None:
                         similarity = cosine(vector, chunk_vector)
                 if chunk is None:
                     # An ingest in another process deleted it after this process opened

@@ -290,11 +290,17 @@ def get_chunks(collection, ids: list[str]) -> dict[str, Document]:
     return found
 
 
-def get_with_vectors(collection, ids: list[str]) -> dict[str, tuple[Document, list[float]]]:
-    """The chunks of ``ids`` still stored, with their stored vectors, by id (one read)."""
-    got = collection.get(ids=ids, include=["documents", "metadatas", "embeddings"])
-    vectors = dict(zip(got["ids"], got["embeddings"], strict=True))
-    return {chunk.id: (chunk, list(vectors[chunk.id])) for chunk in _documents(got)}
+def get_with_vectors(
+    collection, ids: list[str], vectors: bool = True
+) -> dict[str, tuple[Document, list[float] | None]]:
+    """The chunks of ``ids`` still stored, with their stored vectors (None unless
+    ``vectors``: reading them costs a third of the read), by id (one read)."""
+    include = ["documents", "metadatas"] + (["embeddings"] if vectors else [])
+    got = collection.get(ids=ids, include=include)
+    if not vectors:
+        return {chunk.id: (chunk, None) for chunk in _documents(got)}
+    stored = dict(zip(got["ids"], got["embeddings"], strict=True))
+    return {chunk.id: (chunk, list(stored[chunk.id])) for chunk in _documents(got)}
 
 
 def chunks_of_source(collection, source: str) -> list[Document]:
