@@ -141,6 +141,8 @@ class HybridRetriever:
         self.abbreviations = Abbreviations.of_pairs(self.lexical.abbreviation_pairs(), terms)
         self._passage_terms = lru_cache(maxsize=100_000)(self._compute_passage_terms)
         self._name_terms = self.lexical.name_terms()
+        # The answer reads a question's names three times (session, answerer, names check).
+        self._names = lru_cache(maxsize=64)(lambda q: tuple(names(q, self._name_terms)))
         self._of_source: OrderedDict[str, list[Document]] = OrderedDict()
         self._of_source_lock = threading.Lock()
 
@@ -213,7 +215,7 @@ class HybridRetriever:
     def names(self, question: str) -> list[str]:
         """The question's names (:func:`names`), with the terms this corpus only ever
         writes as names counted in lowercase too."""
-        return names(question, self._name_terms)
+        return list(self._names(question))
 
     def unknown_names(self, question: str) -> list[str]:
         """Names in the question (see :meth:`names`) that no indexed chunk contains.
