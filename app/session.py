@@ -20,7 +20,6 @@ from app.conversation import Rewrite, Turn, standalone
 from app.embeddings import EmbeddingBackend, make_embeddings
 from app.errors import (
     EmptyQuestionError,
-    PhiFoundError,
     QuestionTooLongError,
     StoreMissingError,
     UserError,
@@ -29,23 +28,12 @@ from app.index.chroma import load_all_chunks, open_collection, server_errors
 from app.index.lexical import LexicalIndex
 from app.index.manifest import check_store
 from app.language import check_english
-from app.phi import (
-    PLACEHOLDERS,
-    Finding,
-    PhiDetector,
-    describe,
-    kinds,
-    redact,
-)
+from app.outgoing import Outgoing
+from app.phi import Finding
 from app.retrieval import Hit, HybridRetriever, StaleIndexError
 from app.routine import Decision, decide, find_routines, routine_answer
 
 log = logging.getLogger(__name__)
-
-# What to do with a question in which the PHI check found something, when the chat model
-# would send it away: refuse it (the default), send it redacted, send it as typed (only
-# if the operator's setting allows it), or answer it offline with quotes.
-SEND_MODES = ("check", "redact", "as_is", "offline")
 
 
 class QA:
@@ -94,7 +82,8 @@ class QA:
             raise StoreMissingError(
                 f"The index in {self.settings.data_dir} is empty: run `privacy-qa ingest` first."
             )
-        self._phi: PhiDetector | None = None  # the chunks' words looked up when needed
+        # The PHI check; the chunks' words (no one's name) are looked up when needed.
+        self.phi = Outgoing(self.settings, self.retriever.words)
         with server_errors(self.settings):
             self.routines, problems = find_routines(self._routine_chunks())
         for problem in problems:  # the document is answered from as plain text
@@ -209,9 +198,9 @@ class QA:
         retention passages). A question a support routine covers gets the routine's turn
         instead (:meth:`routine`), unless ``routines`` is False.
 
-        ``send`` (one of :data:`SEND_MODES`) says what happens when the chat model would
-        send a question in which the PHI check finds something (:meth:`outgoing`); the
-        search always runs here on the question as typed.
+        ``send`` (one of :data:`app.outgoing.SEND_MODES`) says what happens when the
+        chat model would send a question in which the PHI check finds something
+        (:meth:`outgoing`); the search always runs here on the question as typed.
         """
         question = self.validate(question)
         self.refresh()
@@ -268,7 +257,7 @@ class QA:
         if unknown:
             people = {
                 word
-                for finding in self._detector().find(asks)
+                for finding in self.phi.detector().find(asks)
                 if finding.kind == "name"
                 for word in finding.text.split()
             }
@@ -276,60 +265,18 @@ class QA:
             unknown = [name for name in unknown if name not in people]
         return names, unknown
 
-    def _detector(self) -> PhiDetector:
-        if self._phi is None:
-            self._phi = PhiDetector(self.retriever.words())
-        return self._phi
-
     def _holds_phi(self, history: Sequence[Turn]) -> bool:
         """Whether an earlier turn that the condense step would send holds likely PHI."""
-        if self.condenser is None:
-            return False
-        return any(self.phi_findings(f"{t.question}\n{t.answer}") for t in history)
+        return self.condenser is not None and self.phi.in_history(history)
 
     def phi_findings(self, question: str) -> list[Finding]:
-        """Likely PHI in ``question`` (app/phi.py) when the chat model would send it
-        away; none when answers are written offline."""
-        if self.settings.llm != "openai":
-            return []
-        return self._detector().find(question)
+        """Likely PHI in ``question`` when the chat model would send it (app/outgoing.py)."""
+        return self.phi.findings(question)
 
     def outgoing(self, question: str, send: str = "check") -> tuple[str, list[str]]:
         """The text the answerer gets for ``question`` and the notices saying what was
-        done with it, by ``send``: with findings, "check" raises PhiFoundError, "redact"
-        gives the question with each finding replaced by a placeholder ("[NAME]"),
-        "as_is" the question as typed if ``phi_allow_send`` allows it (else
-        PhiFoundError); "offline" is answered by the offline answerer, so nothing leaves."""
-        if send not in SEND_MODES:
-            raise ValueError(f"send must be one of {SEND_MODES}, not {send!r}")
-        findings = [] if send == "offline" else self.phi_findings(question)
-        if not findings:
-            return question, []
-        found = describe(findings)
-        log.info("PHI check: found %s; %s", ", ".join(kinds(findings)), send)  # kinds only
-        if send == "redact":
-            placeholders = ", ".join(PLACEHOLDERS[kind] for kind in kinds(findings))
-            return redact(question, findings), [
-                f"PHI check: sent to the chat model with {found} replaced by {placeholders}."
-            ]
-        if send == "as_is" and self.settings.phi_allow_send:
-            return question, [f"PHI check: sent to the chat model as typed, with {found} in it."]
-        raise PhiFoundError(self._refusal(found, send), kinds(findings))
-
-    def _refusal(self, found: str, send: str) -> str:
-        where = self.settings.openai_api_base
-        if send == "as_is":
-            return (
-                f"The question seems to hold {found}, and sending such a question to the chat "
-                f"model ({where}) as typed is turned off (PRIVACY_QA_PHI_ALLOW_SEND): ask "
-                "with --redact to send it with placeholders instead."
-            )
-        return (
-            f"The question seems to hold {found}, and the chat model would send it to "
-            f"{where}: nothing was sent. Ask again with --redact to send it with each of "
-            "them replaced by a placeholder ([NAME], [DATE], ...), or with --allow-phi to "
-            "send it as typed (only if PRIVACY_QA_PHI_ALLOW_SEND is on)."
-        )
+        done with it, by ``send`` (:meth:`app.outgoing.Outgoing.check`)."""
+        return self.phi.check(question, send)
 
     def _offline(self):
         """The offline answerer (quotes), for a question that must not leave."""
