@@ -13,7 +13,7 @@ Then, --repeat times and alternating:
   timed from process start to the model being ready;
 - `privacy-qa ui`: timed from process start to the answer and its first source card being
   visible in the browser (the command starts loading the model and opening the index in a
-  thread before it imports Streamlit) (the page is opened as soon as the server answers its
+  thread once its server listens) (the page is opened as soon as the server answers its
   health check; the question is typed as soon as the chat input is enabled);
 - `streamlit run app/ui/page.py`, the same page started without `privacy-qa ui`'s early
   preloading, for comparison.

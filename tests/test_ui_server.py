@@ -46,3 +46,40 @@ def test_ui_command_refuses_a_host_beyond_loopback_without_sign_in(tmp_path, hos
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 2, result.stderr
     assert "holds no users" in result.stderr and "privacy-qa users add NAME" in result.stderr
+
+
+def test_the_preload_starts_once_the_server_listens(tmp_path, monkeypatch):
+    import socket
+    import time
+
+    from app.ui import resources, server
+
+    from .conftest import make_settings
+
+    started: list[float] = []
+    monkeypatch.setattr(resources, "start_preload", lambda s: started.append(time.monotonic()))
+    settings = make_settings(tmp_path, tmp_path / "corpus")
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        begun = time.monotonic()
+        server.preload_once_listening(settings, "127.0.0.1", listening.getsockname()[1])
+    assert len(started) == 1 and started[0] - begun < 2
+
+
+def test_the_preload_starts_anyway_when_the_server_does_not_listen(tmp_path, monkeypatch):
+    import socket
+    import time
+
+    from app.ui import resources, server
+
+    from .conftest import make_settings
+
+    started: list[float] = []
+    monkeypatch.setattr(resources, "start_preload", lambda s: started.append(time.monotonic()))
+    settings = make_settings(tmp_path, tmp_path / "corpus")
+    with socket.socket() as closed:  # bound, not listening: connections are refused
+        closed.bind(("127.0.0.1", 0))
+        begun = time.monotonic()
+        server.preload_once_listening(settings, "127.0.0.1", closed.getsockname()[1], wait=0.3)
+    assert len(started) == 1 and 0.3 <= started[0] - begun < 5

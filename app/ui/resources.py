@@ -3,7 +3,7 @@
 Streamlit runs the page afresh on every rerun; the model and the index are loaded once per
 process (``st.cache_resource``) and shared by every browser session and by Reindex.
 ``privacy-qa ui`` hands this module its resolved settings (:func:`hand_over_settings`) and
-starts :func:`preload` while the server starts; a page run that needs the model meanwhile
+starts :func:`preload` once its server listens; a page run that needs the model meanwhile
 waits for that load instead of starting another.
 """
 
@@ -131,7 +131,7 @@ _preloads_lock = threading.Lock()
 def start_preload(settings: Settings) -> threading.Thread:
     """Start :func:`preload` in a background thread, once per process and settings.
 
-    ``privacy-qa ui`` calls this while the server starts, the page on its first run. A
+    ``privacy-qa ui`` calls this once its server listens, the page on its first run. A
     page that needs the model meanwhile waits for this load instead of starting another.
     """
     key = settings_key(settings)

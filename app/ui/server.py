@@ -1,9 +1,9 @@
 """What ``privacy-qa ui`` does once its options are parsed: start the chat page's server.
 
-The server runs in this process, so the page's model and index load while it starts: the
-preload thread first, then Streamlit's server with the page's script, which answers only
-requests naming the page in their Host header and contacts nothing outside the machine
-(app/ui/hosts.py).
+The server runs in this process, so the page's model and index load in it: Streamlit's
+server starts first, with the page's script, and answers only requests naming the page in
+their Host header and contacts nothing outside the machine (app/ui/hosts.py); once it
+listens, a thread loads the model and opens the index while the browser loads the page.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
+import time
 from pathlib import Path
 
 from app import qa
@@ -18,6 +20,7 @@ from app.config import Settings
 from app.errors import UserError
 
 SECRETS_FILE = "streamlit-secrets.toml"  # in the data dir: Streamlit's [auth] for st.login
+LISTEN_WAIT_S = 10.0  # the preload starts then even if the server does not listen yet
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
@@ -58,9 +61,35 @@ def serve(settings: Settings, host: str, port: int) -> None:
     auth_secrets = write_auth_secrets(settings, host, port)
     if auth_secrets is not None:  # OpenID Connect through st.login
         flags["secrets.files"] = [str(auth_secrets)]
-    resources.start_preload(settings)
+    # Not before: its imports (chromadb, onnxruntime) hold the interpreter's lock and put
+    # off the server's start, and with it the browser's, by about 0.6 s (docs/benchmarks.md).
+    threading.Thread(
+        target=preload_once_listening,
+        args=(settings, host, port),
+        name="privacy-qa-preload-wait",
+        daemon=True,
+    ).start()
     bootstrap.load_config_options(flag_options=flags)
     bootstrap.run(page.__file__, False, [], flags)
+
+
+def preload_once_listening(
+    settings: Settings, host: str, port: int, wait: float = LISTEN_WAIT_S
+) -> None:
+    """Start the page's preload of the model and index (app/ui/resources.py) once the
+    server accepts connections on ``host:port``, or after ``wait`` seconds. A page run
+    that comes first starts it itself."""
+    from app.ui import resources
+
+    target = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # any address: loopback
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((target, port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.02)
+    resources.start_preload(settings)
 
 
 def check_port_free(host: str, port: int) -> None:
