@@ -35,6 +35,8 @@ def sidebar_entries(at) -> list[str]:
 
 
 def upload(at, name: str, data: bytes, mime: str = "text/markdown"):
+    if not at.sidebar.get("file_uploader"):  # the documents view follows the first run
+        at.run()
     at.sidebar.file_uploader[0].set_value((name, data, mime)).run()
     assert not at.exception, at.exception
     return at

@@ -49,9 +49,26 @@ def _cited_param(lines: set[int]) -> str:
     return ",".join(str(n) for n in sorted(lines))
 
 
-def documents_section(settings: Settings) -> None:
-    """The documents list with read and delete, then the upload box."""
+SECTION_RUNS = "documents-runs"  # full runs of the page that drew this section
+WAITED = "documents-waited"  # the run in which the waiting fragment was last drawn
+SHOWN = "documents-shown"  # the list has been drawn in this session
+
+
+def documents_section(settings: Settings, asking: bool = False) -> None:
+    """The documents list with read and delete, then the upload box.
+
+    Not on the session's first run, nor on a question's run before the list was ever
+    shown, nor while the model loads: a fragment draws the page again a moment later.
+    Drawing the list, its buttons and the upload box costs the browser about a third of a
+    second of work on a first visit, between the page arriving and its chat box being
+    usable; deferred, it comes after the chat box and the first answer
+    (docs/benchmarks.md)."""
     st.header("Documents")
+    runs = st.session_state[SECTION_RUNS] = st.session_state.get(SECTION_RUNS, 0) + 1
+    if runs == 1 or (asking and not st.session_state.get(SHOWN)):
+        _list_later(settings)
+        return
+    st.session_state[SHOWN] = True
     if resources.model_loading(settings):
         _list_later(settings)
     else:
@@ -65,16 +82,18 @@ def documents_section(settings: Settings) -> None:
 
 
 def _list_later(settings: Settings) -> None:
-    """While the model loads (the page's first seconds, on a machine with few cores) the
-    documents are not read: that CPU goes to the model. A fragment looks every second and
-    draws the page again once the model is there."""
+    """A fragment that looks every second and, once the model has loaded (the page's first
+    seconds, on a machine with few cores: reading the documents would take its CPU), draws
+    the page again, now with the list."""
 
     @st.fragment(run_every=1.0)
     def waiting() -> None:
-        if resources.model_loading(settings):
-            st.caption("The list follows once the embedding model has loaded…")
-        else:
+        # Drawn again within the same run of the page: this is the fragment's own rerun.
+        timed = st.session_state.get(WAITED) == st.session_state[SECTION_RUNS]
+        st.session_state[WAITED] = st.session_state[SECTION_RUNS]
+        if timed and not resources.model_loading(settings):
             st.rerun(scope="app")
+        st.caption("The list of documents follows in a moment…")
 
     waiting()
 

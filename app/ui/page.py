@@ -235,13 +235,14 @@ def main() -> None:
         document_page(settings, st.query_params)
         return
     status, documents = sidebar(settings)
-    _chat(settings, status)
+    asked = _chat(settings, status)
     with documents:  # last: reading the documents delays neither the chat box nor an answer
-        documents_section(settings)
+        documents_section(settings, asking=asked)
 
 
-def _chat(settings: Settings, status) -> None:
-    """The conversation, the chat box and, for a question, its answer."""
+def _chat(settings: Settings, status) -> bool:
+    """The conversation, the chat box and, for a question, its answer; whether this run
+    asked one."""
     st.title("Ask the privacy documents")
     st.caption(
         "Answers quote the indexed documents verbatim; every claim carries a numbered source "
@@ -265,7 +266,7 @@ def _chat(settings: Settings, status) -> None:
             f"No index found in {escape_markdown(str(settings.data_dir))}: press **Reindex** "
             "in the sidebar, or run `privacy-qa ingest`."
         )
-        return
+        return False
     if not messages and question is None:
         starters(questions)
     loading = resources.start_preload(settings)
@@ -277,7 +278,7 @@ def _chat(settings: Settings, status) -> None:
         else:
             _open(settings)  # from the cache; shows why the index cannot be used, if so
         export(settings, messages)
-        return
+        return False
     history = history_of(messages)
     user_message = {"role": "user", "text": question}
     messages.append(user_message)
@@ -288,6 +289,7 @@ def _chat(settings: Settings, status) -> None:
             keep = signin.audited(settings, messages.append)  # the audit log, if on
             _ask(settings, session, question, keep, len(messages), history)
     export(settings, messages)
+    return True
 
 
 def _chat_box(settings: Settings, placeholder: str, ready: bool) -> str | None:
