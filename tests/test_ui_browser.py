@@ -127,10 +127,12 @@ def test_question_in_a_real_browser_gets_a_cited_answer(server, browser):
     # What the answer and its source cards need (the HTML renderer, the code font) was
     # fetched with the page, while the model loaded, not after the first answer arrived.
     # Only the widgets under an answer (the copy box, the feedback thumbs, the export
-    # button) load their own code then: they are drawn after the answer and its cards.
+    # button) load their own code then: they are drawn after the answer and its cards;
+    # and the documents view's upload box, drawn a moment after the page's first run.
     after_answer = (
         *("StreamlitSyntaxHighlighter", "Feedback", "DownloadButton", "DownloadLink"),
         "useBasicWidgetState",  # shared by those widgets
+        *("FileUploader", "WidgetLabel"),  # the upload box and its label
     )
     late = [
         r
