@@ -48,38 +48,67 @@ def test_ui_command_refuses_a_host_beyond_loopback_without_sign_in(tmp_path, hos
     assert "holds no users" in result.stderr and "privacy-qa users add NAME" in result.stderr
 
 
-def test_the_preload_starts_once_the_server_listens(tmp_path, monkeypatch):
-    import socket
+@pytest.fixture
+def preloads(monkeypatch):
+    """The preloads started (resources.start_preload recorded, nothing loaded): when each
+    started and the interpreter's switch interval it ran with."""
+    import sys
+    import threading
     import time
 
-    from app.ui import resources, server
+    from app.ui import resources
+
+    runs: list[tuple[float, float]] = []
+
+    def start_preload(settings):
+        started = time.monotonic()
+        thread = threading.Thread(target=lambda: runs.append((started, sys.getswitchinterval())))
+        thread.start()
+        return thread
+
+    monkeypatch.setattr(resources, "start_preload", start_preload)
+    return runs
+
+
+def test_the_preload_starts_once_the_server_listens(tmp_path, preloads):
+    import socket
+    import sys
+    import time
+
+    from app.ui import server
 
     from .conftest import make_settings
 
-    started: list[float] = []
-    monkeypatch.setattr(resources, "start_preload", lambda s: started.append(time.monotonic()))
-    settings = make_settings(tmp_path, tmp_path / "corpus")
+    default = sys.getswitchinterval()
     with socket.socket() as listening:
         listening.bind(("127.0.0.1", 0))
         listening.listen()
         begun = time.monotonic()
-        server.preload_once_listening(settings, "127.0.0.1", listening.getsockname()[1])
-    assert len(started) == 1 and started[0] - begun < 2
+        server.preload_once_listening(
+            make_settings(tmp_path), "127.0.0.1", listening.getsockname()[1]
+        )
+    # Threads switch more often while the preload runs, as before once it has ended.
+    assert [(round(at - begun), switch) for at, switch in preloads] == [
+        (0, server.PRELOAD_SWITCH_INTERVAL_S)
+    ]
+    assert sys.getswitchinterval() == default
 
 
-def test_the_preload_starts_anyway_when_the_server_does_not_listen(tmp_path, monkeypatch):
+def test_the_preload_starts_anyway_when_the_server_does_not_listen(tmp_path, preloads):
     import socket
+    import sys
     import time
 
-    from app.ui import resources, server
+    from app.ui import server
 
     from .conftest import make_settings
 
-    started: list[float] = []
-    monkeypatch.setattr(resources, "start_preload", lambda s: started.append(time.monotonic()))
-    settings = make_settings(tmp_path, tmp_path / "corpus")
+    default = sys.getswitchinterval()
     with socket.socket() as closed:  # bound, not listening: connections are refused
         closed.bind(("127.0.0.1", 0))
         begun = time.monotonic()
-        server.preload_once_listening(settings, "127.0.0.1", closed.getsockname()[1], wait=0.3)
-    assert len(started) == 1 and 0.3 <= started[0] - begun < 5
+        server.preload_once_listening(
+            make_settings(tmp_path), "127.0.0.1", closed.getsockname()[1], wait=0.3
+        )
+    assert len(preloads) == 1 and 0.3 <= preloads[0][0] - begun < 5
+    assert sys.getswitchinterval() == default
