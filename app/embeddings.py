@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 from functools import cached_property
 from pathlib import Path
 
-from app import minilm
+from app import minilm, minilm_ov
 from app.config import Settings
 from app.errors import ConfigError
 
@@ -64,9 +64,12 @@ class LocalMiniLM(EmbeddingBackend):
     model_id = minilm.MODEL_ID
     max_input_tokens = minilm.MAX_INPUT_TOKENS
 
-    def __init__(self, load=None):
-        # ``load`` (default minilm.load_model) returns a minilm.Model; benches pass another.
+    def __init__(self, load=None, model_id: str | None = None):
+        # ``load`` (default minilm.load_model) returns a minilm.Model: the OpenVINO backend
+        # passes app/minilm_ov.py's (with its own ``model_id``), benches pass others.
         self._load = load
+        if model_id is not None:
+            self.model_id = model_id
         self._loading = threading.Lock()
         self._loaded = None
 
@@ -180,18 +183,29 @@ class OpenAIEmbeddingBackend(EmbeddingBackend):
         return self._call(self._client.embed_query, text)
 
 
+# The bundled model's runtimes by model id: onnxruntime (float32, minilm.MODEL_ID), or
+# OpenVINO (bfloat16 on AMX, minilm_ov.MODEL_ID; openvino is imported only when chosen).
+OPENVINO_MODEL_ID = minilm_ov.MODEL_ID
+
+
+def _local_backend(name: str, model: str) -> LocalMiniLM:
+    if name == minilm.MODEL_ID:
+        return LocalMiniLM()
+    if name == OPENVINO_MODEL_ID:
+        return LocalMiniLM(minilm_ov.load_model, OPENVINO_MODEL_ID)
+    raise ConfigError(
+        f"Unknown local embedding model {model!r}: the bundled one is '{minilm.MODEL_ID}' "
+        f"(or '{OPENVINO_MODEL_ID}', the same model on OpenVINO; since issue 17 the "
+        "float32 'all-MiniLM-L6-v2' on torch is gone). Unset PRIVACY_QA_EMBEDDINGS or set "
+        "it to one of those, then run `privacy-qa ingest`."
+    )
+
+
 def make_embeddings(settings: Settings) -> EmbeddingBackend:
     """Return the backend named by ``settings.embeddings`` (``provider/model``)."""
     provider, _, model = settings.embeddings.partition("/")
     if provider == "local":
-        if settings.embeddings != minilm.MODEL_ID:
-            raise ConfigError(
-                f"Unknown local embedding model {model!r}: the bundled one is "
-                f"'{minilm.MODEL_ID}' (since issue 17 the float32 'all-MiniLM-L6-v2' on torch "
-                "is gone). Unset PRIVACY_QA_EMBEDDINGS or set it to that, then run "
-                "`privacy-qa ingest`."
-            )
-        return LocalMiniLM()
+        return _local_backend(settings.embeddings, model)
     if provider == "openai" and model:
         return OpenAIEmbeddingBackend(model, settings)
     raise ConfigError(

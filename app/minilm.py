@@ -131,10 +131,16 @@ def model_of(network: Path | bytes) -> Model:
     options.log_severity_level = 3  # errors only
     source = network if isinstance(network, bytes) else str(network)
     session = onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+    return Model(batch_tokenizer(), session)
+
+
+def batch_tokenizer():
+    """The tokenizer as :func:`encode` needs it: truncating at the model's limit, padding
+    each batch to its longest text."""
     tokenizer = load_tokenizer()
     tokenizer.enable_truncation(MAX_INPUT_TOKENS)
     tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-    return Model(tokenizer, session)
+    return tokenizer
 
 
 def encode(model: Model, texts: list[str]) -> list[list[float]]:

