@@ -8,6 +8,8 @@ alike), whole processes: `python -c "import app"` and `python -m app ask --json 
 index, answers and exits). Each ``--also`` DIR is another checkout of this repository
 (e.g. ``git worktree add --detach /tmp/before REV``) whose ask runs with this venv from
 its own directory on an index it built itself: the before/after of a change in one run.
+Each ``--embeddings`` MODEL asks with that embedding backend (PRIVACY_QA_EMBEDDINGS) on an
+index it built itself, e.g. ``local/all-MiniLM-L6-v2-int8-openvino``.
 Prints wall and CPU seconds (medians) and the ratios to `import app`.
 """
 
@@ -45,29 +47,41 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--also", type=Path, action="append", default=[], help="a checkout")
+    parser.add_argument(
+        "--embeddings", action="append", default=[], help="also ask with this backend"
+    )
     args = parser.parse_args()
-    checkouts = [ROOT, *(d.resolve() for d in args.also)]
     with tempfile.TemporaryDirectory() as tmp:
-        envs = {}
-        for n, checkout in enumerate(checkouts):
-            envs[checkout] = _env(Path(tmp) / f"data-{n}")
+        # (name, checkout, env) of each ask; each indexes corpus/ into its own data dir.
+        asks = [("ask --json", ROOT, _env(Path(tmp) / "data-0"))]
+        for n, checkout in enumerate(d.resolve() for d in args.also):
+            asks.append((f"ask --json ({checkout})", checkout, _env(Path(tmp) / f"data-{n + 1}")))
+        for n, model in enumerate(args.embeddings):
+            env = {**_env(Path(tmp) / f"model-{n}"), "PRIVACY_QA_EMBEDDINGS": model}
+            asks.append((f"ask --json ({model})", ROOT, env))
+        for _, checkout, env in asks:
             subprocess.run(
                 [sys.executable, "-m", "app", "ingest"],
                 cwd=checkout,
-                env=envs[checkout],
+                env=env,
                 check=True,
                 capture_output=True,
             )
-        commands = {'python -c "import app"': (ROOT, [sys.executable, "-c", "import app"])}
-        for checkout in checkouts:
-            name = "ask --json" + ("" if checkout == ROOT else f" ({checkout})")
-            commands[name] = (checkout, [sys.executable, "-m", "app", "ask", "--json", QUESTION])
-        for checkout, command in commands.values():  # warm-up: bytecode, file cache
-            _in(checkout, command, envs[checkout])
+        commands = {
+            'python -c "import app"': (ROOT, [sys.executable, "-c", "import app"], asks[0][2])
+        }
+        for name, checkout, env in asks:
+            commands[name] = (
+                checkout,
+                [sys.executable, "-m", "app", "ask", "--json", QUESTION],
+                env,
+            )
+        for checkout, command, env in commands.values():  # warm-up: bytecode, file cache
+            _in(checkout, command, env)
         times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
         for _ in range(args.runs):
-            for name, (checkout, command) in commands.items():
-                times[name].append(_in(checkout, command, envs[checkout]))
+            for name, (checkout, command, env) in commands.items():
+                times[name].append(_in(checkout, command, env))
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, python "
         f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f}; {args.runs} runs\n"
