@@ -23,6 +23,11 @@ from app import minilm, minilm_ov
 from app.config import Settings
 from app.errors import ConfigError
 
+# The bundled model's runtimes by model id: OpenVINO (bfloat16 on AMX, minilm_ov.MODEL_ID,
+# the default; openvino is imported only when it loads), or onnxruntime (float32,
+# minilm.MODEL_ID).
+OPENVINO_MODEL_ID = minilm_ov.MODEL_ID
+
 log = logging.getLogger(__name__)
 
 
@@ -136,7 +141,7 @@ class OpenAIEmbeddingBackend(EmbeddingBackend):
         if settings.openai_api_key is None:
             raise ConfigError(
                 f"PRIVACY_QA_EMBEDDINGS={settings.embeddings} needs OPENAI_API_KEY; "
-                f"set it, or use the offline default '{minilm.MODEL_ID}'."
+                f"set it, or use the offline default '{OPENVINO_MODEL_ID}'."
             )
         self.model = model
         self.model_id = f"openai/{model}"
@@ -183,19 +188,14 @@ class OpenAIEmbeddingBackend(EmbeddingBackend):
         return self._call(self._client.embed_query, text)
 
 
-# The bundled model's runtimes by model id: onnxruntime (float32, minilm.MODEL_ID), or
-# OpenVINO (bfloat16 on AMX, minilm_ov.MODEL_ID; openvino is imported only when chosen).
-OPENVINO_MODEL_ID = minilm_ov.MODEL_ID
-
-
 def _local_backend(name: str, model: str) -> LocalMiniLM:
     if name == minilm.MODEL_ID:
         return LocalMiniLM()
     if name == OPENVINO_MODEL_ID:
         return LocalMiniLM(minilm_ov.load_model, OPENVINO_MODEL_ID)
     raise ConfigError(
-        f"Unknown local embedding model {model!r}: the bundled one is '{minilm.MODEL_ID}' "
-        f"(or '{OPENVINO_MODEL_ID}', the same model on OpenVINO; since issue 17 the "
+        f"Unknown local embedding model {model!r}: the bundled one is '{OPENVINO_MODEL_ID}' "
+        f"(or '{minilm.MODEL_ID}', the same model on onnxruntime; since issue 17 the "
         "float32 'all-MiniLM-L6-v2' on torch is gone). Unset PRIVACY_QA_EMBEDDINGS or set "
         "it to one of those, then run `privacy-qa ingest`."
     )
@@ -209,6 +209,6 @@ def make_embeddings(settings: Settings) -> EmbeddingBackend:
     if provider == "openai" and model:
         return OpenAIEmbeddingBackend(model, settings)
     raise ConfigError(
-        f"Unknown embedding backend {settings.embeddings!r}: use '{minilm.MODEL_ID}' "
+        f"Unknown embedding backend {settings.embeddings!r}: use '{OPENVINO_MODEL_ID}' "
         "or 'openai/text-embedding-3-small'."
     )

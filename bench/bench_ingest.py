@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic import corpus_paths, edit_one, write_corpus  # noqa: E402
 
 from app.config import load_settings  # noqa: E402
-from app.embeddings import LocalMiniLM  # noqa: E402
+from app.embeddings import make_embeddings  # noqa: E402
 from app.index.ingest import ingest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,7 +131,7 @@ def main() -> None:
         if args.noop_only:
             return
 
-        embeddings = LocalMiniLM()
+        embeddings = make_embeddings(load_settings())
         embeddings.warm_up()
         rows = change_vs_rebuild(args.docs, tmp, embeddings)
         base = rows[0][1]

@@ -37,9 +37,10 @@ def copy_corpus(target: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def embeddings():
-    from app.embeddings import LocalMiniLM
+    """The default bundled backend (OpenVINO since issue 17, session 6), as settings name it."""
+    from app.embeddings import make_embeddings
 
-    return LocalMiniLM()
+    return make_embeddings(Settings())
 
 
 @pytest.fixture(scope="session")

@@ -39,7 +39,8 @@ def test_without_variables_the_settings_are_the_defaults():
     settings = load_settings()
     assert settings == Settings()
     assert settings.data_dir == Path(".data") and settings.corpus_dir == Path("corpus")
-    assert settings.embeddings == "local/all-MiniLM-L6-v2-int8" and settings.llm == "extractive"
+    assert settings.embeddings == "local/all-MiniLM-L6-v2-int8-openvino"
+    assert settings.llm == "extractive"
     assert (settings.chunk_tokens, settings.chunk_overlap_tokens, settings.top_k) == (160, 24, 5)
     assert settings.openai_api_key is None and settings.chroma_url is None
     assert settings.llm_prices == DEFAULT_LLM_PRICES
@@ -67,7 +68,7 @@ def test_variables_are_converted_to_the_declared_types(monkeypatch):
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("local", "local/all-MiniLM-L6-v2-int8"),
+        ("local", "local/all-MiniLM-L6-v2-int8-openvino"),
         (" openai ", "openai/text-embedding-3-small"),
         ("openai/text-embedding-3-large", "openai/text-embedding-3-large"),
     ],

@@ -36,10 +36,11 @@ def test_tiktoken_works_offline_from_the_bundled_vocabularies(tmp_path):
 
 
 def test_factory_picks_backends_by_name(tmp_path):
-    assert make_embeddings(make_settings(tmp_path)).model_id == "local/all-MiniLM-L6-v2-int8"
-    assert make_embeddings(make_settings(tmp_path, embeddings="local")).model_id == (
-        "local/all-MiniLM-L6-v2-int8"
-    )
+    default = "local/all-MiniLM-L6-v2-int8-openvino"
+    assert make_embeddings(make_settings(tmp_path)).model_id == default
+    assert make_embeddings(make_settings(tmp_path, embeddings="local")).model_id == default
+    onnxruntime = make_embeddings(make_settings(tmp_path, embeddings="local/all-MiniLM-L6-v2-int8"))
+    assert onnxruntime.model_id == "local/all-MiniLM-L6-v2-int8"
     openai = make_embeddings(make_settings(tmp_path, embeddings="openai", openai_api_key="sk-x"))
     assert openai.model_id == "openai/text-embedding-3-small"
     assert openai.max_input_tokens == 8191
@@ -118,7 +119,7 @@ def test_a_preload_and_a_question_at_once_load_the_model_once(tmp_path, monkeypa
     import threading
     import time
 
-    from app import minilm
+    from app import minilm, minilm_ov
 
     loads = []
 
@@ -127,7 +128,7 @@ def test_a_preload_and_a_question_at_once_load_the_model_once(tmp_path, monkeypa
         time.sleep(0.2)
         return "model"
 
-    monkeypatch.setattr(minilm, "load_model", slow_load)
+    monkeypatch.setattr(minilm_ov, "load_model", slow_load)  # the default backend's load
     monkeypatch.setattr(minilm, "encode", lambda model, texts: [[1.0] for _ in texts])
     backend = make_embeddings(make_settings(tmp_path))
     preload = threading.Thread(target=backend.preload)

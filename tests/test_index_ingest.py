@@ -53,7 +53,7 @@ def stored(settings, embeddings):
 
 def test_ingest_builds_store_and_manifest(indexed_settings, embeddings):
     manifest = json.loads(indexed_settings.manifest_path.read_text())
-    assert manifest["fingerprint"]["embeddings"] == "local/all-MiniLM-L6-v2-int8"
+    assert manifest["fingerprint"]["embeddings"] == "local/all-MiniLM-L6-v2-int8-openvino"
     assert manifest["documents"] == 2
     chunks = stored(indexed_settings, embeddings)
     assert len(chunks) == manifest["chunks"] > 10
@@ -166,7 +166,7 @@ def test_index_status_lists_files_changed_since_indexing(tmp_path, embeddings):
     report = ingest(settings, embeddings)
     status = index_status(settings)
     assert (status.exists, status.documents, status.chunks) == (True, 2, report.chunks)
-    assert status.embeddings == "local/all-MiniLM-L6-v2-int8" and status.indexed_at
+    assert status.embeddings == "local/all-MiniLM-L6-v2-int8-openvino" and status.indexed_at
     assert not status.changes.changed
     (corpus / "new.txt").write_text("Logs are kept for seven days.\n")
     (corpus / "openai-baa-help-article.md").unlink()

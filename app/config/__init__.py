@@ -34,8 +34,10 @@ from app.config.openai import (  # noqa: F401 (re-exported: callers import them 
 )
 from app.errors import ConfigError
 
-# app.minilm.MODEL_ID (a test keeps the two equal): the int8 ONNX model, run without torch.
-DEFAULT_LOCAL_MODEL = "local/all-MiniLM-L6-v2-int8"
+# app.minilm_ov.MODEL_ID (a test keeps the two equal): the int8 ONNX model's weights run on
+# OpenVINO (bfloat16 on AMX: ingest 3x the float32 runtimes, docs/benchmarks.md issue 17);
+# 'local/all-MiniLM-L6-v2-int8' (app.minilm.MODEL_ID) runs them on onnxruntime in float32.
+DEFAULT_LOCAL_MODEL = "local/all-MiniLM-L6-v2-int8-openvino"
 # Short names a user may type for the embedding backend.
 _EMBEDDING_ALIASES = {
     "local": DEFAULT_LOCAL_MODEL,
@@ -65,9 +67,10 @@ class Settings:
     )
     embeddings: str = Field(
         DEFAULT_LOCAL_MODEL,
-        "Embedding backend as 'provider/model': 'local/all-MiniLM-L6-v2-int8' (bundled, "
-        "offline) or 'openai/text-embedding-3-small'. The short forms 'local' and 'openai' "
-        "work too.",
+        "Embedding backend as 'provider/model': 'local/all-MiniLM-L6-v2-int8-openvino' "
+        "(bundled, offline, on OpenVINO), 'local/all-MiniLM-L6-v2-int8' (the same model on "
+        "onnxruntime) or 'openai/text-embedding-3-small'. The short forms 'local' and "
+        "'openai' work too.",
         check=_embedding_alias,
     )
     chunk_tokens: int = Field(
