@@ -63,7 +63,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     auth_secrets = write_auth_secrets(settings, host, port)
     if auth_secrets is not None:  # OpenID Connect through st.login
         flags["secrets.files"] = [str(auth_secrets)]
-    # Not before: its imports (chromadb, onnxruntime) hold the interpreter's lock and put
+    # Not before: its imports (chromadb, the model runtime) hold the interpreter's lock and put
     # off the server's start, and with it the browser's, by about 0.6 s (docs/benchmarks.md).
     threading.Thread(
         target=preload_once_listening,
