@@ -20,12 +20,12 @@ from functools import cached_property
 from pathlib import Path
 
 from app import minilm, minilm_ov
-from app.config import Settings
+from app.config import DEFAULT_LOCAL_MODEL, Settings
 from app.errors import ConfigError
 
 # The bundled model's runtimes by model id: OpenVINO (bfloat16 on AMX, minilm_ov.MODEL_ID,
-# the default; openvino is imported only when it loads), or onnxruntime (float32,
-# minilm.MODEL_ID).
+# the default where the CPU has AMX; openvino is imported only when it loads), or
+# onnxruntime (float32, minilm.MODEL_ID, the default elsewhere: app/config/).
 OPENVINO_MODEL_ID = minilm_ov.MODEL_ID
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ class OpenAIEmbeddingBackend(EmbeddingBackend):
         if settings.openai_api_key is None:
             raise ConfigError(
                 f"PRIVACY_QA_EMBEDDINGS={settings.embeddings} needs OPENAI_API_KEY; "
-                f"set it, or use the offline default '{OPENVINO_MODEL_ID}'."
+                f"set it, or use the offline default '{DEFAULT_LOCAL_MODEL}'."
             )
         self.model = model
         self.model_id = f"openai/{model}"
@@ -209,6 +209,6 @@ def make_embeddings(settings: Settings) -> EmbeddingBackend:
     if provider == "openai" and model:
         return OpenAIEmbeddingBackend(model, settings)
     raise ConfigError(
-        f"Unknown embedding backend {settings.embeddings!r}: use '{OPENVINO_MODEL_ID}' "
+        f"Unknown embedding backend {settings.embeddings!r}: use '{DEFAULT_LOCAL_MODEL}' "
         "or 'openai/text-embedding-3-small'."
     )

@@ -11,7 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from app.config import DEFAULT_LLM_PRICES, FIELDS, Secret, Settings, load_settings
+from app.config import (
+    DEFAULT_LLM_PRICES,
+    DEFAULT_LOCAL_MODEL,
+    FIELDS,
+    Secret,
+    Settings,
+    bfloat16_matrix_unit,
+    default_local_model,
+    load_settings,
+)
 from app.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +48,7 @@ def test_without_variables_the_settings_are_the_defaults():
     settings = load_settings()
     assert settings == Settings()
     assert settings.data_dir == Path(".data") and settings.corpus_dir == Path("corpus")
-    assert settings.embeddings == "local/all-MiniLM-L6-v2-int8-openvino"
+    assert settings.embeddings == DEFAULT_LOCAL_MODEL
     assert settings.llm == "extractive"
     assert (settings.chunk_tokens, settings.chunk_overlap_tokens, settings.top_k) == (160, 24, 5)
     assert settings.openai_api_key is None and settings.chroma_url is None
@@ -68,7 +77,7 @@ def test_variables_are_converted_to_the_declared_types(monkeypatch):
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("local", "local/all-MiniLM-L6-v2-int8-openvino"),
+        ("local", DEFAULT_LOCAL_MODEL),
         (" openai ", "openai/text-embedding-3-small"),
         ("openai/text-embedding-3-large", "openai/text-embedding-3-large"),
     ],
@@ -76,6 +85,21 @@ def test_variables_are_converted_to_the_declared_types(monkeypatch):
 def test_embedding_short_forms_expand(monkeypatch, value, expected):
     monkeypatch.setenv("PRIVACY_QA_EMBEDDINGS", value)
     assert load_settings().embeddings == expected
+
+
+def test_the_default_embedding_runtime_is_openvino_only_with_amx(tmp_path):
+    """OpenVINO indexes about 3x faster where AMX multiplies in bfloat16; elsewhere it runs
+    float32 like onnxruntime, slower on a question (docs/benchmarks.md, issue 17)."""
+    assert default_local_model(amx=True) == "local/all-MiniLM-L6-v2-int8-openvino"
+    assert default_local_model(amx=False) == "local/all-MiniLM-L6-v2-int8"
+    amd = tmp_path / "amd"
+    amd.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 fma\n\nflags\t: fpu avx2\n")
+    intel = tmp_path / "intel"
+    intel.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16 amx_bf16 amx_tile\n")
+    assert not bfloat16_matrix_unit(amd)
+    assert bfloat16_matrix_unit(intel)
+    assert not bfloat16_matrix_unit(tmp_path / "missing")  # not Linux: onnxruntime
+    assert default_local_model() == DEFAULT_LOCAL_MODEL
 
 
 def test_llm_is_case_insensitive(monkeypatch):

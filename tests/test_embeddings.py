@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from app.config import DEFAULT_LOCAL_MODEL
 from app.embeddings import make_embeddings, prepare_offline_tiktoken
 from app.errors import ConfigError
 
@@ -36,9 +37,13 @@ def test_tiktoken_works_offline_from_the_bundled_vocabularies(tmp_path):
 
 
 def test_factory_picks_backends_by_name(tmp_path):
-    default = "local/all-MiniLM-L6-v2-int8-openvino"
+    default = DEFAULT_LOCAL_MODEL  # OpenVINO with AMX, else onnxruntime
     assert make_embeddings(make_settings(tmp_path)).model_id == default
     assert make_embeddings(make_settings(tmp_path, embeddings="local")).model_id == default
+    openvino = make_embeddings(
+        make_settings(tmp_path, embeddings="local/all-MiniLM-L6-v2-int8-openvino")
+    )
+    assert openvino.model_id == "local/all-MiniLM-L6-v2-int8-openvino"
     onnxruntime = make_embeddings(make_settings(tmp_path, embeddings="local/all-MiniLM-L6-v2-int8"))
     assert onnxruntime.model_id == "local/all-MiniLM-L6-v2-int8"
     openai = make_embeddings(make_settings(tmp_path, embeddings="openai", openai_api_key="sk-x"))
@@ -128,9 +133,11 @@ def test_a_preload_and_a_question_at_once_load_the_model_once(tmp_path, monkeypa
         time.sleep(0.2)
         return "model"
 
-    monkeypatch.setattr(minilm_ov, "load_model", slow_load)  # the default backend's load
+    monkeypatch.setattr(minilm_ov, "load_model", slow_load)  # the OpenVINO backend's load
     monkeypatch.setattr(minilm, "encode", lambda model, texts: [[1.0] for _ in texts])
-    backend = make_embeddings(make_settings(tmp_path))
+    backend = make_embeddings(
+        make_settings(tmp_path, embeddings="local/all-MiniLM-L6-v2-int8-openvino")
+    )
     preload = threading.Thread(target=backend.preload)
     preload.start()
     assert backend.embed_query("question") == [1.0]  # waits for the preload's model

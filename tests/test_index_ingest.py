@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from app.config import DEFAULT_LOCAL_MODEL
 from app.corpus import load_corpus
 from app.errors import StoreCorruptError, StoreMismatchError, StoreMissingError, UserError
 from app.index import changes
@@ -53,7 +54,7 @@ def stored(settings, embeddings):
 
 def test_ingest_builds_store_and_manifest(indexed_settings, embeddings):
     manifest = json.loads(indexed_settings.manifest_path.read_text())
-    assert manifest["fingerprint"]["embeddings"] == "local/all-MiniLM-L6-v2-int8-openvino"
+    assert manifest["fingerprint"]["embeddings"] == DEFAULT_LOCAL_MODEL
     assert manifest["documents"] == 2
     chunks = stored(indexed_settings, embeddings)
     assert len(chunks) == manifest["chunks"] > 10
@@ -166,7 +167,7 @@ def test_index_status_lists_files_changed_since_indexing(tmp_path, embeddings):
     report = ingest(settings, embeddings)
     status = index_status(settings)
     assert (status.exists, status.documents, status.chunks) == (True, 2, report.chunks)
-    assert status.embeddings == "local/all-MiniLM-L6-v2-int8-openvino" and status.indexed_at
+    assert status.embeddings == DEFAULT_LOCAL_MODEL and status.indexed_at
     assert not status.changes.changed
     (corpus / "new.txt").write_text("Logs are kept for seven days.\n")
     (corpus / "openai-baa-help-article.md").unlink()
