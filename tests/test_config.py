@@ -17,10 +17,9 @@ from app.config import (
     FIELDS,
     Secret,
     Settings,
-    bfloat16_matrix_unit,
-    default_local_model,
     load_settings,
 )
+from app.config.local import bfloat16_matrix_unit, default_local_model
 from app.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
