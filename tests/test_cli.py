@@ -187,6 +187,33 @@ def test_ingest_dry_run_reports_and_writes_nothing(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
+def test_output_whose_reader_went_away_ends_quietly(tmp_path):
+    """`privacy-qa ask ... | head -1`: the reader closes the pipe before all is written.
+    That is no internal error: exit 141, as shells report it, and nothing on stderr."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "policy.md").write_text("# Policy\n\nBackups are encrypted and kept 14 days.\n")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to the pipe now fails at once
+    try:
+        result = subprocess.run(
+            [*CLI, "ingest", "--dry-run"],  # prints, and needs no model
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={
+                **os.environ,
+                "PRIVACY_QA_DATA_DIR": str(tmp_path / "data"),
+                "PRIVACY_QA_CORPUS_DIR": str(corpus),
+            },
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141, result.stderr
+    assert result.stderr == ""
+
+
 @pytest.mark.slow
 def test_ingest_py_at_the_top_runs_the_same_command(tmp_path):
     corpus = tmp_path / "corpus"

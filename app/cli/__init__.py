@@ -1,7 +1,8 @@
 """The ``privacy-qa`` command line. Thin: it parses, calls the core, prints.
 
 Exit codes: 0 ok, 2 user error (one clear sentence on stderr), 1 internal error,
-3 ``eval --check`` found a metric below its threshold, 130 interrupted (Ctrl-C).
+3 ``eval --check`` found a metric below its threshold, 130 interrupted (Ctrl-C), 141 the
+reader of the output went away (``privacy-qa ask ... | head -1``), as shells report it.
 
 ``parser`` holds the grammar, ``commands`` what each command does (through the facade,
 app/qa.py; the page is started through app/ui/server.py), ``output`` what they print.
@@ -21,6 +22,7 @@ from app.config import load_settings
 from app.errors import PrivacyQAError, UserError
 
 INTERRUPTED_EXIT = 130  # Ctrl-C, as shells report a SIGINT
+BROKEN_PIPE_EXIT = 141  # the output's reader closed it, as shells report a SIGPIPE
 
 
 def _run(argv: list[str] | None, ran: list) -> int:
@@ -57,6 +59,11 @@ def _outcome(argv: list[str] | None, ran: list) -> int:
     except KeyboardInterrupt:
         echo("\nAborted.", err=True)
         return INTERRUPTED_EXIT
+    except BrokenPipeError:
+        # Nothing to report: whoever read the output has what they wanted. Output still
+        # buffered goes nowhere, so the interpreter's last flush fails silently too.
+        _discard_stdout()
+        return BROKEN_PIPE_EXIT
     except UserError as exc:
         echo(f"error: {exc}", err=True)
         return 2
@@ -72,3 +79,13 @@ def _outcome(argv: list[str] | None, ran: list) -> int:
             err=True,
         )
         return 1
+
+
+def _discard_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (a test's captured stdout)
+        pass
