@@ -237,7 +237,11 @@ class QA:
         timings["total"] = (time.perf_counter() - started) * 1000
         yield Answer(
             question=question,
-            answer=abstain.ABSTAIN_TEXT if decision.abstain else composed.text,
+            answer=(
+                abstain.refusal(decision, question, unknown, names, composed)
+                if decision.abstain
+                else composed.text
+            ),
             abstained=decision.abstain,
             citations=[] if decision.abstain else composed.citations,
             timings_ms=timings,

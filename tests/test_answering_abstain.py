@@ -11,6 +11,7 @@ from app.answering.abstain import (
     after_answering,
     before_answering,
     declines,
+    refusal,
     things,
     unquoted_names,
 )
@@ -45,6 +46,33 @@ def test_answers_only_when_similarity_coverage_and_names_agree():
         decision = before_answering(hits(signals), unknown, SETTINGS)
         assert decision.abstain and reason in decision.reason
     assert before_answering([], 0, SETTINGS).abstain  # nothing retrieved
+
+
+def test_a_refusal_says_why_when_the_reader_can_act_on_it():
+    """The thing the documents never mention, written whole; the thing the closest
+    passages leave out; the kind of value none gives; otherwise the plain sentence."""
+    question = "Do AWS Bedrock and Google sign a BAA?"
+    names = ["AWS", "Bedrock", "Google", "BAA"]
+    stop = before_answering(hits((0.9, 0.9)), 3, SETTINGS)
+    assert refusal(stop, question, ["AWS", "Bedrock", "Google"], names) == (
+        "The indexed documents don't answer this: they never mention AWS Bedrock and Google."
+    )
+    quote = Citation(1, "corpus/a.md", "OpenAI API", "OpenAI API", None, "Prompts: 30 days.", 1)
+    composed = Composed("Prompts: 30 days. [1]", [quote])
+    go = before_answering(hits((0.9, 0.9)), 0, SETTINGS)
+    azure = "How long does Azure OpenAI keep prompts?"
+    left_out = after_answering(go, composed, azure, ["Azure", "OpenAI"])
+    assert left_out.abstain
+    assert refusal(left_out, azure, (), ["Azure", "OpenAI"], composed).endswith(
+        ": the passages that come closest don't mention Azure OpenAI."
+    )
+    price = "What do prompts cost?"
+    no_price = after_answering(go, composed, price, [])
+    assert refusal(no_price, price, (), [], composed).endswith(
+        ": the passages that come closest don't give an amount of money."
+    )
+    far = before_answering(hits((0.01, 0.0)), 0, SETTINGS)
+    assert refusal(far, "What is a good sourdough recipe?") == ABSTAIN_TEXT
 
 
 def test_an_answer_that_cites_nothing_abstains_and_only_counts_are_logged(caplog):

@@ -16,7 +16,7 @@ def test_questions_that_ask_for_a_value():
     assert names("what availability percentage does openai guarantee") == ["a percentage"]
     assert names("What's the rate limit on /v1/moderations?") == ["a number"]
     assert names("How many requests per minute can I send?") == ["a number"]
-    assert names("How often is the SOC 2 audit redone?") == ["how often"]
+    assert names("How often is the SOC 2 audit redone?") == ["a frequency"]
 
 
 def test_questions_that_ask_for_no_value():

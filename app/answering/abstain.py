@@ -119,6 +119,44 @@ def after_answering(
     return decision
 
 
+def refusal(
+    decision: Decision,
+    question: str = "",
+    unknown: Sequence[str] = (),
+    names: Sequence[str] = (),
+    composed: Composed | None = None,
+) -> str:
+    """What a refused answer says: :data:`ABSTAIN_TEXT`, and why when the reason is one the
+    reader can act on: a thing the question names that the documents never mention ("they
+    never mention AWS Bedrock"), one the closest passages leave out, or the kind of value
+    asked for that none of them gives (a price). For the reader only: it repeats words of
+    the question, so it is never logged."""
+    why = ""
+    if unknown:
+        why = f"they never mention {_listing(_whole(question, unknown, unknown))}"
+    elif decision.unquoted_names and composed is not None:
+        missing = _whole(question, names, unquoted_names(question, names, composed.citations))
+        why = f"the passages that come closest don't mention {_listing(missing)}"
+    elif decision.missing_values and composed is not None:
+        values = answer_type.missing(question, [c.quote for c in composed.citations])
+        why = f"the passages that come closest don't give {_listing(values, 'or')}"
+    return f"{ABSTAIN_TEXT[:-1]}: {why}." if why else ABSTAIN_TEXT
+
+
+def _whole(question: str, names: Sequence[str], parts: Sequence[str]) -> list[str]:
+    """The things of ``question`` (:func:`things` of ``names``) that hold one of ``parts``,
+    written whole: "AWS Bedrock", not "AWS and Bedrock"; "Azure OpenAI", not "Azure"."""
+    return [" ".join(thing) for thing in things(question, names) if set(thing) & set(parts)]
+
+
+def _listing(items: Sequence[str], conjunction: str = "and") -> str:
+    """ "A", "A and B", "A, B and C" (each item once, in order)."""
+    items = list(dict.fromkeys(items))
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
 def unquoted_names(question: str, names: Sequence[str], citations: list[Citation]) -> list[str]:
     """The question's ``names`` that the answer's quotes leave out.
 

@@ -56,7 +56,7 @@ TYPES = (
         re.compile(rf"{_NUMBER}|{_NUMBER_WORD}", re.IGNORECASE),
     ),
     AnswerType(
-        "how often",
+        "a frequency",
         re.compile(r"\bhow (?:often|frequently)\b", re.IGNORECASE),
         re.compile(
             r"\b(?:every|annual|annually|yearly|monthly|weekly|daily|once|twice|times|"
