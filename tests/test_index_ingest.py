@@ -185,8 +185,16 @@ def test_other_settings_are_refused_then_rebuilt_into_a_new_generation(tmp_path,
     first = ingest(make_settings(tmp_path), embeddings)
     old_collection = json.loads(make_settings(tmp_path).manifest_path.read_text())["collection"]
     other = make_settings(tmp_path, chunk_tokens=96)
-    with pytest.raises(StoreMismatchError, match="Reindex with `privacy-qa ingest`"):
+    with pytest.raises(StoreMismatchError, match="Reindex with `privacy-qa ingest`") as caught:
         check_store(other, embeddings.model_id)
+    assert "PRIVACY_QA_EMBEDDINGS" not in str(caught.value)  # the chunking differs too
+    # An index from a machine whose default model runs on the other runtime: either way out.
+    with pytest.raises(StoreMismatchError) as caught:
+        check_store(make_settings(tmp_path), "local/all-MiniLM-L6-v2-int8-other")
+    assert str(caught.value).endswith(
+        f"Reindex with `privacy-qa ingest`, or set PRIVACY_QA_EMBEDDINGS={embeddings.model_id}"
+        " to use it as it is."
+    )
     report = ingest(other, embeddings)
     assert report.rebuilt and "chunking" in report.rebuild_reason
     assert report.chunks_unchanged == 0 and report.chunks > first.chunks

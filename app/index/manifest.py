@@ -237,9 +237,18 @@ def check_store(settings: Settings, model_id: str | None = None) -> Manifest:
             for key, value in wanted.items()
             if built_with.get(key) != value
         )
+        keep = ""
+        if all(
+            built_with.get(key) == value for key, value in wanted.items() if key != "embeddings"
+        ):
+            # Only the embedding model differs: the default one follows the CPU
+            # (app/config/local.py), so an index may come from another kind of machine.
+            keep = (
+                f", or set PRIVACY_QA_EMBEDDINGS={built_with.get('embeddings')} to use it as it is"
+            )
         raise StoreMismatchError(
             f"The index in {settings.data_dir} was built with other settings ({differences}). "
-            "Reindex with `privacy-qa ingest`."
+            f"Reindex with `privacy-qa ingest`{keep}."
         )
     return manifest
 
