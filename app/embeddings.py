@@ -21,6 +21,7 @@ from pathlib import Path
 
 from app import minilm, minilm_ov
 from app.config import DEFAULT_LOCAL_MODEL, Settings
+from app.config.local import openvino_installed
 from app.errors import ConfigError
 
 # The bundled model's runtimes by model id: OpenVINO (bfloat16 on AMX, minilm_ov.MODEL_ID,
@@ -192,6 +193,13 @@ def _local_backend(name: str, model: str) -> LocalMiniLM:
     if name == minilm.MODEL_ID:
         return LocalMiniLM()
     if name == OPENVINO_MODEL_ID:
+        if not openvino_installed():
+            raise ConfigError(
+                f"PRIVACY_QA_EMBEDDINGS={name} runs on OpenVINO, which is not installed: "
+                "install it with `pip install -e '.[openvino]'` (scripts/setup.sh does on "
+                f"CPUs with Intel AMX), or use '{minilm.MODEL_ID}', the same model on "
+                "onnxruntime (then run `privacy-qa ingest`)."
+            )
         return LocalMiniLM(minilm_ov.load_model, OPENVINO_MODEL_ID)
     raise ConfigError(
         f"Unknown local embedding model {model!r}: the bundled one is '{OPENVINO_MODEL_ID}' "

@@ -2,7 +2,8 @@
 # Create .venv at the repo root and install privacy-qa into it. Idempotent and quick when
 # nothing changed (a stamp records the hash of pyproject.toml and the mode).
 #
-#   scripts/setup.sh         the app alone (what scripts/run.sh needs): no torch
+#   scripts/setup.sh         the app alone (what scripts/run.sh needs): no torch; OpenVINO
+#                            only on a CPU with Intel AMX (the default runtime there)
 #   scripts/setup.sh --dev   plus the dev extra (tests, linters, browser driver, and torch
 #                            for the reference vectors of the parity test and the benches)
 set -euo pipefail
@@ -31,6 +32,9 @@ if [ "${have_hash:-}" != "$hash" ] || { [ "$mode" = dev ] && [ "${have_mode:-}" 
         # several GB of CUDA packages. Installed first so nothing else picks another build.
         .venv/bin/python -m pip install --quiet torch==2.13.0
         .venv/bin/python -m pip install --quiet -e '.[dev]'
+    elif grep -qw amx_bf16 /proc/cpuinfo 2>/dev/null; then
+        # OpenVINO runs the model in bfloat16 on AMX: the default runtime there.
+        .venv/bin/python -m pip install --quiet -e '.[openvino]'
     else
         .venv/bin/python -m pip install --quiet -e .
     fi

@@ -51,6 +51,13 @@ def test_factory_picks_backends_by_name(tmp_path):
     assert openai.max_input_tokens == 8191
 
 
+def test_openvino_not_installed_is_a_config_error_naming_the_extra(tmp_path, monkeypatch):
+    monkeypatch.setattr("app.embeddings.openvino_installed", lambda: False)
+    settings = make_settings(tmp_path, embeddings="local/all-MiniLM-L6-v2-int8-openvino")
+    with pytest.raises(ConfigError, match=r"pip install -e '\.\[openvino\]'"):
+        make_embeddings(settings)
+
+
 @pytest.mark.parametrize(
     ("name", "message"),
     [

@@ -72,7 +72,8 @@ class Settings:
         "(bundled, offline, on OpenVINO), 'local/all-MiniLM-L6-v2-int8' (the same model on "
         "onnxruntime) or 'openai/text-embedding-3-small'. The short forms 'local' and "
         "'openai' work too. The default is the OpenVINO one on CPUs with Intel AMX, where "
-        "it indexes about 3x faster, and the onnxruntime one elsewhere.",
+        "it indexes about 3x faster (scripts/setup.sh installs OpenVINO there, the "
+        "'openvino' extra), and the onnxruntime one elsewhere.",
         check=_embedding_alias,
         shown=f"`{OPENVINO_LOCAL_MODEL}` with AMX, else `{ONNXRUNTIME_LOCAL_MODEL}`",
     )

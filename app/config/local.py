@@ -1,5 +1,6 @@
 """The bundled embedding model's default runtime on this machine: OpenVINO where the CPU
-has Intel AMX, onnxruntime elsewhere (docs/benchmarks.md, issue 17)."""
+has Intel AMX and OpenVINO is installed (scripts/setup.sh installs it there), onnxruntime
+elsewhere (docs/benchmarks.md, issue 17)."""
 
 from __future__ import annotations
 
@@ -28,12 +29,22 @@ def bfloat16_matrix_unit(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     return False
 
 
-def default_local_model(amx: bool | None = None) -> str:
-    """The offline embedding backend for this machine: OpenVINO with AMX, else
-    onnxruntime. The two write vectors a few 1e-5 apart in cosine, so an index built on one
-    kind of machine is rebuilt, not mixed, on the other."""
+def openvino_installed() -> bool:
+    """Whether OpenVINO is installed (the ``openvino`` extra; scripts/setup.sh adds it on
+    CPUs with AMX). Looked up, not imported: importing it takes a tenth of a second."""
+    from importlib.util import find_spec
+
+    return find_spec("openvino") is not None
+
+
+def default_local_model(amx: bool | None = None, openvino: bool | None = None) -> str:
+    """The offline embedding backend for this machine: OpenVINO with AMX where it is
+    installed, else onnxruntime. The two write vectors a few 1e-5 apart in cosine, so an
+    index built with one is rebuilt, not mixed, with the other."""
     amx = bfloat16_matrix_unit() if amx is None else amx
-    return OPENVINO_LOCAL_MODEL if amx else ONNXRUNTIME_LOCAL_MODEL
+    if amx and (openvino_installed() if openvino is None else openvino):
+        return OPENVINO_LOCAL_MODEL
+    return ONNXRUNTIME_LOCAL_MODEL
 
 
 DEFAULT_LOCAL_MODEL = default_local_model()
