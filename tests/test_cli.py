@@ -457,9 +457,9 @@ def test_a_refusal_offers_the_closest_passages_published_first_and_labels_intern
     lines = format_answer(refused).splitlines()
     offered = lines[lines.index("You may want to read:") + 1 :]
     assert offered == [
-        "- A guide — A guide > Getting started",
+        "- A guide > Getting started",  # the section path starts with the title
         "    corpus/a.md:12  https://example.com/a",
-        "- A guide — A guide > Support routine > Routine (internal procedure)",
+        "- A guide > Support routine > Routine (internal procedure)",
         "    corpus/a.md:40  https://example.com/a",
     ]
     answered = Answer("q", "x [1]", False, [], {}, hits=hits)
@@ -473,7 +473,7 @@ def test_a_citation_from_internal_procedure_is_labelled():
     cited = Citation.quoting(1, _hit("A guide > Support routine", 40, 0.9), "We review", 0)
     assert cited.internal and cited.to_dict()["internal"] is True
     text = format_answer(Answer("q", "We review [1]", False, [cited], {}))
-    assert "[1] A guide — A guide > Support routine (internal procedure)" in text
+    assert "[1] A guide > Support routine (internal procedure)" in text
 
 
 # ------------------------------------------------------------ conversation history

@@ -79,9 +79,14 @@ def describe_ingest(report: IngestReport, settings: Settings) -> str:
 
 
 def _heading(place: Citation | Passage) -> str:
-    """``Title — Section``, and the internal-procedure label where it applies."""
+    """The section path (``Title > Heading``), which starts with the document's title;
+    ``Title — Section`` where it does not; and the internal-procedure label where it
+    applies."""
     label = f" ({INTERNAL_LABEL})" if place.internal else ""
-    return f"{place.title} — {place.section}{label}"
+    title, section = place.title, place.section
+    if section == title or section.startswith(f"{title} > "):
+        return f"{section}{label}"
+    return f"{title} — {section}{label}"
 
 
 def _location(place: Citation | Passage) -> str:
