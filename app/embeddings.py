@@ -202,8 +202,8 @@ def _local_backend(name: str, model: str) -> LocalMiniLM:
             )
         return LocalMiniLM(minilm_ov.load_model, OPENVINO_MODEL_ID)
     raise ConfigError(
-        f"Unknown local embedding model {model!r}: the bundled one is '{OPENVINO_MODEL_ID}' "
-        f"(or '{minilm.MODEL_ID}', the same model on onnxruntime; since issue 17 the "
+        f"Unknown local embedding model {model!r}: the bundled one is '{minilm.MODEL_ID}' "
+        f"on onnxruntime, or '{OPENVINO_MODEL_ID}' on OpenVINO (since issue 17 the "
         "float32 'all-MiniLM-L6-v2' on torch is gone). Unset PRIVACY_QA_EMBEDDINGS or set "
         "it to one of those, then run `privacy-qa ingest`."
     )

@@ -51,6 +51,13 @@ def test_factory_picks_backends_by_name(tmp_path):
     assert openai.max_input_tokens == 8191
 
 
+def test_the_settings_name_the_runtimes_by_their_model_ids():
+    from app import minilm, minilm_ov
+    from app.config import ONNXRUNTIME_LOCAL_MODEL, OPENVINO_LOCAL_MODEL
+
+    assert (OPENVINO_LOCAL_MODEL, ONNXRUNTIME_LOCAL_MODEL) == (minilm_ov.MODEL_ID, minilm.MODEL_ID)
+
+
 def test_openvino_not_installed_is_a_config_error_naming_the_extra(tmp_path, monkeypatch):
     monkeypatch.setattr("app.embeddings.openvino_installed", lambda: False)
     settings = make_settings(tmp_path, embeddings="local/all-MiniLM-L6-v2-int8-openvino")
