@@ -19,7 +19,6 @@ from app.config import (
     Settings,
     load_settings,
 )
-from app.config.local import bfloat16_matrix_unit, default_local_model
 from app.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,23 +83,6 @@ def test_variables_are_converted_to_the_declared_types(monkeypatch):
 def test_embedding_short_forms_expand(monkeypatch, value, expected):
     monkeypatch.setenv("PRIVACY_QA_EMBEDDINGS", value)
     assert load_settings().embeddings == expected
-
-
-def test_the_default_embedding_runtime_is_openvino_only_with_amx(tmp_path):
-    """OpenVINO indexes about 3x faster where AMX multiplies in bfloat16; elsewhere it runs
-    float32 like onnxruntime, slower on a question (docs/benchmarks.md, issue 17). It is an
-    extra: without it, onnxruntime on any CPU."""
-    assert default_local_model(amx=True, openvino=True) == "local/all-MiniLM-L6-v2-int8-openvino"
-    assert default_local_model(amx=True, openvino=False) == "local/all-MiniLM-L6-v2-int8"
-    assert default_local_model(amx=False, openvino=True) == "local/all-MiniLM-L6-v2-int8"
-    amd = tmp_path / "amd"
-    amd.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 fma\n\nflags\t: fpu avx2\n")
-    intel = tmp_path / "intel"
-    intel.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16 amx_bf16 amx_tile\n")
-    assert not bfloat16_matrix_unit(amd)
-    assert bfloat16_matrix_unit(intel)
-    assert not bfloat16_matrix_unit(tmp_path / "missing")  # not Linux: onnxruntime
-    assert default_local_model() == DEFAULT_LOCAL_MODEL
 
 
 def test_llm_is_case_insensitive(monkeypatch):
