@@ -154,8 +154,8 @@ def cmd_routes(args) -> None:
 def ingest_child(route: str, corpus: Path, data: Path) -> None:
     """Ingest ``corpus`` into ``data`` with the route's runtime, model loaded first."""
     from app import minilm
-    from app.config import load_settings
-    from app.embeddings import LocalMiniLM
+    from app.config import ONNXRUNTIME_LOCAL_MODEL, OPENVINO_LOCAL_MODEL, load_settings
+    from app.embeddings import LocalMiniLM, make_embeddings
     from app.index.ingest import ingest
 
     if route == "torch":
@@ -164,12 +164,9 @@ def ingest_child(route: str, corpus: Path, data: Path) -> None:
         embeddings = TorchMiniLM()
     elif route == "shipped":
         embeddings = LocalMiniLM(lambda: minilm.model_of(minilm.model_path()))
-    elif route == "openvino":
-        from app import minilm_ov
-
-        embeddings = LocalMiniLM(minilm_ov.load_model, minilm_ov.MODEL_ID)
-    else:
-        embeddings = LocalMiniLM()
+    else:  # the app's backends, as the settings name them
+        model = OPENVINO_LOCAL_MODEL if route == "openvino" else ONNXRUNTIME_LOCAL_MODEL
+        embeddings = make_embeddings(load_settings(embeddings=model))
     embeddings.warm_up()
     if os.environ.get("BENCH_PREIMPORT"):  # --preimport: one-time imports before the clock
         import chromadb  # noqa: F401

@@ -37,7 +37,8 @@ def copy_corpus(target: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def embeddings():
-    """The default bundled backend (OpenVINO since issue 17, session 6), as settings name it."""
+    """The default bundled backend, as settings name it (OpenVINO on CPUs with AMX,
+    onnxruntime elsewhere: app/config/local.py)."""
     from app.embeddings import make_embeddings
 
     return make_embeddings(Settings())
