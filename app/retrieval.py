@@ -22,6 +22,7 @@ from app.corpus import ChunkInfo, chunk_body
 from app.embeddings import EmbeddingBackend
 from app.index.chroma import chunks_of_source, get_chunks, get_with_vectors, nearest
 from app.index.lexical import LexicalIndex
+from app.places import places_in
 from app.terms import NAME_SHAPED as _NAME_SHAPED
 from app.terms import NAME_WORD as _WORD
 from app.terms import SENTENCE_BREAK, STOPWORDS, name_words, stem, terms  # noqa: F401 (re-exported: callers import them here)
@@ -44,14 +45,16 @@ def names(question: str, known: frozenset[str] = frozenset()) -> list[str]:
 
     A name is a word capitalised inside a sentence (the first word of a sentence is
     capitalised anyway), a word shaped like a name wherever it stands (an acronym "AWS",
-    an inner capital "OpenAI"), or a word whose term is in ``known``: the terms a corpus
-    only ever writes as names (:func:`name_terms`), so "is openai soc2 compliant" names
-    OpenAI too. In a question written mostly in capitals, capitals say nothing: only
-    ``known`` counts there.
+    an inner capital "OpenAI"), a word of a place (:func:`app.places.places_in`: "do
+    openai servers sit in canada" names Canada), or a word whose term is in ``known``: the
+    terms a corpus only ever writes as names (:func:`name_terms`), so "is openai soc2
+    compliant" names OpenAI too. In a question written mostly in capitals, capitals say
+    nothing: only ``known`` counts there.
     """
     sentences = [_WORD.findall(s) for s in SENTENCE_BREAK.split(question.strip())]
     lettered = [w for words in sentences for w in words if any(c.isalpha() for c in w)]
     shouting = len(lettered) > 3 and sum(w.isupper() for w in lettered) > len(lettered) / 2
+    place_words = {w.lower() for place in places_in(question) for w in _WORD.findall(place)}
     found = []
     for words in sentences:
         for position, word in enumerate(words):
@@ -60,7 +63,7 @@ def names(question: str, known: frozenset[str] = frozenset()) -> list[str]:
             cased = not shouting and (
                 _NAME_SHAPED.fullmatch(word) or (position and any(c.isupper() for c in word))
             )
-            if cased or (known and _simple_terms(word) & known):
+            if cased or word.lower() in place_words or (known and _simple_terms(word) & known):
                 found.append(word)
     return found
 

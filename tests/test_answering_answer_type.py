@@ -70,3 +70,20 @@ def test_a_duration_or_an_address_is_preferred_where_the_question_word_asks_for_
     assert gives_preferred("where is the trust portal?", "[This](https://trust.openai.com/)")
     assert gives_preferred("Who do we contact for a BAA?", "email us at baa@openai.com")
     assert not gives_preferred("Is data encrypted?", "email us at baa@openai.com")
+
+
+def test_where_data_is_kept_asks_for_a_country_or_region():
+    for question in (
+        "Which data centre region stores our API data?",
+        "where physically is our data stored",
+        "What data residency options does the API have?",
+        "do openai servers sit in canada",
+    ):
+        assert names(question) == ["a country or region"], question
+    for question in ("Where do I get the SOC 2 report?", "Which endpoints are ZDR-eligible?"):
+        assert "a country or region" not in names(question), question
+    question = "Which region stores our data?"
+    assert missing(question, ["API business data stored on our systems."]) == [
+        "a country or region"
+    ]
+    assert missing(question, ["Data is stored in the EU and the US."]) == []

@@ -139,6 +139,12 @@ def test_names_are_words_capitalised_inside_a_sentence():
     assert names("Is data kept for 30 days?") == []
 
 
+def test_a_place_is_a_name_in_any_case():
+    assert names("do openai servers sit in canada") == ["canada"]
+    assert names("is our data kept in new zealand?") == ["new", "zealand"]
+    assert names("can you tell us?") == []
+
+
 def test_names_shaped_like_names_count_at_the_start_and_known_ones_in_lowercase():
     assert names("AWS Bedrock: does it keep prompts?") == ["AWS", "Bedrock"]
     assert names("OpenAI keeps data how long?") == ["OpenAI"]

@@ -1,19 +1,23 @@
 """What kind of answer a question asks for, when it asks for a value: an amount of money, a
-percentage, a count or limit, a frequency. A quote that holds no such value does not answer
-it, however close its words are: "What does a BAA cost?" is not answered by "An enterprise
-agreement is not required to sign a BAA."
+percentage, a count or limit, a frequency, a country or region. A quote that holds no such
+value does not answer it, however close its words are: "What does a BAA cost?" is not
+answered by "An enterprise agreement is not required to sign a BAA."
 
 These are the numeric answer types of the usual question taxonomy (Li and Roth, "Learning
-Question Classifiers", 2002: NUM:money, NUM:perc, NUM:count, NUM:period), recognised by the
-plain English words that ask for them. Questions of other kinds are not checked.
+Question Classifiers", 2002: NUM:money, NUM:perc, NUM:count, NUM:period, and LOC:country
+for where data is kept: "Which data centre region stores our API data?" is not answered by
+"API business data stored on our systems"), recognised by the plain English words that ask
+for them. Questions of other kinds are not checked.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.answering.questions import asking
+from app.places import names_place
 
 # A number standing on its own: "30 days", "1-2", "TLS 1.2", "AES-256"; not the digits of a
 # path or name ("/v1/moderations", "GPT-4o").
@@ -25,7 +29,7 @@ _NUMBER_WORD = r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|do
 class AnswerType:
     name: str  # what the question asks for, as a user reads it
     asked: re.Pattern[str]  # the question asks for it
-    given: re.Pattern[str]  # a quote gives it
+    given: Callable[[str], object]  # a quote gives it (truthy)
 
 
 TYPES = (
@@ -39,12 +43,12 @@ TYPES = (
         re.compile(
             r"[$€£¥]|\b(?:free|costs?|prices?|fees?|charged?|paid|usd|eur|dollars?|euros?)\b",
             re.IGNORECASE,
-        ),
+        ).search,
     ),
     AnswerType(
         "a percentage",
         re.compile(r"\b(?:percent|percentage)\b|%", re.IGNORECASE),
-        re.compile(r"%|\bpercent", re.IGNORECASE),
+        re.compile(r"%|\bpercent", re.IGNORECASE).search,
     ),
     AnswerType(
         "a number",
@@ -53,7 +57,7 @@ TYPES = (
             r"|\bper (?:second|minute|hour|day|month|org|organi[sz]ation|user|seat)\b",
             re.IGNORECASE,
         ),
-        re.compile(rf"{_NUMBER}|{_NUMBER_WORD}", re.IGNORECASE),
+        re.compile(rf"{_NUMBER}|{_NUMBER_WORD}", re.IGNORECASE).search,
     ),
     AnswerType(
         "a frequency",
@@ -62,7 +66,18 @@ TYPES = (
             r"\b(?:every|annual|annually|yearly|monthly|weekly|daily|once|twice|times|"
             r"per (?:year|month|week|day))\b",
             re.IGNORECASE,
+        ).search,
+    ),
+    AnswerType(
+        "a country or region",
+        re.compile(
+            r"\b(?:which|what)\s+(?:\w+\s+){0,2}?(?:regions?|countr(?:y|ies)|locations?"
+            r"|data\s*cent(?:er|re)s?|jurisdictions?)\b|\bdata\s+residency\b"
+            r"|\bwhere\b[^?.]*\b(?:stored|hosted|located|housed|resides?|physically)\b"
+            r"|\b(?:servers?|data\s*cent(?:er|re)s?)\s+(?:\w+\s+){0,2}?(?:in|located)\b",
+            re.IGNORECASE,
         ),
+        names_place,
     ),
 )
 
@@ -77,9 +92,7 @@ def asked_for(question: str) -> list[AnswerType]:
 def missing(question: str, quotes: list[str]) -> list[str]:
     """Names of the value types the question asks for that none of ``quotes`` gives. "How
     many hours ...?" asks for a number of hours: a number of days does not give it."""
-    out = [
-        kind.name for kind in asked_for(question) if not any(kind.given.search(q) for q in quotes)
-    ]
+    out = [kind.name for kind in asked_for(question) if not any(kind.given(q) for q in quotes)]
     unit = counted(question)
     if unit and not out and not any(counts(unit, q) for q in quotes):
         out.append(f"a number of {unit}s")
@@ -118,7 +131,7 @@ PREFERRED = (
             rf"(?:{_NUMBER}|{_NUMBER_WORD})\s+(?:business\s+)?"
             r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b|\buntil\b",
             re.IGNORECASE,
-        ),
+        ).search,
     ),
     AnswerType(
         "a place or address",
@@ -127,7 +140,7 @@ PREFERRED = (
             r"|\b(?:link|url|address|contact)\b",
             re.IGNORECASE,
         ),
-        re.compile(r"https?://|\b[\w.+-]+@[\w-]+\.[\w.]+\b|\bcontact\b", re.IGNORECASE),
+        re.compile(r"https?://|\b[\w.+-]+@[\w-]+\.[\w.]+\b|\bcontact\b", re.IGNORECASE).search,
     ),
 )
 
@@ -141,4 +154,4 @@ def preferred(question: str) -> list[AnswerType]:
 
 def gives(kinds: list[AnswerType], quote: str) -> bool:
     """Whether ``quote`` gives one of ``kinds`` of answer (e.g. :func:`preferred`'s)."""
-    return any(kind.given.search(quote) for kind in kinds)
+    return any(kind.given(quote) for kind in kinds)
