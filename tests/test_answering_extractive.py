@@ -107,3 +107,36 @@ def test_quotes_that_leave_out_a_named_thing_give_way_to_a_passage_naming_it(cor
     # A passage that names the thing but scores far below the best is not quoted for it.
     azure = answer(corpus, "Is Azure OpenAI data encrypted at rest?", ENCRYPTION)
     assert [c.quote for c in azure.citations][0].startswith(ENCRYPTION)
+
+
+def test_a_no_is_no_answer_to_a_question_that_asks_which(corpus):
+    composed = answer(corpus, "which apis does the baa cover", "No, only endpoints that are")
+    assert "only endpoints that are eligible for zero retention" in composed.text
+    assert not composed.text.startswith(("No,", "Yes,"))
+    assert_literal(composed.citations)
+
+
+def test_the_answer_opens_with_its_best_quote(corpus):
+    composed = answer(
+        corpus,
+        "do we need an enterprise contract to sign the baa",
+        ENTERPRISE,
+        "We review each BAA request",
+    )
+    quotes = [c.quote for c in composed.citations]
+    assert quotes[0] == "an enterprise agreement is not required to sign a BAA."
+    assert len(quotes) > 1  # the other quote, written earlier in the article, follows
+    assert_literal(composed.citations)
+
+
+def test_a_lead_in_stays_before_what_it_introduces(corpus):
+    composed = answer(
+        corpus,
+        "What compliance attestations can OpenAI show our vendor risk team?",
+        "Regarding compliance, for GDPR",
+        "Our API Platform has been audited",
+    )
+    quotes = [c.quote for c in composed.citations]
+    lead = next(i for i, q in enumerate(quotes) if q.startswith("Regarding compliance"))
+    assert quotes[lead + 1].startswith("Data Processing Addendum")
+    assert_literal(composed.citations)

@@ -37,12 +37,16 @@ def test_a_run_on_every_split_shows_the_splits_side_by_side(tmp_path):
     summary = format_summary(report).splitlines()
     at = summary.index("per split:")
     assert summary[at + 1].split() == [
-        "split", "n", "R@5", "facts", "pass", "cite", "abst.P", "abst.R", "words", "lead-ins"
+        "split", "n", "R@5", "facts", "pass", "cite", "abst.P", "abst.R", "words", "lead-ins",
+        "1st",
     ]  # fmt: skip
-    assert summary[at + 2].split() == ["dev", "1", "1.00", "1.00", "1.00", "1.00", "3.0", "0"]
-    assert summary[at + 4].split()[0] == "paraphrase" and summary[at + 4].split()[-2:] == [
+    assert summary[at + 2].split() == [
+        "dev", "1", "1.00", "1.00", "1.00", "1.00", "3.0", "0", "0.00"
+    ]  # fmt: skip
+    assert summary[at + 4].split()[0] == "paraphrase" and summary[at + 4].split()[-3:] == [
         "1.0",
         "1",
+        "0.00",
     ]
     assert any(line.startswith("answer_words_p50") for line in summary)
     assert any(line.split()[:2] == ["lead_ins", "1"] for line in summary)

@@ -168,3 +168,19 @@ def test_metrics_per_split_and_answer_figures():
     # nothing answered: no median, no lead-ins
     quiet = compute_metrics([result(dev, "", [], abstained=True)])
     assert quiet["answer_words_p50"] is None and quiet["lead_ins"] == 0
+
+
+def test_first_quote_facts_is_the_share_of_answers_opening_with_a_fact():
+    kept = item(id="x-5", facts=(("30 days",), ("abuse",)))
+    results = [
+        result(item(), "Kept 30 days. [1]", [cite(1, EXPLAINER, True, "Kept 30 days.")]),
+        # the fact comes second: the answer does not open with it
+        result(
+            kept,
+            "Stored. [1] Kept 30 days. [2]",
+            [cite(1, EXPLAINER, True, "Stored."), cite(2, EXPLAINER, True, "Kept 30 days.")],
+        ),
+        result(item(id="x-6"), "", [], abstained=True),  # no answer: not counted
+    ]
+    assert compute_metrics(results)["first_quote_facts"] == 0.5
+    assert compute_metrics(results[2:])["first_quote_facts"] is None

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from app.answering.abstain import paragraph_around, terms_of, things, unquoted_names
 from app.answering.answer_type import gives, preferred
 from app.answering.markers import quoted
-from app.answering.questions import asking, question_parts
+from app.answering.questions import asking, asks_yes_no, question_parts
 from app.answering.sentences import (
     Sentence,
     answer_lead,
@@ -124,11 +124,7 @@ class ExtractiveAnswerer(Answerer):
                     if not any(_same(sentence, hit, s, h) for s, h in chosen):
                         chosen.append((sentence, hit))
 
-        # Readable order: group by document (in order of relevance), then as written.
-        doc_order: dict[str, int] = {}
-        for position, (_, hit) in enumerate(chosen):
-            doc_order.setdefault(hit.info.source, position)
-        chosen.sort(key=lambda c: (doc_order[c[1].info.source], _absolute_start(*c)))
+        chosen = _reading_order(chosen)
 
         citations, parts = [], []
         for n, (sentence, hit) in enumerate(chosen, 1):
@@ -148,6 +144,7 @@ class ExtractiveAnswerer(Answerer):
         best_dense = max(hit.dense for hit in hits)
         wants_list = bool(_ASKS_FOR_LIST.search(question))
         wants_kinds = preferred(question)
+        yes_no = asks_yes_no(question)
 
         candidates: list[Candidate] = []
         for rank, hit in enumerate(hits):
@@ -163,7 +160,7 @@ class ExtractiveAnswerer(Answerer):
                     own_question = sentence.text
                 if is_quotable(sentence):
                     quoted = self._without_foreign_lead(
-                        sentence, own_question, question_terms, retriever
+                        sentence, own_question, question_terms, yes_no, retriever
                     )
                     # Scored on what is quoted: a "No," cut off does not match "says no".
                     said = own_terms if quoted is sentence else terms(plain(quoted.text))
@@ -187,14 +184,17 @@ class ExtractiveAnswerer(Answerer):
         sentence: Sentence,
         own_question: str | None,
         question_terms: set[str],
+        yes_no: bool,
         retriever: HybridRetriever,
     ) -> Sentence:
         """``sentence``, or the part after its "Yes,"/"No," when the question asked is not
-        the one the sentence answers (its heading's, or the question just before it)."""
+        the one the sentence answers (its heading's, or the question just before it), or
+        asks no yes/no at all (``yes_no``: "Which APIs does the BAA cover?" is not answered
+        by "No, ...")."""
         stripped = answer_lead(sentence)
         if stripped is None:
             return sentence
-        if own_question is None:
+        if own_question is None or not yes_no:
             return stripped
         close = _match(question_terms, retriever.passage_terms(own_question), retriever.idf)
         return sentence if close >= self.OWN_QUESTION_MATCH else stripped
@@ -220,7 +220,9 @@ class ExtractiveAnswerer(Answerer):
                 out.append(candidate)
                 continue
             _, sentence, hit, own_question = max(twins, key=lambda p: len(own & p[0]))
-            sentence = self._without_foreign_lead(sentence, own_question, question_terms, retriever)
+            sentence = self._without_foreign_lead(
+                sentence, own_question, question_terms, asks_yes_no(question), retriever
+            )
             out.append(replace(candidate, sentence=sentence, hit=hit, internal=False))
         return out
 
@@ -308,6 +310,33 @@ class ExtractiveAnswerer(Answerer):
         if candidate.hit.info.source != best.hit.info.source:
             return candidate.score >= self.OTHER_DOCUMENT_RATIO * best.score
         return True
+
+
+def _reading_order(chosen: list[tuple[Sentence, Hit]]) -> list[tuple[Sentence, Hit]]:
+    """``chosen`` (best first) in the order an answer reads: it opens with the best quote
+    and what follows it in its document, then that document's quotes before it, then the
+    other documents' (in order of relevance), each as written; a lead-in stays before what
+    it introduces. Read in document order only, half the answers opened with a quote that
+    holds none of the facts asked for (docs/evals.md, "Session 8")."""
+    if not chosen:
+        return chosen
+    doc_order: dict[str, int] = {}
+    for position, (_, hit) in enumerate(chosen):
+        doc_order.setdefault(hit.info.source, position)
+    written = sorted(chosen, key=lambda c: (doc_order[c[1].info.source], _absolute_start(*c)))
+    units: list[list[tuple[Sentence, Hit]]] = []
+    for quote in written:
+        before = units[-1][-1] if units else None
+        if before and leads_in(before[0].text) and before[1].info.source == quote[1].info.source:
+            units[-1].append(quote)  # "... can execute:" and the item it introduces
+        else:
+            units.append([quote])
+    best = next(i for i, unit in enumerate(units) if chosen[0] in unit)
+    source = chosen[0][1].info.source
+    own = [i for i, unit in enumerate(units) if unit[0][1].info.source == source]
+    order = [i for i in own if i >= best] + [i for i in own if i < best]
+    order += [i for i in range(len(units)) if i not in own]
+    return [quote for i in order for quote in units[i]]
 
 
 def _same(sentence: Sentence, hit: Hit, other: Sentence, other_hit: Hit) -> bool:

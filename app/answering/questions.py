@@ -26,6 +26,21 @@ def question_parts(question: str) -> list[str]:
     return parts if len(parts) > 1 else []
 
 
+# The auxiliary a yes/no question opens with ("Is ...?", "Can we ...?", "Does ...?").
+_YES_NO = re.compile(
+    r"(?:is|are|am|was|were|do|does|did|can|could|will|would|should|shall|may|might|must"
+    r"|has|have|had)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_yes_no(question: str) -> bool:
+    """Whether ``question`` asks for a yes or a no: one of the sentences that ask opens with
+    an auxiliary ("Are all API services covered?"), not a question word ("Which APIs does the
+    BAA cover?")."""
+    return any(_YES_NO.match(s.strip()) for s in SENTENCE_BREAK.split(asking(question)))
+
+
 def asking(question: str) -> str:
     """The sentences of ``question`` that ask (end with "?"), or the whole question if none
     does: what it names and what value it asks for are read there, not in its context."""

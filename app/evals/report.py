@@ -190,6 +190,7 @@ SPLIT_COLUMNS = (
     ("abst.R", "abstention_recall"),
     ("words", "answer_words_p50"),
     ("lead-ins", "lead_ins"),
+    ("1st", "first_quote_facts"),
 )
 
 

@@ -32,6 +32,7 @@ METRICS: dict[str, str] = {
     "latency_p95_ms": "latency p95 (ms)",
     "answer_words_p50": "median answer (words)",
     "lead_ins": "answers opening Yes/No",
+    "first_quote_facts": "answers whose first quote states a fact",
     "judge_faithfulness": "judge: faithfulness",
     "judge_relevancy": "judge: answer relevancy",
     # the conversation eval (app/evals/conversations.py)
@@ -317,6 +318,16 @@ def score_answer(
     )
 
 
+def first_quote_facts(in_scope: list[ItemResult]) -> float | None:
+    """Of the answered in-scope questions, the share whose first quote states one of the
+    facts asked for: whether an answer opens with the answer (a reader stops early)."""
+    answered = [r for r in in_scope if not r.abstained and r.citations and r.item.facts]
+    if not answered:
+        return None
+    opening = sum(any(facts_stated(r.item.facts, r.citations[0].quote)) for r in answered)
+    return opening / len(answered)
+
+
 def compute_metrics(results: list[ItemResult]) -> Metrics:
     """All metrics over ``results`` (None where a metric has nothing to measure)."""
     in_scope = [r for r in results if r.item.in_scope]
@@ -338,6 +349,7 @@ def compute_metrics(results: list[ItemResult]) -> Metrics:
     answered = [r.answer for r in results if not r.abstained]
     metrics["answer_words_p50"] = median_answer_words(answered)
     metrics["lead_ins"] = sum(opens_with_lead_in(a) for a in answered)
+    metrics["first_quote_facts"] = first_quote_facts(in_scope)
     judged = [r.judge for r in results if r.judge]
     if judged:
         metrics["judge_faithfulness"] = statistics.fmean(j["faithfulness"] for j in judged)
