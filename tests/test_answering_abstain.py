@@ -75,6 +75,15 @@ def test_a_refusal_says_why_when_the_reader_can_act_on_it():
     assert refusal(far, "What is a good sourdough recipe?") == ABSTAIN_TEXT
 
 
+def test_a_place_typed_in_lowercase_is_named_capitalised():
+    stop = before_answering(hits((0.9, 0.9)), 2, SETTINGS)
+    question = "is our data kept in new zealand or canada"
+    names = ["new", "zealand", "canada"]
+    assert refusal(stop, question, names, names).endswith(
+        "they never mention New Zealand and Canada."
+    )
+
+
 def test_an_answer_that_cites_nothing_abstains_and_only_counts_are_logged(caplog):
     caplog.set_level(logging.DEBUG, logger="app.answering.abstain")
     go = before_answering(hits((0.5, 0.5)), 0, SETTINGS)

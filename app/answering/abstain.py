@@ -27,6 +27,7 @@ from app.answering import answer_type
 from app.answering.sentences import normalised
 from app.answering.types import Citation, Composed
 from app.config import Settings
+from app.places import places_in
 from app.retrieval import Hit, mentions, terms
 
 log = logging.getLogger(__name__)
@@ -145,8 +146,14 @@ def refusal(
 
 def _whole(question: str, names: Sequence[str], parts: Sequence[str]) -> list[str]:
     """The things of ``question`` (:func:`things` of ``names``) that hold one of ``parts``,
-    written whole: "AWS Bedrock", not "AWS and Bedrock"; "Azure OpenAI", not "Azure"."""
-    return [" ".join(thing) for thing in things(question, names) if set(thing) & set(parts)]
+    written whole: "AWS Bedrock", not "AWS and Bedrock"; "Azure OpenAI", not "Azure"; a
+    place typed in lowercase is capitalised ("canada" is "Canada")."""
+    places = {place.lower() for place in places_in(question)}
+    return [
+        " ".join(thing).title() if " ".join(thing).lower() in places else " ".join(thing)
+        for thing in things(question, names)
+        if set(thing) & set(parts)
+    ]
 
 
 def _listing(items: Sequence[str], conjunction: str = "and") -> str:
