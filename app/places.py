@@ -20,9 +20,9 @@ log = logging.getLogger(__name__)
 
 # Regions written as abbreviations; matched in capitals only.
 ABBREVIATIONS = ("US", "USA", "U.S.", "UK", "EU", "EEA", "EMEA", "APAC", "UAE")
-# An alternate name in brackets that is an abbreviation ("Britain (UK)"); other brackets
-# qualify ("Korea (South)", "Congo (Dem. Rep.)") and are dropped.
-_BRACKETED = re.compile(r"\s*\(([^)]*)\)")
+# What a country's name says in brackets ("Britain (UK)", "Korea (South)", "Congo (Dem.
+# Rep.)") is dropped; the abbreviations above cover "UK" and "US".
+_BRACKETED = re.compile(r"\s*\([^)]*\)")
 
 
 def _table(name: str) -> list[list[str]]:

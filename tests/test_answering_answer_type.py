@@ -80,8 +80,15 @@ def test_where_data_is_kept_asks_for_a_country_or_region():
         "do openai servers sit in canada",
     ):
         assert names(question) == ["a country or region"], question
-    for question in ("Where do I get the SOC 2 report?", "Which endpoints are ZDR-eligible?"):
+    for question in (
+        "Where do I get the SOC 2 report?",
+        "Which endpoints are ZDR-eligible?",
+        "where do i find how data is stored",  # where to read, not where it is kept
+        "Where is the list of ZDR endpoints located?",
+        "How long is data stored?",
+    ):
         assert "a country or region" not in names(question), question
+    assert names("where does openai store our prompts") == ["a country or region"]
     question = "Which region stores our data?"
     assert missing(question, ["API business data stored on our systems."]) == [
         "a country or region"

@@ -25,6 +25,13 @@ _NUMBER = r"(?<![\w/.])\d+(?:[.,]\d+)*(?![\w/])"
 _NUMBER_WORD = r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|dozen|hundred|few)\b"
 
 
+# Where data is kept, for "a country or region": what is kept, the verbs that keep it, and
+# what a question about where to read something says instead ("where do I find how ...").
+_HELD = r"(?:data|servers?|prompts?|files?|information|records?|inputs?|outputs?|logs?|backups?)"
+_KEPT = r"(?:stored|hosted|located|housed|processed|resides?|stores?|hosts?)"
+_NOT_READING = r"(?:(?!\b(?:how|whether|if|what|which|find|read|see|learn|check)\b)[^?.])"
+
+
 @dataclass(frozen=True)
 class AnswerType:
     name: str  # what the question asks for, as a user reads it
@@ -71,9 +78,11 @@ TYPES = (
     AnswerType(
         "a country or region",
         re.compile(
-            r"\b(?:which|what)\s+(?:\w+\s+){0,2}?(?:regions?|countr(?:y|ies)|locations?"
-            r"|data\s*cent(?:er|re)s?|jurisdictions?)\b|\bdata\s+residency\b"
-            r"|\bwhere\b[^?.]*\b(?:stored|hosted|located|housed|resides?|physically)\b"
+            r"\b(?:which|what)\s+(?:\w+\s+){0,2}?(?:regions?|countr(?:y|ies)"
+            r"|data\s*cent(?:er|re)s?|jurisdictions?)\b|\bdata\s+residency\b|\bphysically\b"
+            # "where is our data stored", not "where do I read how data is stored"
+            rf"|\bwhere\b{_NOT_READING}{{0,40}}?(?:\b{_HELD}\b[^?.]{{0,20}}?\b{_KEPT}\b"
+            rf"|\b{_KEPT}\b[^?.]{{0,25}}?\b{_HELD}\b)"
             r"|\b(?:servers?|data\s*cent(?:er|re)s?)\s+(?:\w+\s+){0,2}?(?:in|located)\b",
             re.IGNORECASE,
         ),
