@@ -15,6 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
+import numpy as np
 from langchain_core.documents import Document
 
 from app.abbreviations import Abbreviations
@@ -31,6 +32,9 @@ from app.terms import simple_terms as _simple_terms
 log = logging.getLogger(__name__)
 
 SOURCES_KEPT = 32  # documents whose chunks a retriever keeps (chunks_of)
+# Chunks a retriever keeps after a search read them (their ids hash their text, so a kept
+# one is what the store holds for this view); a store read was 1.4 of a warm answer's 8 ms.
+CHUNKS_KEPT = 2048
 RRF_K = 60  # the constant from the RRF paper, also EnsembleRetriever's default
 # BM25 parameters. Length normalisation (b) is weaker than the usual 0.75: chunks here
 # differ in length mostly by markdown furniture (attribution lines, links, list labels),
@@ -148,6 +152,8 @@ class HybridRetriever:
         self._names = lru_cache(maxsize=64)(lambda q: tuple(names(q, self._name_terms)))
         self._of_source: OrderedDict[str, list[Document]] = OrderedDict()
         self._of_source_lock = threading.Lock()
+        self._kept: OrderedDict[str, tuple[Document, np.ndarray | None]] = OrderedDict()
+        self._kept_lock = threading.Lock()
 
     def next_chunk(self, chunk: Document) -> Document | None:
         """The chunk that follows ``chunk`` in its file, if any."""
@@ -160,6 +166,35 @@ class HybridRetriever:
         if self._memory is not None:
             return {id_: self._memory[id_] for id_ in ids if id_ in self._memory}
         return get_chunks(self.collection, ids)
+
+    def _stored(
+        self, ids: list[str], dense: dict[str, float]
+    ) -> dict[str, tuple[Document, np.ndarray | None]]:
+        """The chunks of ``ids`` still stored, by id, with their vectors where the dense
+        search did not score them (abstention needs every hit's similarity): kept ones
+        from memory, the others in one read, and kept for the next search."""
+        with self._kept_lock:
+            found = {
+                i: self._kept[i]
+                for i in ids
+                if i in self._kept and (i in dense or self._kept[i][1] is not None)
+            }
+            for i in found:
+                self._kept.move_to_end(i)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            read = {
+                i: (chunk, None if vector is None else np.asarray(vector, dtype=np.float32))
+                for i, (chunk, vector) in get_with_vectors(
+                    self.collection, missing, any(i not in dense for i in missing)
+                ).items()
+            }
+            found.update(read)
+            with self._kept_lock:
+                self._kept.update(read)
+                while len(self._kept) > CHUNKS_KEPT:
+                    self._kept.popitem(last=False)
+        return found
 
     def chunks_of(self, source: str) -> list[Document]:
         """Every chunk of one document, in the store's order; the last few documents asked
@@ -284,8 +319,7 @@ class HybridRetriever:
             position += len(wanted)
             # One read for their texts, with the vectors only if some were found by BM25
             # alone (abstention needs every hit's dense similarity).
-            ids = [c for c, _ in wanted]
-            stored = get_with_vectors(self.collection, ids, any(c not in dense for c in ids))
+            stored = self._stored([c for c, _ in wanted], dense)
             for chunk_id, score in wanted:
                 chunk, similarity = None, dense.get(chunk_id)
                 if chunk_id in stored:
@@ -318,7 +352,10 @@ def rrf(*rankings: list[str]) -> list[tuple[str, float]]:
     return sorted(fused.items(), key=lambda item: -item[1])  # stable: ties keep that order
 
 
-def cosine(a: list[float], b: list[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    norm = (sum(x * x for x in a) ** 0.5) * (sum(y * y for y in b) ** 0.5)
-    return dot / norm if norm else 0.0
+def cosine(a, b) -> float:
+    """Cosine similarity of two vectors (lists or arrays of the same length)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"vectors of different lengths: {a.shape} and {b.shape}")
+    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(a @ b) / norm if norm else 0.0

@@ -72,3 +72,20 @@ def test_vectors_are_not_read_when_every_hit_was_found_by_similarity(retriever):
     hits, _ = retriever.search("How long is a backup kept?", 3)
     assert len(hits) == 3 and all(hit.dense > 0.99 for hit in hits)
     assert reads and not any("embeddings" in include for include in reads)
+
+
+def test_chunks_a_search_read_are_kept_for_the_next(retriever):
+    retriever, reads = retriever
+    first, _ = retriever.search("Where are zebra crossings?", 2)
+    count = len(reads)
+    again, _ = retriever.search("Where are zebra crossings?", 2)
+    assert len(reads) == count  # no second read of the store
+    assert [h.chunk.id for h in again] == [h.chunk.id for h in first]
+    assert [h.dense for h in again] == pytest.approx([h.dense for h in first])
+
+
+def test_a_kept_chunk_without_its_vector_is_read_again_when_one_is_needed(retriever):
+    retriever, reads = retriever
+    retriever.search("How long is a backup kept?", 3)  # kept without vectors
+    hits, _ = retriever.search("Where are zebra crossings? How long is a backup kept?", 3)
+    assert all(hit.dense is not None for hit in hits)
