@@ -24,8 +24,8 @@ from app.config import DEFAULT_LOCAL_MODEL, Settings
 from app.config.local import openvino_installed
 from app.errors import ConfigError
 
-# The bundled model's runtimes by model id: OpenVINO (bfloat16 on AMX, minilm_ov.MODEL_ID,
-# the default where the CPU has AMX; openvino is imported only when it loads), or
+# The bundled model's runtimes by model id: OpenVINO (bfloat16 on AMX or AVX-512 BF16,
+# minilm_ov.MODEL_ID, the default on such CPUs; openvino is imported only when it loads), or
 # onnxruntime (float32, minilm.MODEL_ID, the default elsewhere: app/config/).
 OPENVINO_MODEL_ID = minilm_ov.MODEL_ID
 

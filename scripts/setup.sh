@@ -32,8 +32,9 @@ if [ "${have_hash:-}" != "$hash" ] || { [ "$mode" = dev ] && [ "${have_mode:-}" 
         # several GB of CUDA packages. Installed first so nothing else picks another build.
         .venv/bin/python -m pip install --quiet torch==2.13.0
         .venv/bin/python -m pip install --quiet -e '.[dev]'
-    elif grep -qw amx_bf16 /proc/cpuinfo 2>/dev/null; then
-        # OpenVINO runs the model in bfloat16 on AMX: the default runtime there.
+    elif grep -qwE 'amx_bf16|avx512_bf16' /proc/cpuinfo 2>/dev/null; then
+        # OpenVINO runs the model in bfloat16 on AMX or AVX-512 BF16: the default runtime
+        # there (app/config/local.py, BFLOAT16_FLAGS).
         .venv/bin/python -m pip install --quiet -e '.[openvino]'
     else
         .venv/bin/python -m pip install --quiet -e .

@@ -71,11 +71,15 @@ class Settings:
         "Embedding backend as 'provider/model': 'local/all-MiniLM-L6-v2-int8-openvino' "
         "(bundled, offline, on OpenVINO), 'local/all-MiniLM-L6-v2-int8' (the same model on "
         "onnxruntime) or 'openai/text-embedding-3-small'. The short forms 'local' and "
-        "'openai' work too. The default is the OpenVINO one on CPUs with Intel AMX, where "
-        "it indexes about 3x faster (scripts/setup.sh installs OpenVINO there, the "
-        "'openvino' extra), and the onnxruntime one elsewhere.",
+        "'openai' work too. The default is the OpenVINO one on CPUs that multiply in "
+        "bfloat16 (Intel AMX, AVX-512 BF16), where it indexes 1.5-3x faster "
+        "(scripts/setup.sh installs OpenVINO there, the 'openvino' extra), and the "
+        "onnxruntime one elsewhere.",
         check=_embedding_alias,
-        shown=f"`{OPENVINO_LOCAL_MODEL}` with AMX, else `{ONNXRUNTIME_LOCAL_MODEL}`",
+        shown=(
+            f"`{OPENVINO_LOCAL_MODEL}` with bfloat16 units (AMX, AVX-512 BF16), "
+            f"else `{ONNXRUNTIME_LOCAL_MODEL}`"
+        ),
     )
     chunk_tokens: int = Field(
         160,
