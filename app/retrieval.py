@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 SOURCES_KEPT = 32  # documents whose chunks a retriever keeps (chunks_of)
 # Chunks a retriever keeps after a search read them (their ids hash their text, so a kept
-# one is what the store holds for this view); a store read was 1.4 of a warm answer's 8 ms.
+# one is what the store holds for this view); a store read was 1.4 ms of an 8 ms warm answer.
 CHUNKS_KEPT = 2048
 RRF_K = 60  # the constant from the RRF paper, also EnsembleRetriever's default
 # BM25 parameters. Length normalisation (b) is weaker than the usual 0.75: chunks here
