@@ -37,8 +37,8 @@ def copy_corpus(target: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def embeddings():
-    """The default bundled backend, as settings name it (OpenVINO on CPUs with AMX,
-    onnxruntime elsewhere: app/config/local.py)."""
+    """The default bundled backend, as settings name it (OpenVINO on CPUs with bfloat16
+    units, AMX or AVX-512 BF16; onnxruntime elsewhere: app/config/local.py)."""
     from app.embeddings import make_embeddings
 
     return make_embeddings(Settings())

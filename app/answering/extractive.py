@@ -205,6 +205,7 @@ class ExtractiveAnswerer(Answerer):
         """Each internal candidate replaced by the published sentence of its document that
         says the same thing, when there is one (it keeps the internal one's score)."""
         question_terms = set(retriever.question_terms(question))
+        yes_no = asks_yes_no(question)
         out: list[Candidate] = []
         for candidate in candidates:
             if not candidate.internal:
@@ -221,7 +222,7 @@ class ExtractiveAnswerer(Answerer):
                 continue
             _, sentence, hit, own_question = max(twins, key=lambda p: len(own & p[0]))
             sentence = self._without_foreign_lead(
-                sentence, own_question, question_terms, asks_yes_no(question), retriever
+                sentence, own_question, question_terms, yes_no, retriever
             )
             out.append(replace(candidate, sentence=sentence, hit=hit, internal=False))
         return out
